@@ -1,0 +1,156 @@
+package features
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config sets how events fold into features. Changing it changes the meaning
+// of stored state from then on (old values keep their old weights), so treat
+// it like a schema: change deliberately.
+type Config struct {
+	// Weights is the affinity and popularity weight of each event type.
+	// Negative weights (dismiss) push affinity down and add nothing to
+	// popularity. Types absent from the map weigh 0.
+	// Default: view 1, click 2, add_to_cart 4, purchase 8, review 3,
+	// share 3, push_open 1, dismiss -6.
+	Weights map[Type]float64
+
+	// AffinityHalfLife is the half-life of category and brand affinities.
+	// Default 14 days.
+	AffinityHalfLife time.Duration
+	// HabitHalfLife is the half-life of habits: hour-of-week activity,
+	// device mix and context affinities (category by daypart, by device).
+	// Default 30 days.
+	HabitHalfLife time.Duration
+	// PriceHalfLife is the half-life of the price band. Default 90 days.
+	PriceHalfLife time.Duration
+
+	// RecentMax bounds the recent-items ring. Default 50.
+	RecentMax int
+	// PurchasedMax bounds the purchased set (oldest dropped). Default 256.
+	PurchasedMax int
+	// DismissedMax bounds the dismissed set (oldest dropped). Default 128.
+	DismissedMax int
+	// AffinityMax bounds the category and brand sets each. Default 32.
+	AffinityMax int
+	// CtxAffinityMax bounds the context-affinity set. Default 64.
+	CtxAffinityMax int
+	// DevicesMax bounds the device mix. Default 8.
+	DevicesMax int
+
+	// PopularityHalfLife is the half-life of item popularity. Default 3 days.
+	PopularityHalfLife time.Duration
+	// TrendShortHalfLife and TrendLongHalfLife are the two windows whose
+	// ratio is an item's trend. Defaults 6 hours and 7 days.
+	TrendShortHalfLife time.Duration
+	TrendLongHalfLife  time.Duration
+	// BucketHalfLife is the half-life of per-context popularity
+	// (region × daypart). Default 14 days.
+	BucketHalfLife time.Duration
+	// BucketsMax bounds the context buckets kept per item. Default 24.
+	BucketsMax int
+
+	// CoocHalfLife is the half-life of co-occurrence weights. Default 30 days.
+	CoocHalfLife time.Duration
+	// CoocWindow: two items acted on by one user within this time co-occur.
+	// Default 24 hours.
+	CoocWindow time.Duration
+	// CoocMaxPairs bounds how many recent items each event pairs with.
+	// Default 5.
+	CoocMaxPairs int
+	// NeighboursMax bounds the co-occurrence neighbours kept per item.
+	// Default 30.
+	NeighboursMax int
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	const day = 24 * time.Hour
+	return Config{
+		Weights: map[Type]float64{
+			TypeView: 1, TypeClick: 2, TypeAddToCart: 4, TypePurchase: 8,
+			TypeReview: 3, TypeShare: 3, TypePushOpen: 1, TypeDismiss: -6,
+		},
+		AffinityHalfLife:   14 * day,
+		HabitHalfLife:      30 * day,
+		PriceHalfLife:      90 * day,
+		RecentMax:          50,
+		PurchasedMax:       256,
+		DismissedMax:       128,
+		AffinityMax:        32,
+		CtxAffinityMax:     64,
+		DevicesMax:         8,
+		PopularityHalfLife: 3 * day,
+		TrendShortHalfLife: 6 * time.Hour,
+		TrendLongHalfLife:  7 * day,
+		BucketHalfLife:     14 * day,
+		BucketsMax:         24,
+		CoocHalfLife:       30 * day,
+		CoocWindow:         day,
+		CoocMaxPairs:       5,
+		NeighboursMax:      30,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	for name, d := range map[string]time.Duration{
+		"AffinityHalfLife": c.AffinityHalfLife, "HabitHalfLife": c.HabitHalfLife,
+		"PriceHalfLife": c.PriceHalfLife, "PopularityHalfLife": c.PopularityHalfLife,
+		"TrendShortHalfLife": c.TrendShortHalfLife, "TrendLongHalfLife": c.TrendLongHalfLife,
+		"BucketHalfLife": c.BucketHalfLife, "CoocHalfLife": c.CoocHalfLife,
+	} {
+		if d < time.Millisecond {
+			return fmt.Errorf("features: %s must be at least 1ms, got %v", name, d)
+		}
+	}
+	if c.TrendShortHalfLife >= c.TrendLongHalfLife {
+		return fmt.Errorf("features: TrendShortHalfLife (%v) must be shorter than TrendLongHalfLife (%v)",
+			c.TrendShortHalfLife, c.TrendLongHalfLife)
+	}
+	for name, n := range map[string]int{
+		"RecentMax": c.RecentMax, "PurchasedMax": c.PurchasedMax, "DismissedMax": c.DismissedMax,
+		"AffinityMax": c.AffinityMax, "CtxAffinityMax": c.CtxAffinityMax, "DevicesMax": c.DevicesMax,
+		"BucketsMax": c.BucketsMax, "NeighboursMax": c.NeighboursMax,
+	} {
+		if n < 1 || n > 10000 {
+			return fmt.Errorf("features: %s must be in [1, 10000], got %d", name, n)
+		}
+	}
+	if c.CoocMaxPairs < 0 || c.CoocMaxPairs > c.RecentMax {
+		return fmt.Errorf("features: CoocMaxPairs must be in [0, RecentMax], got %d", c.CoocMaxPairs)
+	}
+	return nil
+}
+
+// HalfLives are the configured half-lives in milliseconds, the unit every
+// Decayed value is read with.
+type HalfLives struct {
+	Affinity, Habit, Price                int64
+	Popularity, Short, Long, Bucket, Cooc int64
+}
+
+// params is Config resolved for the hot path: milliseconds, dense weights.
+type params struct {
+	HalfLives
+	weights [numTypes]float32
+	win     int64
+}
+
+func (c *Config) params() params {
+	p := params{
+		HalfLives: HalfLives{
+			Affinity: ms(c.AffinityHalfLife), Habit: ms(c.HabitHalfLife), Price: ms(c.PriceHalfLife),
+			Popularity: ms(c.PopularityHalfLife), Short: ms(c.TrendShortHalfLife), Long: ms(c.TrendLongHalfLife),
+			Bucket: ms(c.BucketHalfLife), Cooc: ms(c.CoocHalfLife),
+		},
+		win: ms(c.CoocWindow),
+	}
+	for t, w := range c.Weights {
+		if t < numTypes {
+			p.weights[t] = float32(w)
+		}
+	}
+	return p
+}

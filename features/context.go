@@ -1,0 +1,96 @@
+package features
+
+import (
+	"errors"
+	"sync"
+	"time"
+	_ "time/tzdata" // zones must resolve on machines without a zoneinfo database
+)
+
+// Zones resolves IANA time-zone names, caching the result. It is safe for
+// concurrent use. The cache is bounded: past maxZones distinct names, lookups
+// still work but are no longer cached.
+type Zones struct {
+	mu sync.RWMutex
+	m  map[string]*time.Location // nil value: known to be invalid
+}
+
+const maxZones = 4096
+
+// errUnknownZone is returned for a name that is not an IANA zone.
+var errUnknownZone = errors.New("unknown time zone")
+
+// NewZones returns an empty cache.
+func NewZones() *Zones { return &Zones{m: make(map[string]*time.Location)} }
+
+// Load returns the location named name; "" is UTC.
+func (z *Zones) Load(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	z.mu.RLock()
+	loc, ok := z.m[name]
+	z.mu.RUnlock()
+	if ok {
+		if loc == nil {
+			return nil, errUnknownZone
+		}
+		return loc, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = nil
+	}
+	z.mu.Lock()
+	if len(z.m) < maxZones {
+		z.m[name] = loc
+	}
+	z.mu.Unlock()
+	if loc == nil {
+		return nil, errUnknownZone
+	}
+	return loc, nil
+}
+
+// Daypart is a coarse part of the local day, used for context buckets and
+// context affinities.
+type Daypart uint8
+
+// Dayparts, by local hour: night [0,6), morning [6,12), afternoon [12,18),
+// evening [18,24).
+const (
+	Night Daypart = iota
+	Morning
+	Afternoon
+	Evening
+)
+
+var daypartNames = [...]string{"night", "morning", "afternoon", "evening"}
+
+func (d Daypart) String() string { return daypartNames[d&3] }
+
+// DaypartOf returns the daypart of a local hour (0-23).
+func DaypartOf(hour int) Daypart { return Daypart((hour % 24) / 6) }
+
+// HourOfWeek returns 0..167 for a local time: Sunday 00:00 is 0.
+func HourOfWeek(local time.Time) int { return int(local.Weekday())*24 + local.Hour() }
+
+// AnyRegion is the region of buckets that hold all regions.
+const AnyRegion = "*"
+
+// Bucket names the context bucket of a region and daypart, e.g.
+// "CN-SH|evening"; an empty region is AnyRegion.
+func Bucket(region string, d Daypart) string {
+	if region == "" {
+		region = AnyRegion
+	}
+	return region + "|" + d.String()
+}
+
+// CtxDaypartKey and CtxDeviceKey name the context-affinity entries of a
+// category: how much the user likes it at this part of the day, or on this
+// device.
+func CtxDaypartKey(d Daypart, category string) string { return "d:" + d.String() + "|" + category }
+
+// CtxDeviceKey: see CtxDaypartKey.
+func CtxDeviceKey(device, category string) string { return "v:" + device + "|" + category }

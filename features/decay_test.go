@@ -1,0 +1,109 @@
+package features
+
+import (
+	"math"
+	"testing"
+)
+
+const hour = int64(3600_000)
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+
+func TestDecayedValue(t *testing.T) {
+	f := func(adds [][2]float64, now int64, hl int64, want float64) {
+		t.Helper()
+		var d Decayed
+		for _, a := range adds {
+			d.Add(float32(a[0]), int64(a[1]), hl)
+		}
+		if got := d.Value(now, hl); !near(got, want, 1e-6) {
+			t.Fatalf("adds %v at %d: got %v, want %v", adds, now, got, want)
+		}
+	}
+	f(nil, 10*hour, hour, 0)
+	f([][2]float64{{1, 0}}, 0, hour, 1)
+	f([][2]float64{{1, 0}}, hour, hour, 0.5)
+	f([][2]float64{{1, 0}}, 3*hour, hour, 0.125)
+	f([][2]float64{{1, 0}, {1, float64(hour)}}, hour, hour, 1.5)
+	// A late event is decayed to the clock, not the other way round.
+	f([][2]float64{{1, float64(hour)}, {1, 0}}, hour, hour, 1.5)
+	f([][2]float64{{4, float64(hour)}, {-2, float64(hour)}}, 2*hour, hour, 1)
+	// Reading before the last update does not grow the value.
+	f([][2]float64{{2, float64(hour)}}, 0, hour, 2)
+}
+
+func TestDecayedMergeIsOrderFree(t *testing.T) {
+	hl := 2 * hour
+	obs := []Decayed{{1, 0}, {3, 5 * hour}, {2, hour}, {0.5, 9 * hour}, {1, 9 * hour}}
+	var fwd, rev, left, right Decayed
+	for i, o := range obs {
+		fwd.Merge(o, hl)
+		rev.Merge(obs[len(obs)-1-i], hl)
+		if i%2 == 0 {
+			left.Merge(o, hl)
+		} else {
+			right.Merge(o, hl)
+		}
+	}
+	left.Merge(right, hl)
+	now := 12 * hour
+	for name, d := range map[string]Decayed{"reverse": rev, "split": left} {
+		if !near(d.Value(now, hl), fwd.Value(now, hl), 1e-6) {
+			t.Errorf("%s: %v, forward: %v", name, d.Value(now, hl), fwd.Value(now, hl))
+		}
+	}
+}
+
+func TestScoresBound(t *testing.T) {
+	var s Scores
+	hl := hour
+	s.Add("a", 5, 0, hl, 3)
+	s.Add("b", 1, 0, hl, 3)
+	s.Add("c", 3, 0, hl, 3)
+	// Full: a new key stronger than the weakest replaces it...
+	s.Add("d", 2, 0, hl, 3)
+	if _, ok := s.Get("b"); ok {
+		t.Fatalf("weakest entry b should have been replaced: %v", s)
+	}
+	if d, ok := s.Get("d"); !ok || d.V != 2 {
+		t.Fatalf("d missing: %v", s)
+	}
+	// ...a weaker one is dropped...
+	s.Add("e", 1, 0, hl, 3)
+	if _, ok := s.Get("e"); ok || len(s) != 3 {
+		t.Fatalf("weaker new entry e should be dropped: %v", s)
+	}
+	// ...and entries that faded to noise are pruned first.
+	s.Add("f", 0.5, 40*hour, hl, 3)
+	if len(s) != 1 || s[0].Key != "f" {
+		t.Fatalf("faded entries should be pruned: %v", s)
+	}
+	// Existing keys always accumulate.
+	s.Add("f", 0.5, 40*hour, hl, 3)
+	if d, _ := s.Get("f"); d.V != 1 {
+		t.Fatalf("f = %v, want 1", d.V)
+	}
+	top := Scores{{"x", Decayed{1, 0}}, {"y", Decayed{4, 0}}, {"z", Decayed{4, hour}}}.Top(hour, hl, 2)
+	if len(top) != 2 || top[0].Key != "z" || top[1].Key != "y" || !near(top[1].Value, 2, 1e-9) {
+		t.Fatalf("Top = %v", top)
+	}
+}
+
+func TestPopKeyOrdersLikeValues(t *testing.T) {
+	hl := 6 * hour
+	ds := []Decayed{{10, 0}, {1, 20 * hour}, {3, 10 * hour}, {0.2, 30 * hour}, {50, -5 * hour}}
+	for _, now := range []int64{30 * hour, 100 * hour, 1000 * hour} {
+		for i := range ds {
+			for j := range ds {
+				vi, vj := ds[i].Value(now, hl), ds[j].Value(now, hl)
+				ki, kj := PopKey(ds[i], hl), PopKey(ds[j], hl)
+				if (vi < vj) != (ki < kj) && math.Abs(vi-vj) > 1e-12*vi {
+					t.Fatalf("at %d: values %v<%v but keys %v<%v", now, vi, vj, ki, kj)
+				}
+			}
+		}
+	}
+	if !math.IsInf(PopKey(Decayed{}, hl), -1) {
+		t.Fatal("PopKey of zero should be -Inf")
+	}
+}

@@ -1,0 +1,117 @@
+package features
+
+import "math"
+
+// ItemStats are the statistics of one item: decayed popularity overall and
+// per context bucket, the two trend windows, and co-occurrence neighbours.
+// All of them are sums, so the statistics of several sources (one per Kafka
+// partition) merge exactly with Merge.
+type ItemStats struct {
+	Pop        Decayed // PopularityHalfLife
+	Short      Decayed // TrendShortHalfLife
+	Long       Decayed // TrendLongHalfLife
+	Buckets    Scores  // region × daypart (and AnyRegion × daypart), BucketHalfLife
+	Neighbours Scores  // co-occurring items, CoocHalfLife
+	Actions    uint32  // interactions counted (positive-weight events)
+	Purchases  uint32  // purchase events
+}
+
+// ApplyPop folds one popularity contribution into s.
+func (s *ItemStats) ApplyPop(p Pop, f *Folder) {
+	hl, c := &f.p, &f.cfg
+	s.Pop.Add(p.W, p.At, hl.Popularity)
+	s.Short.Add(p.W, p.At, hl.Short)
+	s.Long.Add(p.W, p.At, hl.Long)
+	s.Buckets.Add(Bucket(AnyRegion, p.Daypart), p.W, p.At, hl.Bucket, c.BucketsMax)
+	if p.Region != "" {
+		s.Buckets.Add(Bucket(p.Region, p.Daypart), p.W, p.At, hl.Bucket, c.BucketsMax)
+	}
+	s.Actions++
+	if p.Type == TypePurchase {
+		s.Purchases++
+	}
+}
+
+// ApplyPair folds a co-occurrence with item other into s.
+func (s *ItemStats) ApplyPair(other string, w float32, at int64, f *Folder) {
+	s.Neighbours.Add(other, w, at, f.p.Cooc, f.cfg.NeighboursMax)
+}
+
+// Merge adds o into s.
+func (s *ItemStats) Merge(o *ItemStats, f *Folder) {
+	hl, c := &f.p, &f.cfg
+	s.Pop.Merge(o.Pop, hl.Popularity)
+	s.Short.Merge(o.Short, hl.Short)
+	s.Long.Merge(o.Long, hl.Long)
+	s.Buckets.MergeAll(o.Buckets, hl.Bucket, c.BucketsMax)
+	s.Neighbours.MergeAll(o.Neighbours, hl.Cooc, c.NeighboursMax)
+	s.Actions += o.Actions
+	s.Purchases += o.Purchases
+}
+
+// Clone returns a deep copy of s.
+func (s *ItemStats) Clone() *ItemStats {
+	c := *s
+	c.Buckets = append(Scores(nil), s.Buckets...)
+	c.Neighbours = append(Scores(nil), s.Neighbours...)
+	return &c
+}
+
+// Popularity returns the decayed popularity at now (Unix ms).
+func (s *ItemStats) Popularity(now int64, f *Folder) float64 { return s.Pop.Value(now, f.p.Popularity) }
+
+// BucketPopularity returns the decayed popularity in a context bucket.
+func (s *ItemStats) BucketPopularity(bucket string, now int64, f *Folder) float64 {
+	d, ok := s.Buckets.Get(bucket)
+	if !ok {
+		return 0
+	}
+	return d.Value(now, f.p.Bucket)
+}
+
+// Trend compares the item's recent rate of interactions with its long-run
+// rate at now: 1 is steady, 3 means three times busier than usual. A decayed
+// sum with half-life h estimates rate × h/ln2, so the rates are the sums
+// divided by their half-lives; prior (interactions per long half-life) damps
+// items with little history.
+func (s *ItemStats) Trend(now int64, f *Folder) float64 {
+	const prior = 2
+	short := s.Short.Value(now, f.p.Short) / float64(f.p.Short)
+	long := s.Long.Value(now, f.p.Long) / float64(f.p.Long)
+	p := prior / float64(f.p.Long)
+	return (short + p) / (long + p)
+}
+
+// NeighbourWeights returns the co-occurrence neighbours at now, strongest
+// first, at most n (n <= 0: all).
+func (s *ItemStats) NeighbourWeights(now int64, n int, f *Folder) []KV {
+	return s.Neighbours.Top(now, f.p.Cooc, n)
+}
+
+// TopBuckets returns the item's context buckets at now, strongest first.
+func (s *ItemStats) TopBuckets(now int64, n int, f *Folder) []KV {
+	return s.Buckets.Top(now, f.p.Bucket, n)
+}
+
+// PopKey returns a time-invariant ranking key of a decayed value: for two
+// values with the same half-life, PopKey orders them as their values at any
+// common instant would be ordered. It lets a top-N list stay sorted while
+// every value in it decays. Zero and negative values map to -Inf.
+func PopKey(d Decayed, halfLife int64) float64 {
+	if d.V <= 0 {
+		return math.Inf(-1)
+	}
+	return math.Log2(float64(d.V)) + float64(d.At)/float64(halfLife)
+}
+
+// PopKey returns the popularity ranking key of s.
+func (s *ItemStats) PopKey(f *Folder) float64 { return PopKey(s.Pop, f.p.Popularity) }
+
+// BucketKey returns the ranking key of s in a context bucket.
+func (s *ItemStats) BucketKey(bucket string, f *Folder) float64 {
+	d, ok := s.Buckets.Get(bucket)
+	if !ok {
+		return math.Inf(-1)
+	}
+	return PopKey(d, f.p.Bucket)
+}
