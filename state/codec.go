@@ -1,0 +1,383 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+// Codec versions. The first byte of every encoded value is its version;
+// decoders accept every version they know and encoders write the newest.
+const (
+	userV1 = 1
+	itemV1 = 1
+)
+
+// ErrCorrupt is wrapped by every decoding error.
+var ErrCorrupt = errors.New("corrupt value")
+
+// Limits the decoder enforces so that a corrupt length cannot allocate
+// without bound.
+const (
+	maxStr     = 1 << 12
+	maxEntries = 1 << 14
+)
+
+// AppendUser appends the encoding of u (without u.ID) to dst.
+//
+// Layout (version 1): times are varints relative to LastSeen (so recent ones
+// take a byte or two), floats are IEEE little-endian, strings and lists are
+// uvarint length-prefixed, the hour histogram stores non-zero bins only.
+func AppendUser(dst []byte, u *features.User) []byte {
+	w := writer{b: dst}
+	ref := u.LastSeen
+	w.byte(userV1)
+	w.varint(u.LastSeen)
+	w.varint(ref - u.FirstSeen)
+	w.uvarint(uint64(u.Events))
+	for _, s := range []features.Scores{u.Categories, u.Brands, u.CtxCategories, u.Devices} {
+		w.scores(s, ref)
+	}
+	w.varint(ref - u.Hours.At)
+	nz := 0
+	for _, v := range u.Hours.Bins {
+		if v != 0 {
+			nz++
+		}
+	}
+	w.uvarint(uint64(nz))
+	for i, v := range u.Hours.Bins {
+		if v != 0 {
+			w.byte(byte(i))
+			w.f32(v)
+		}
+	}
+	w.uvarint(uint64(len(u.Recent)))
+	for _, r := range u.Recent {
+		w.str(r.Item)
+		w.byte(byte(r.Type))
+		w.varint(ref - r.At)
+	}
+	for _, ms := range [][]features.Mark{u.Purchased, u.Dismissed} {
+		w.uvarint(uint64(len(ms)))
+		for _, m := range ms {
+			w.str(m.Item)
+			w.varint(ref - m.At)
+			w.uvarint(uint64(m.N))
+		}
+	}
+	w.str(u.Region)
+	w.str(u.TZ)
+	w.f64(u.Price.W)
+	w.f64(u.Price.Mean)
+	w.f64(u.Price.M2)
+	w.varint(ref - u.Price.At)
+	o := u.Orders
+	w.varint(ref - o.First)
+	w.varint(ref - o.Last)
+	w.uvarint(uint64(o.Count))
+	w.f64(o.Units)
+	w.f64(o.Monetary)
+	p := u.Push
+	var flags byte
+	if p.OptedOut {
+		flags |= 1
+	}
+	w.byte(flags)
+	w.uvarint(uint64(p.Sent))
+	w.uvarint(uint64(p.Opens))
+	w.varint(ref - p.LastSent)
+	w.varint(ref - p.LastOpen)
+	n := 0
+	for n < len(u.Seen) && u.Seen[n] != 0 {
+		n++
+	}
+	w.uvarint(uint64(n))
+	for _, h := range u.Seen[:n] {
+		w.u64(h)
+	}
+	return w.b
+}
+
+// DecodeUser decodes b into u, replacing its contents except u.ID. The
+// decoded value does not alias b.
+func DecodeUser(b []byte, u *features.User) error {
+	r := reader{b: b}
+	if v := r.byte(); v != userV1 {
+		if r.err != nil {
+			return fmt.Errorf("cannot decode user: %w", r.err)
+		}
+		return fmt.Errorf("cannot decode user: unknown version %d: %w", v, ErrCorrupt)
+	}
+	id := u.ID
+	*u = features.User{ID: id}
+	ref := r.varint()
+	u.LastSeen = ref
+	u.FirstSeen = ref - r.varint()
+	u.Events = r.u32()
+	u.Categories = r.scores(ref)
+	u.Brands = r.scores(ref)
+	u.CtxCategories = r.scores(ref)
+	u.Devices = r.scores(ref)
+	u.Hours.At = ref - r.varint()
+	nz := r.count(5)
+	if nz > len(u.Hours.Bins) {
+		r.fail("hour histogram has %d bins", nz)
+	}
+	for i := 0; i < nz && r.err == nil; i++ {
+		idx := int(r.byte())
+		v := r.f32()
+		if idx >= len(u.Hours.Bins) {
+			r.fail("hour bin %d", idx)
+			break
+		}
+		u.Hours.Bins[idx] = v
+	}
+	if n := r.count(3); n > 0 {
+		u.Recent = make([]features.Recent, n)
+		for i := range u.Recent {
+			u.Recent[i] = features.Recent{Item: r.str(), Type: r.typ(), At: ref - r.varint()}
+		}
+	}
+	u.Purchased = r.marks(ref)
+	u.Dismissed = r.marks(ref)
+	u.Region = r.str()
+	u.TZ = r.str()
+	u.Price = features.PriceBand{W: r.f64(), Mean: r.f64(), M2: r.f64()}
+	u.Price.At = ref - r.varint()
+	u.Orders.First = ref - r.varint()
+	u.Orders.Last = ref - r.varint()
+	u.Orders.Count = r.u32()
+	u.Orders.Units = r.f64()
+	u.Orders.Monetary = r.f64()
+	flags := r.byte()
+	u.Push.OptedOut = flags&1 != 0
+	u.Push.Sent = r.u32()
+	u.Push.Opens = r.u32()
+	u.Push.LastSent = ref - r.varint()
+	u.Push.LastOpen = ref - r.varint()
+	n := r.count(8)
+	if n > len(u.Seen) {
+		r.fail("%d seen ids", n)
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		u.Seen[i] = r.u64()
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return fmt.Errorf("cannot decode user: %w", r.err)
+	}
+	return nil
+}
+
+// AppendItemStats appends the encoding of s to dst.
+func AppendItemStats(dst []byte, s *features.ItemStats) []byte {
+	w := writer{b: dst}
+	w.byte(itemV1)
+	ref := max(s.Pop.At, s.Short.At, s.Long.At)
+	w.varint(ref)
+	for _, d := range []features.Decayed{s.Pop, s.Short, s.Long} {
+		w.f32(d.V)
+		w.varint(ref - d.At)
+	}
+	w.scores(s.Buckets, ref)
+	w.scores(s.Neighbours, ref)
+	w.uvarint(uint64(s.Actions))
+	w.uvarint(uint64(s.Purchases))
+	return w.b
+}
+
+// DecodeItemStats decodes b into s, replacing its contents.
+func DecodeItemStats(b []byte, s *features.ItemStats) error {
+	r := reader{b: b}
+	if v := r.byte(); v != itemV1 {
+		if r.err != nil {
+			return fmt.Errorf("cannot decode item stats: %w", r.err)
+		}
+		return fmt.Errorf("cannot decode item stats: unknown version %d: %w", v, ErrCorrupt)
+	}
+	*s = features.ItemStats{}
+	ref := r.varint()
+	for _, d := range []*features.Decayed{&s.Pop, &s.Short, &s.Long} {
+		d.V = r.f32()
+		d.At = ref - r.varint()
+	}
+	s.Buckets = r.scores(ref)
+	s.Neighbours = r.scores(ref)
+	s.Actions = r.u32()
+	s.Purchases = r.u32()
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return fmt.Errorf("cannot decode item stats: %w", r.err)
+	}
+	return nil
+}
+
+type writer struct{ b []byte }
+
+func (w *writer) byte(v byte)       { w.b = append(w.b, v) }
+func (w *writer) uvarint(v uint64)  { w.b = binary.AppendUvarint(w.b, v) }
+func (w *writer) varint(v int64)    { w.b = binary.AppendVarint(w.b, v) }
+func (w *writer) f32(v float32)     { w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(v)) }
+func (w *writer) f64(v float64)     { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
+func (w *writer) u64(v uint64)      { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *writer) str(s string)      { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
+func (w *writer) scores(s features.Scores, ref int64) {
+	w.uvarint(uint64(len(s)))
+	for _, e := range s {
+		w.str(e.Key)
+		w.f32(e.V)
+		w.varint(ref - e.At)
+	}
+}
+
+// reader decodes; after the first error every read returns zero values and
+// err keeps that first error.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrCorrupt)
+	}
+	r.b = nil
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n > len(r.b) {
+		r.fail("need %d bytes, have %d", n, len(r.b))
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad uvarint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u32() uint32 {
+	v := r.uvarint()
+	if v > math.MaxUint32 {
+		r.fail("counter %d overflows", v)
+		return 0
+	}
+	return uint32(v)
+}
+
+// count reads a list length whose entries take at least minSize bytes each,
+// rejecting lengths the remaining input cannot hold.
+func (r *reader) count(minSize int) int {
+	n := r.uvarint()
+	if n > maxEntries || n*uint64(minSize) > uint64(len(r.b)) {
+		r.fail("list of %d entries", n)
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) f32() float32 {
+	if v := r.take(4); v != nil {
+		return math.Float32frombits(binary.LittleEndian.Uint32(v))
+	}
+	return 0
+}
+
+func (r *reader) f64() float64 {
+	if v := r.take(8); v != nil {
+		return math.Float64frombits(binary.LittleEndian.Uint64(v))
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.LittleEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) str() string {
+	n := r.uvarint()
+	if n > maxStr {
+		r.fail("string of %d bytes", n)
+		return ""
+	}
+	return string(r.take(int(n)))
+}
+
+func (r *reader) typ() features.Type {
+	t := features.Type(r.byte())
+	if t.String() == features.TypeUnknown.String() && r.err == nil {
+		r.fail("event type %d", t)
+	}
+	return t
+}
+
+func (r *reader) scores(ref int64) features.Scores {
+	n := r.count(6)
+	if n == 0 {
+		return nil
+	}
+	s := make(features.Scores, n)
+	for i := range s {
+		s[i].Key = r.str()
+		s[i].V = r.f32()
+		s[i].At = ref - r.varint()
+	}
+	return s
+}
+
+func (r *reader) marks(ref int64) []features.Mark {
+	n := r.count(3)
+	if n == 0 {
+		return nil
+	}
+	ms := make([]features.Mark, n)
+	for i := range ms {
+		ms[i] = features.Mark{Item: r.str(), At: ref - r.varint(), N: r.u32()}
+	}
+	return ms
+}

@@ -1,0 +1,443 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/fastcache"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Dir is the Badger directory. Required.
+	Dir string
+
+	// CacheBytes is the size of the fastcache holding encoded user vectors in
+	// front of Badger. fastcache starts evicting (whole 64 KiB chunks) at
+	// about 60% of this. Default 256 MiB; minimum 32 MiB.
+	CacheBytes int
+
+	// SyncWrites makes every commit fsync. Default false: a killed process
+	// loses nothing (the kernel has the writes); a machine crash can lose
+	// the latest commits, offsets included, and those records are applied
+	// again from Kafka on restart, so state stays exact either way.
+	SyncWrites bool
+
+	// GCInterval is how often the value-log garbage collector runs.
+	// Default 5 minutes. Overwrite-heavy state grows without bound on disk
+	// if it never runs.
+	GCInterval time.Duration
+
+	// MemTableSize is Badger's memtable size; a commit may hold up to about
+	// 15% of it. Default 64 MiB.
+	MemTableSize int64
+
+	// Logger receives Badger's warnings and errors and the store's own.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (o *Options) EnsureDefaults() {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 256 << 20
+	}
+	if o.CacheBytes < 32<<20 {
+		o.CacheBytes = 32 << 20
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = 5 * time.Minute
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Store is Sticky's durable state: user vectors, per-partition item
+// statistics and consumed offsets in Badger, with user vectors cached in
+// fastcache. It is safe for concurrent use; each partition's keys must have
+// a single writer (the partition's worker).
+type Store struct {
+	opts  Options
+	db    *badger.DB
+	cache *fastcache.Cache
+	log   *slog.Logger
+
+	hits, misses atomic.Uint64
+	commits      atomic.Uint64
+
+	bufs sync.Pool // *[]byte scratch for reads
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ErrBatchTooBig is returned by Commit when a batch exceeds what one Badger
+// transaction may hold; nothing was written and the caller should split it.
+var ErrBatchTooBig = errors.New("batch too big for one transaction")
+
+// Open opens (creating if needed) the store in opts.Dir.
+func Open(opts Options) (*Store, error) {
+	opts.EnsureDefaults()
+	if opts.Dir == "" {
+		return nil, errors.New("cannot open state: Options.Dir is required")
+	}
+	bo := badger.DefaultOptions(opts.Dir).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithSyncWrites(opts.SyncWrites).
+		WithMemTableSize(opts.MemTableSize).
+		// One writer per key range: no conflict detection needed.
+		WithDetectConflicts(false).
+		// Small values stay in the LSM tree; without compression the block
+		// cache buys nothing (badger docs), so it is off.
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
+		WithValueLogFileSize(256 << 20).
+		// Vectors and item shares are a few KiB: keep them in the LSM tree,
+		// so overwrites are reclaimed by compaction, not value-log GC.
+		WithValueThreshold(64 << 10).
+		WithMetricsEnabled(false)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open badger in %s: %w", opts.Dir, err)
+	}
+	s := &Store{
+		opts:  opts,
+		db:    db,
+		cache: fastcache.New(opts.CacheBytes),
+		log:   opts.Logger,
+		stop:  make(chan struct{}),
+	}
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s.wg.Add(1)
+	go s.gcLoop()
+	return s, nil
+}
+
+// Close stops the value-log GC, then closes Badger. It is safe to call more
+// than once and returns the first error.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait() // GC must not run on a closed DB
+		s.closeErr = s.db.Close()
+		s.cache.Reset()
+	})
+	return s.closeErr
+}
+
+func (s *Store) gcLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		// Each successful run rewrites one value-log file; repeat until
+		// there is nothing worth rewriting.
+		for i := 0; i < 16; i++ {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			if err := s.db.RunValueLogGC(0.5); err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					s.log.Warn("value log GC failed", "err", err)
+				}
+				break
+			}
+		}
+	}
+}
+
+// User reads the vector of user id into u (whose ID is set). It reports
+// false, leaving u zero but for its ID, when the user is unknown.
+func (s *Store) User(id string, u *features.User) (bool, error) {
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	key := userKey((*bp)[:0], id)
+	kl := len(key)
+	if v := s.cache.Get(key[kl:], key); len(v) > 0 {
+		s.hits.Add(1)
+		u.ID = id
+		return true, DecodeUser(v, u)
+	}
+	s.misses.Add(1)
+	var found bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return it.Value(func(v []byte) error {
+			u.ID = id
+			if err := DecodeUser(v, u); err != nil {
+				return err
+			}
+			s.cache.Set(key, v)
+			return nil
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("cannot read user %q: %w", id, err)
+	}
+	if !found {
+		*u = features.User{ID: id}
+	}
+	return found, nil
+}
+
+// Offset returns the offset of the last record applied from topic/partition.
+func (s *Store) Offset(topic string, partition int32) (int64, bool, error) {
+	var off int64
+	var found bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(offsetKey(topic, partition))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return it.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("offset value of %d bytes: %w", len(v), ErrCorrupt)
+			}
+			off, found = int64(binary.BigEndian.Uint64(v)), true
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("cannot read offset of %s/%d: %w", topic, partition, err)
+	}
+	return off, found, nil
+}
+
+// ItemPart is one partition's share of an item's statistics.
+type ItemPart struct {
+	Item  string
+	Stats *features.ItemStats
+}
+
+// Batch is everything one partition worker applied from a run of records:
+// written atomically, with the offset of the last record.
+type Batch struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Users     []*features.User
+	Items     []ItemPart
+}
+
+// Commit writes b in one Badger transaction, then refreshes the cache. The
+// state and the offset become durable together or not at all. A batch too
+// big for one transaction returns ErrBatchTooBig having written nothing.
+func (s *Store) Commit(b *Batch) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	// One arena for every key and value: the transaction keeps references
+	// until Commit, and growing the arena never moves bytes already sliced.
+	arena := make([]byte, 0, 256*(len(b.Users)+len(b.Items))+64)
+	set := func(k, v []byte) error {
+		if err := txn.Set(k, v); err != nil {
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				return ErrBatchTooBig
+			}
+			return err
+		}
+		return nil
+	}
+	type kv struct{ k, v []byte }
+	users := make([]kv, 0, len(b.Users))
+	for _, u := range b.Users {
+		start := len(arena)
+		arena = userKey(arena, u.ID)
+		mid := len(arena)
+		arena = AppendUser(arena, u)
+		k, v := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
+		if err := set(k, v); err != nil {
+			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
+		}
+		users = append(users, kv{k, v})
+	}
+	for _, it := range b.Items {
+		start := len(arena)
+		arena = itemPartKey(arena, b.Partition, it.Item)
+		mid := len(arena)
+		arena = AppendItemStats(arena, it.Stats)
+		if err := set(arena[start:mid:mid], arena[mid:len(arena):len(arena)]); err != nil {
+			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
+		}
+	}
+	if err := set(offsetKey(b.Topic, b.Partition), binary.BigEndian.AppendUint64(nil, uint64(b.Offset))); err != nil {
+		return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("cannot commit partition %d at offset %d: %w", b.Partition, b.Offset, err)
+	}
+	s.commits.Add(1)
+	for _, e := range users {
+		s.cache.Set(e.k, e.v)
+	}
+	return nil
+}
+
+// LoadItemParts calls fn for every item share of one partition.
+func (s *Store) LoadItemParts(partition int32, fn func(item string, st *features.ItemStats) error) error {
+	prefix := itemPartPrefix(partition)
+	return s.scan(prefix, func(k, v []byte) error {
+		st := new(features.ItemStats)
+		if err := DecodeItemStats(v, st); err != nil {
+			return fmt.Errorf("item %q of partition %d: %w", k[len(prefix):], partition, err)
+		}
+		return fn(string(k[len(prefix):]), st)
+	})
+}
+
+// ScanItemParts calls fn for every item share of every partition.
+func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features.ItemStats) error) error {
+	return s.scan([]byte{prefixItemPart}, func(k, v []byte) error {
+		if len(k) < 5 {
+			return fmt.Errorf("item key of %d bytes: %w", len(k), ErrCorrupt)
+		}
+		st := new(features.ItemStats)
+		if err := DecodeItemStats(v, st); err != nil {
+			return fmt.Errorf("item key %q: %w", k, err)
+		}
+		return fn(int32(binary.BigEndian.Uint32(k[1:5])), string(k[5:]), st)
+	})
+}
+
+// ScanUsers calls fn for every stored user vector.
+func (s *Store) ScanUsers(fn func(u *features.User) error) error {
+	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
+		u := &features.User{ID: string(k[1:])}
+		if err := DecodeUser(v, u); err != nil {
+			return fmt.Errorf("user %q: %w", k[1:], err)
+		}
+		return fn(u)
+	})
+}
+
+// CommitCatalogue writes catalogue changes read from topic/partition up to
+// offset, atomically with that offset: puts are upserts, dels are
+// tombstones.
+func (s *Store) CommitCatalogue(topic string, partition int32, offset int64, puts []features.Item, dels []string) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for i := range puts {
+			v, err := json.Marshal(&puts[i])
+			if err != nil {
+				return fmt.Errorf("cannot encode item %q: %w", puts[i].ID, err)
+			}
+			if err := txn.Set(catalogueKey(puts[i].ID), v); err != nil {
+				return err
+			}
+		}
+		for _, id := range dels {
+			if err := txn.Delete(catalogueKey(id)); err != nil {
+				return err
+			}
+		}
+		return txn.Set(offsetKey(topic, partition), binary.BigEndian.AppendUint64(nil, uint64(offset)))
+	})
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return ErrBatchTooBig
+	}
+	if err != nil {
+		return fmt.Errorf("cannot commit catalogue %s/%d at %d: %w", topic, partition, offset, err)
+	}
+	return nil
+}
+
+// ScanCatalogue calls fn for every catalogue item.
+func (s *Store) ScanCatalogue(fn func(it *features.Item) error) error {
+	return s.scan([]byte{prefixCatalogue}, func(k, v []byte) error {
+		it := new(features.Item)
+		if err := json.Unmarshal(v, it); err != nil {
+			return fmt.Errorf("catalogue item %q: %w: %w", k[1:], ErrCorrupt, err)
+		}
+		return fn(it)
+	})
+}
+
+func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot scan %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// Stats is a snapshot of the store's counters.
+type Stats struct {
+	CacheHits     uint64 // user reads served by the cache
+	CacheMisses   uint64 // user reads that went to Badger
+	CacheEntries  uint64
+	CacheBytes    uint64 // bytes held by live cache entries
+	CacheMaxBytes uint64
+	Commits       uint64 // batches committed
+	LSMBytes      int64  // Badger LSM tree size on disk
+	VLogBytes     int64  // Badger value log size on disk
+}
+
+// Stats returns a snapshot of the store's counters.
+func (s *Store) Stats() Stats {
+	var cs fastcache.Stats
+	s.cache.UpdateStats(&cs)
+	lsm, vlog := s.db.Size()
+	return Stats{
+		CacheHits: s.hits.Load(), CacheMisses: s.misses.Load(),
+		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
+		Commits:      s.commits.Load(),
+		LSMBytes:     lsm, VLogBytes: vlog,
+	}
+}
+
+// badgerLogger sends Badger's warnings and errors to slog; its info and
+// debug chatter is dropped.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + trim(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + trim(fmt.Sprintf(f, a...))) }
+func (badgerLogger) Infof(string, ...any)          {}
+func (badgerLogger) Debugf(string, ...any)         {}
+
+func trim(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
