@@ -1,0 +1,21 @@
+// Package ranker decides what to show: candidate generation, scoring,
+// business rules and reasons for the storefront's recommendation requests.
+//
+// An Index holds the merged statistics of every item and exact top-N lists
+// built from them (popular overall, per category, per context bucket) plus a
+// trending list. Partition workers feed it the deltas of each committed
+// batch; it is rebuilt from the state store at start-up.
+//
+// A Ranker answers Recommend: candidates come from co-occurrence with the
+// user's recent items and the current item, popular items of the user's
+// categories (weighted by context: daypart and device), popular items of the
+// request's context bucket (region × daypart), trending and popular items,
+// and finally the catalogue, so even a brand-new user gets K items. Each
+// candidate is scored by a weighted sum of normalised features; exclusion
+// rules (purchased unless repeatable, dismissed, unavailable, excluded by the
+// request) and a diversity rule (at most MaxPerCategory per category) shape
+// the top K, and every item carries human-readable reasons.
+//
+// The package does no I/O of its own and does not import Kafka, Badger or
+// Prometheus.
+package ranker
