@@ -222,13 +222,13 @@ func DecodeItemStats(b []byte, s *features.ItemStats) error {
 
 type writer struct{ b []byte }
 
-func (w *writer) byte(v byte)       { w.b = append(w.b, v) }
-func (w *writer) uvarint(v uint64)  { w.b = binary.AppendUvarint(w.b, v) }
-func (w *writer) varint(v int64)    { w.b = binary.AppendVarint(w.b, v) }
-func (w *writer) f32(v float32)     { w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(v)) }
-func (w *writer) f64(v float64)     { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
-func (w *writer) u64(v uint64)      { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
-func (w *writer) str(s string)      { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
+func (w *writer) byte(v byte)      { w.b = append(w.b, v) }
+func (w *writer) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
+func (w *writer) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+func (w *writer) f32(v float32)    { w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(v)) }
+func (w *writer) f64(v float64)    { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
+func (w *writer) u64(v uint64)     { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *writer) str(s string)     { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
 func (w *writer) scores(s features.Scores, ref int64) {
 	w.uvarint(uint64(len(s)))
 	for _, e := range s {

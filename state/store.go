@@ -421,8 +421,8 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		CacheHits: s.hits.Load(), CacheMisses: s.misses.Load(),
 		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
-		Commits:      s.commits.Load(),
-		LSMBytes:     lsm, VLogBytes: vlog,
+		Commits:  s.commits.Load(),
+		LSMBytes: lsm, VLogBytes: vlog,
 	}
 }
 
