@@ -30,8 +30,8 @@ type Catalogue interface {
 // normalised to about [0, 1] before weighting.
 type Weights struct {
 	Cooc       float64 // co-occurrence with the user's recent items and the current item. Default 3.
-	Category   float64 // the user's affinity for the item's category. Default 2.
-	Context    float64 // that affinity at this daypart and on this device. Default 1.5.
+	Category   float64 // the user's affinity for the item's category. Default 1.5.
+	Context    float64 // that affinity at this daypart and on this device. Default 2.
 	Brand      float64 // the user's affinity for the item's brand. Default 1.
 	Bucket     float64 // popularity in the request's region × daypart. Default 1.
 	Trend      float64 // recent rate over usual rate. Default 0.5.
@@ -72,7 +72,7 @@ func DefaultConfig() Config {
 	return Config{
 		DefaultK: 10, MaxK: 100, MaxPerCategory: 3, Seeds: 10, PerSeed: 20, Categories: 3, PerCategory: 20,
 		PerBucket: 30, Trending: 20, Popular: 50,
-		Weights: Weights{Cooc: 3, Category: 2, Context: 1.5, Brand: 1, Bucket: 1, Trend: 0.5, Popularity: 0.5, Price: 0.5},
+		Weights: Weights{Cooc: 3, Category: 1.5, Context: 2, Brand: 1, Bucket: 1, Trend: 0.5, Popularity: 0.5, Price: 0.5},
 	}
 }
 
@@ -329,22 +329,26 @@ func (s *scorer) gather(current string, k int) {
 	// Affinities, normalised.
 	s.catAff = normalised(s.u.Categories.Top(s.now, hl.Affinity, 0))
 	s.brandAff = normalised(s.u.Brands.Top(s.now, hl.Affinity, 0))
+	// Context affinity: how much the user favours each category at this
+	// part of the day and on this device, each normalised within its own
+	// context so that a habit of the morning counts fully in the morning
+	// even if evenings are busier.
 	s.ctxAff = make(map[string]float64)
-	ctxTop := s.u.CtxCategories.Top(s.now, hl.Habit, 0)
 	dk := "d:" + s.daypart.String() + "|"
 	vk := "v:" + s.device + "|"
-	var maxCtx float64
-	for _, kv := range ctxTop {
-		maxCtx = math.Max(maxCtx, kv.Value)
-	}
-	for _, kv := range ctxTop {
-		if maxCtx <= 0 || kv.Value <= 0 {
-			break
-		}
+	var dpart, vpart []features.KV
+	for _, kv := range s.u.CtxCategories.Top(s.now, hl.Habit, 0) {
 		if cat, ok := strings.CutPrefix(kv.Key, dk); ok {
-			s.ctxAff[cat] += 0.5 * kv.Value / maxCtx
+			dpart = append(dpart, features.KV{Key: cat, Value: kv.Value})
 		} else if cat, ok := strings.CutPrefix(kv.Key, vk); ok && s.device != "" {
-			s.ctxAff[cat] += 0.5 * kv.Value / maxCtx
+			vpart = append(vpart, features.KV{Key: cat, Value: kv.Value})
+		}
+	}
+	for _, part := range [][]features.KV{dpart, vpart} {
+		for cat, v := range normalised(part) {
+			if v > 0 {
+				s.ctxAff[cat] += 0.5 * v
+			}
 		}
 	}
 	// The user's top categories in this context.

@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker"
+	"github.com/stickyhq/sticky/stream"
+)
+
+// MaxEventsBody bounds a POST /v1/events body.
+const MaxEventsBody = 4 << 20
+
+func (e *Engine) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, e.met.instrument(pattern, h))
+	}
+	handle("GET /v1/recommendations", e.recommendations)
+	handle("GET /v1/users/{id}/profile", e.profile)
+	handle("POST /v1/events", e.events)
+	handle("GET /v1/items/{id}", e.item)
+	handle("GET /healthz", e.healthz)
+	handle("GET /readyz", e.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "path", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+// apiError is the body of every 4xx and 5xx answer.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+	Index *int   `json:"index,omitempty"` // position in a POSTed array
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, field, msg string) {
+	writeJSON(w, code, apiError{Error: msg, Field: field})
+}
+
+func fieldError(w http.ResponseWriter, err error, index *int) {
+	var fe *features.FieldError
+	if errors.As(err, &fe) {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: fe.Error(), Field: fe.Field, Index: index})
+		return
+	}
+	writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Index: index})
+}
+
+// parseTime accepts RFC 3339 or Unix seconds or milliseconds.
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, errors.New("must be an RFC 3339 time or Unix seconds or milliseconds")
+	}
+	if n > 1e11 {
+		return time.UnixMilli(n), nil
+	}
+	return time.Unix(n, 0), nil
+}
+
+// GET /v1/recommendations?user_id=&k=&device=&region=&tz=&page=&item_id=&at=&exclude=
+func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := ranker.Request{UserID: q.Get("user_id")}
+	if req.UserID == "" {
+		writeError(w, http.StatusBadRequest, "user_id", "user_id is required")
+		return
+	}
+	if len(req.UserID) > features.MaxIDLen {
+		writeError(w, http.StatusBadRequest, "user_id", "user_id is too long")
+		return
+	}
+	if s := q.Get("k"); s != "" {
+		k, err := strconv.Atoi(s)
+		if err != nil || k < 1 || k > e.rank.Config().MaxK {
+			writeError(w, http.StatusBadRequest, "k", fmt.Sprintf("k must be an integer from 1 to %d", e.rank.Config().MaxK))
+			return
+		}
+		req.K = k
+	}
+	if s := q.Get("at"); s != "" {
+		t, err := parseTime(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "at", "at "+err.Error())
+			return
+		}
+		req.Context.Time = t
+	}
+	req.Context.Device = q.Get("device")
+	req.Context.Region = q.Get("region")
+	req.Context.Page = q.Get("page")
+	req.Context.ItemID = q.Get("item_id")
+	if tz := q.Get("tz"); tz != "" {
+		if _, err := e.folder.Zones().Load(tz); err != nil {
+			writeError(w, http.StatusBadRequest, "tz", "tz is not a known IANA time zone")
+			return
+		}
+		req.Context.TZ = tz
+	}
+	for _, f := range []struct{ name, v string }{{"device", req.Context.Device}, {"region", req.Context.Region}, {"page", req.Context.Page}} {
+		if len(f.v) > features.MaxCtxLen {
+			writeError(w, http.StatusBadRequest, f.name, f.name+" is too long")
+			return
+		}
+	}
+	if s := q.Get("exclude"); s != "" {
+		req.Exclude = strings.Split(s, ",")
+		if len(req.Exclude) > 1000 {
+			writeError(w, http.StatusBadRequest, "exclude", "exclude holds more than 1000 items")
+			return
+		}
+	}
+	resp, err := e.rank.Recommend(r.Context(), req)
+	if err != nil {
+		if errors.Is(err, ranker.ErrBadRequest) {
+			writeError(w, http.StatusBadRequest, "", err.Error())
+			return
+		}
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// GET /v1/users/{id}/profile
+func (e *Engine) profile(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var u features.User
+	found, err := e.store.User(id, &u)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, "id", fmt.Sprintf("user %q has no events yet", id))
+		return
+	}
+	now := time.Now()
+	if s := r.URL.Query().Get("at"); s != "" {
+		if now, err = parseTime(s); err != nil {
+			writeError(w, http.StatusBadRequest, "at", "at "+err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, e.folder.Profile(&u, now))
+}
+
+// POST /v1/events: one event or an array; all are validated before any is
+// produced; 202 once Kafka has acknowledged them all.
+func (e *Engine) events(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventsBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("body is larger than %d bytes", MaxEventsBody))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "body", "cannot read body: "+err.Error())
+		return
+	}
+	raws, err := stream.DecodeEvents(body)
+	if err != nil {
+		fieldError(w, err, nil)
+		return
+	}
+	if len(raws) == 0 {
+		writeError(w, http.StatusBadRequest, "body", "the array holds no events")
+		return
+	}
+	recs := make([]*kgo.Record, len(raws))
+	for i, raw := range raws {
+		ev, err := stream.DecodeEvent(raw, e.folder.Zones())
+		if err != nil {
+			var idx *int
+			if len(raws) > 1 || body[0] == '[' {
+				idx = &i
+			}
+			fieldError(w, err, idx)
+			return
+		}
+		recs[i] = e.prod.EventRecord(ev.UserID, raw)
+	}
+	if err := e.prod.Produce(r.Context(), recs...); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(recs)})
+}
+
+// itemView is the body of GET /v1/items/{id}.
+type itemView struct {
+	ItemID     string         `json:"item_id"`
+	Catalogue  *features.Item `json:"catalogue,omitempty"`
+	Popularity float64        `json:"popularity"`
+	Trend      float64        `json:"trend"`
+	Actions    uint32         `json:"actions"`
+	Purchases  uint32         `json:"purchases"`
+	Buckets    []features.KV  `json:"context_buckets"`
+	Neighbours []features.KV  `json:"neighbours"`
+	AsOf       time.Time      `json:"as_of"`
+}
+
+// GET /v1/items/{id}
+func (e *Engine) item(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	it := e.cat.Get(id)
+	st, ok := e.idx.Stats(id)
+	if it == nil && !ok {
+		writeError(w, http.StatusNotFound, "id", fmt.Sprintf("item %q is neither in the catalogue nor in any event", id))
+		return
+	}
+	now := time.Now()
+	v := itemView{ItemID: id, Catalogue: it, AsOf: now.UTC(), Buckets: []features.KV{}, Neighbours: []features.KV{}}
+	if ok {
+		n := now.UnixMilli()
+		v.Popularity = round(st.Popularity(n, e.folder))
+		v.Trend = round(st.Trend(n, e.folder))
+		v.Actions, v.Purchases = st.Actions, st.Purchases
+		v.Buckets = st.TopBuckets(n, 10, e.folder)
+		v.Neighbours = st.NeighbourWeights(n, 10, e.folder)
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+func (e *Engine) healthz(w http.ResponseWriter, _ *http.Request) {
+	if err := e.Err(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ReadyState is the body of /readyz.
+type ReadyState struct {
+	Ready            bool            `json:"ready"`
+	Reasons          []string        `json:"reasons,omitempty"`
+	CatalogueReady   bool            `json:"catalogue_caught_up"`
+	CatalogueItems   int             `json:"catalogue_items"`
+	Joined           bool            `json:"joined_group"`
+	Partitions       []int32         `json:"partitions"`
+	Lag              map[int32]int64 `json:"lag"`
+	TotalLag         int64           `json:"total_lag"`
+	LagThreshold     int64           `json:"lag_threshold"`
+	LagMeasuredSince string          `json:"lag_measured_ago,omitempty"`
+}
+
+// Readiness reports whether the engine serves fresh state: the catalogue
+// has caught up, the consumer holds partitions, and its lag, measured within
+// the last few seconds, is at most ReadyLag.
+func (e *Engine) Readiness() ReadyState {
+	st := e.cons.Status()
+	rd := ReadyState{Joined: st.Joined, Partitions: st.Partitions, Lag: st.Lag, TotalLag: st.TotalLag,
+		LagThreshold: e.cfg.ReadyLag, CatalogueItems: e.cat.Len()}
+	if rd.Partitions == nil {
+		rd.Partitions = []int32{}
+	}
+	select {
+	case <-e.loader.CaughtUp():
+		rd.CatalogueReady = true
+	default:
+		rd.Reasons = append(rd.Reasons, "catalogue is still loading")
+	}
+	if !st.Joined {
+		rd.Reasons = append(rd.Reasons, "no partitions assigned yet")
+	}
+	fresh := 5 * e.cfg.Stream.LagInterval
+	switch {
+	case st.MeasuredAt.IsZero():
+		rd.Reasons = append(rd.Reasons, "lag not measured yet")
+	case time.Since(st.MeasuredAt) > fresh:
+		rd.Reasons = append(rd.Reasons, "lag measurement is stale (broker unreachable?)")
+	default:
+		rd.LagMeasuredSince = time.Since(st.MeasuredAt).Round(time.Millisecond).String()
+	}
+	if st.TotalLag > e.cfg.ReadyLag {
+		rd.Reasons = append(rd.Reasons, fmt.Sprintf("lag %d exceeds %d", st.TotalLag, e.cfg.ReadyLag))
+	}
+	if err := e.Err(); err != nil {
+		rd.Reasons = append(rd.Reasons, err.Error())
+	}
+	rd.Ready = len(rd.Reasons) == 0
+	return rd
+}
+
+func (e *Engine) readyz(w http.ResponseWriter, _ *http.Request) {
+	rd := e.Readiness()
+	code := http.StatusOK
+	if !rd.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, rd)
+}

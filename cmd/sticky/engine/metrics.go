@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+// metrics bridges the parts' measurements into Prometheus, on the engine's
+// own registry. It implements stream.Observer for what is pushed, and a
+// Collector for what is read at scrape time from Stats snapshots.
+type metrics struct {
+	e *Engine
+
+	consumed   prometheus.Counter
+	applied    *prometheus.CounterVec
+	duplicates prometheus.Counter
+	invalid    *prometheus.CounterVec
+	batch      prometheus.Histogram
+	batchSize  prometheus.Histogram
+	freshness  prometheus.Histogram
+	httpDur    *prometheus.HistogramVec
+
+	lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
+	diskDesc, commitsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
+}
+
+func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
+	m := &metrics{
+		e: e,
+		consumed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sticky_stream_events_consumed_total", Help: "Records taken from the events topic.",
+		}),
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sticky_stream_events_applied_total", Help: "Events folded into state, by type.",
+		}, []string{"type"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sticky_stream_events_duplicate_total", Help: "Events skipped because their event_id was already applied.",
+		}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sticky_stream_events_invalid_total", Help: "Malformed events parked on the dead-letter topic, by offending field.",
+		}, []string{"field"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sticky_stream_batch_apply_seconds", Help: "Time to fold and commit one batch of a partition.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sticky_stream_batch_events", Help: "Events per committed batch.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+		freshness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sticky_stream_freshness_seconds",
+			Help:    "Time from a record's Kafka timestamp (when it was produced) to its state being committed and readable.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}),
+		httpDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sticky_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "code"}),
+		lagDesc:        prometheus.NewDesc("sticky_stream_consumer_lag_records", "Records between the last applied offset and the end of the partition.", []string{"partition"}, nil),
+		partsDesc:      prometheus.NewDesc("sticky_stream_assigned_partitions", "Partitions of the events topic assigned to this instance.", nil, nil),
+		hitsDesc:       prometheus.NewDesc("sticky_state_cache_hits_total", "User reads served by the cache.", nil, nil),
+		missesDesc:     prometheus.NewDesc("sticky_state_cache_misses_total", "User reads that went to Badger.", nil, nil),
+		entriesDesc:    prometheus.NewDesc("sticky_state_cache_entries", "Entries in the user cache.", nil, nil),
+		cacheBytesDesc: prometheus.NewDesc("sticky_state_cache_bytes", "Bytes held by the user cache.", nil, nil),
+		cacheMaxDesc:   prometheus.NewDesc("sticky_state_cache_max_bytes", "Configured size of the user cache.", nil, nil),
+		diskDesc:       prometheus.NewDesc("sticky_state_disk_bytes", "Badger size on disk, by part.", []string{"part"}, nil),
+		commitsDesc:    prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
+		itemsDesc:      prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
+		catDesc:        prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
+		catInvalidDesc: prometheus.NewDesc("sticky_catalogue_items_invalid_total", "Malformed catalogue records parked on the dead-letter topic.", nil, nil),
+	}
+	for _, t := range features.Types() {
+		m.applied.WithLabelValues(t.String())
+	}
+	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// stream.Observer
+
+func (m *metrics) Consumed(n int) { m.consumed.Add(float64(n)) }
+func (m *metrics) Applied(t features.Type, n int) {
+	m.applied.WithLabelValues(t.String()).Add(float64(n))
+}
+func (m *metrics) Duplicates(n int)          { m.duplicates.Add(float64(n)) }
+func (m *metrics) Invalid(field string)      { m.invalid.WithLabelValues(field).Inc() }
+func (m *metrics) Freshness(d time.Duration) { m.freshness.Observe(d.Seconds()) }
+func (m *metrics) Batch(_ int32, n int, took time.Duration) {
+	m.batch.Observe(took.Seconds())
+	m.batchSize.Observe(float64(n))
+}
+
+// prometheus.Collector
+
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc} {
+		ch <- d
+	}
+}
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	e := m.e
+	st := e.cons.Status()
+	for p, lag := range st.Lag {
+		ch <- prometheus.MustNewConstMetric(m.lagDesc, prometheus.GaugeValue, float64(lag), strconv.Itoa(int(p)))
+	}
+	ch <- prometheus.MustNewConstMetric(m.partsDesc, prometheus.GaugeValue, float64(len(st.Partitions)))
+	ss := e.store.Stats()
+	ch <- prometheus.MustNewConstMetric(m.hitsDesc, prometheus.CounterValue, float64(ss.CacheHits))
+	ch <- prometheus.MustNewConstMetric(m.missesDesc, prometheus.CounterValue, float64(ss.CacheMisses))
+	ch <- prometheus.MustNewConstMetric(m.entriesDesc, prometheus.GaugeValue, float64(ss.CacheEntries))
+	ch <- prometheus.MustNewConstMetric(m.cacheBytesDesc, prometheus.GaugeValue, float64(ss.CacheBytes))
+	ch <- prometheus.MustNewConstMetric(m.cacheMaxDesc, prometheus.GaugeValue, float64(ss.CacheMaxBytes))
+	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.LSMBytes), "lsm")
+	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.VLogBytes), "vlog")
+	ch <- prometheus.MustNewConstMetric(m.commitsDesc, prometheus.CounterValue, float64(ss.Commits))
+	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
+	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
+	ch <- prometheus.MustNewConstMetric(m.catInvalidDesc, prometheus.CounterValue, float64(e.loader.Invalid()))
+}
+
+// instrument records the latency of h under a bounded route label.
+func (m *metrics) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h(sw, r)
+		m.httpDur.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}

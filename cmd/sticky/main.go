@@ -1,0 +1,294 @@
+// Command sticky runs the Sticky personalization engine.
+//
+//	sticky serve   run the engine (embedded broker unless --brokers is given)
+//	sticky demo    serve, plus a synthetic shop: catalogue, history and live shoppers
+//	sticky help    list commands, flags, environment variables and defaults
+//
+// Every flag can also be set with an environment variable: --cache-bytes is
+// STICKY_CACHE_BYTES. A flag on the command line wins over the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stickyhq/sticky/cmd/sticky/engine"
+	"github.com/stickyhq/sticky/features"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "sticky:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cmd := "help"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "demo":
+		o := defaultOptions()
+		fs := o.flags(cmd)
+		fs.SetOutput(stderr)
+		if err := parse(fs, args, os.LookupEnv); err != nil {
+			return err
+		}
+		cfg, err := o.config(stderr)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if cmd == "demo" {
+			return demo(ctx, cfg, o.demo, stdout)
+		}
+		return serve(ctx, cfg)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	default:
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func serve(ctx context.Context, cfg engine.Config) error {
+	e, err := engine.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	cfg.Logger.Info("shutting down")
+	return e.Close()
+}
+
+// options are the command line's view of engine.Config.
+type options struct {
+	http, data, brokers, embedded, cacheBytes, logLevel, weights string
+	embeddedSync                                                 bool
+	partitions, batch, maxK, perCategory                         int
+	readyLag                                                     int64
+	group                                                        string
+	affinityHL, habitHL, popularityHL, coocHL                    time.Duration
+	demo                                                         demoOptions
+}
+
+type demoOptions struct {
+	users, items, days int
+	rate               float64
+	seed               uint64
+}
+
+func defaultOptions() *options {
+	d := engine.DefaultConfig()
+	return &options{
+		http: d.HTTPAddr, data: d.DataDir, embedded: d.EmbeddedKafka, cacheBytes: "256MiB", logLevel: "info",
+		partitions: int(d.Stream.Partitions), batch: d.Stream.BatchEvents, group: d.Stream.Group,
+		maxK: d.Ranker.MaxK, perCategory: d.Ranker.MaxPerCategory, readyLag: d.ReadyLag,
+		affinityHL: d.Features.AffinityHalfLife, habitHL: d.Features.HabitHalfLife,
+		popularityHL: d.Features.PopularityHalfLife, coocHL: d.Features.CoocHalfLife,
+		weights: formatWeights(d.Features.Weights),
+		demo:    demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1},
+	}
+}
+
+func (o *options) flags(cmd string) *flag.FlagSet {
+	fs := flag.NewFlagSet("sticky "+cmd, flag.ContinueOnError)
+	fs.StringVar(&o.http, "http", o.http, "HTTP API listen address")
+	fs.StringVar(&o.data, "data", o.data, "data directory (Badger state, embedded broker log)")
+	fs.StringVar(&o.brokers, "brokers", o.brokers, "comma-separated Kafka brokers; empty starts the embedded broker")
+	fs.StringVar(&o.embedded, "embedded-kafka", o.embedded, "embedded broker listen address")
+	fs.BoolVar(&o.embeddedSync, "embedded-kafka-sync", o.embeddedSync, "fsync every produce on the embedded broker")
+	fs.StringVar(&o.cacheBytes, "cache-bytes", o.cacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
+	fs.IntVar(&o.partitions, "partitions", o.partitions, "partitions of topics Sticky creates")
+	fs.StringVar(&o.group, "group", o.group, "Kafka consumer group")
+	fs.IntVar(&o.batch, "batch-events", o.batch, "most events applied per state commit")
+	fs.Int64Var(&o.readyLag, "ready-lag", o.readyLag, "largest consumer lag (records) at which /readyz reports ready")
+	fs.IntVar(&o.maxK, "max-k", o.maxK, "largest k a recommendation request may ask for")
+	fs.IntVar(&o.perCategory, "max-per-category", o.perCategory, "diversity: most items of one category in a list")
+	fs.DurationVar(&o.affinityHL, "affinity-half-life", o.affinityHL, "half-life of category and brand affinities")
+	fs.DurationVar(&o.habitHL, "habit-half-life", o.habitHL, "half-life of hour, device and context habits")
+	fs.DurationVar(&o.popularityHL, "popularity-half-life", o.popularityHL, "half-life of item popularity")
+	fs.DurationVar(&o.coocHL, "cooc-half-life", o.coocHL, "half-life of co-occurrence weights")
+	fs.StringVar(&o.weights, "weights", o.weights, "event weights, type=weight,...")
+	fs.StringVar(&o.logLevel, "log-level", o.logLevel, "debug, info, warn or error")
+	if cmd == "demo" {
+		fs.IntVar(&o.demo.users, "demo-users", o.demo.users, "demo: synthetic shoppers")
+		fs.IntVar(&o.demo.items, "demo-items", o.demo.items, "demo: catalogue items")
+		fs.IntVar(&o.demo.days, "demo-days", o.demo.days, "demo: days of history produced on a fresh data directory")
+		fs.Float64Var(&o.demo.rate, "demo-rate", o.demo.rate, "demo: live events per second")
+		fs.Uint64Var(&o.demo.seed, "demo-seed", o.demo.seed, "demo: random seed")
+	}
+	return fs
+}
+
+// envName is the environment variable of a flag.
+func envName(flagName string) string {
+	return "STICKY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parse parses args, then fills every flag not given on the command line
+// from its environment variable.
+func parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v, ok := lookup(envName(f.Name)); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("invalid %s=%q: %w", envName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+func (o *options) config(stderr io.Writer) (engine.Config, error) {
+	cfg := engine.DefaultConfig()
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return cfg, fmt.Errorf("invalid --log-level %q", o.logLevel)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.HTTPAddr, cfg.DataDir, cfg.EmbeddedKafka, cfg.EmbeddedKafkaSync = o.http, o.data, o.embedded, o.embeddedSync
+	for _, b := range strings.Split(o.brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			cfg.Brokers = append(cfg.Brokers, b)
+		}
+	}
+	n, err := parseBytes(o.cacheBytes)
+	if err != nil {
+		return cfg, fmt.Errorf("invalid --cache-bytes: %w", err)
+	}
+	cfg.CacheBytes = n
+	if o.partitions < 1 {
+		return cfg, fmt.Errorf("invalid --partitions %d", o.partitions)
+	}
+	cfg.Stream.Partitions = int32(o.partitions)
+	cfg.Stream.Group = o.group
+	cfg.Stream.BatchEvents = o.batch
+	cfg.ReadyLag = o.readyLag
+	cfg.Ranker.MaxK, cfg.Ranker.MaxPerCategory = o.maxK, o.perCategory
+	f := &cfg.Features
+	f.AffinityHalfLife, f.HabitHalfLife, f.PopularityHalfLife, f.CoocHalfLife = o.affinityHL, o.habitHL, o.popularityHL, o.coocHL
+	if f.Weights, err = parseWeights(o.weights); err != nil {
+		return cfg, fmt.Errorf("invalid --weights: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func parseBytes(s string) (int, error) {
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		m      int
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return n * mult, nil
+}
+
+func parseWeights(s string) (map[features.Type]float64, error) {
+	w := map[features.Type]float64{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(kv, "=")
+		t := features.ParseType(strings.TrimSpace(name))
+		if !ok || t == features.TypeUnknown {
+			return nil, fmt.Errorf("%q is not type=weight with a known event type", kv)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return nil, fmt.Errorf("weight of %s: %w", name, err)
+		}
+		w[t] = v
+	}
+	return w, nil
+}
+
+func formatWeights(w map[features.Type]float64) string {
+	var parts []string
+	for _, t := range features.Types() {
+		if v, ok := w[t]; ok {
+			parts = append(parts, t.String()+"="+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Sticky: a streaming, real-time personalization engine.
+
+Usage:
+  sticky serve [flags]   run the engine; without --brokers it starts an embedded
+                         Kafka-protocol broker on --embedded-kafka
+  sticky demo [flags]    serve, plus a synthetic shop: catalogue, history and a
+                         stream of live shoppers; prints example requests
+  sticky help            this text
+
+Flags (each also as the environment variable shown; a flag given on the command
+line wins over the environment):
+`)
+	for _, cmd := range []string{"serve", "demo"} {
+		fs := defaultOptions().flags(cmd)
+		var rows [][3]string
+		fs.VisitAll(func(f *flag.Flag) {
+			if cmd == "demo" && !strings.HasPrefix(f.Name, "demo-") {
+				return
+			}
+			rows = append(rows, [3]string{"--" + f.Name, envName(f.Name), f.Usage + " (default " + quoteDefault(f.DefValue) + ")"})
+		})
+		sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
+		if cmd == "demo" {
+			fmt.Fprintln(w, "\nDemo only:")
+		}
+		for _, r := range rows {
+			fmt.Fprintf(w, "  %-24s %-30s %s\n", r[0], r[1], r[2])
+		}
+	}
+}
+
+func quoteDefault(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}

@@ -1,0 +1,177 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+// Config configures Sticky's Kafka clients.
+type Config struct {
+	// Brokers are the seed brokers. Required.
+	Brokers []string
+	// ClientOpts are extra franz-go options for every client (TLS, SASL,
+	// client id). Default none.
+	ClientOpts []kgo.Opt
+
+	// Group is the consumer group of the events consumer. Default "sticky".
+	Group string
+	// EventsTopic carries shopper events, key = user_id. Default "sticky.events".
+	EventsTopic string
+	// ItemsTopic is the compacted catalogue, key = item_id. Default "sticky.items".
+	ItemsTopic string
+	// DLQTopic receives malformed events and items, with the reason in the
+	// "sticky-error" header. Default "sticky.events.dlq".
+	DLQTopic string
+
+	// Partitions is the partition count of topics Sticky creates (events,
+	// DLQ). Existing topics are left as they are. Default 8.
+	Partitions int32
+	// ItemsPartitions is the partition count of a created items topic.
+	// Default 1.
+	ItemsPartitions int32
+	// ReplicationFactor of created topics; -1 is the broker default.
+	// Default -1.
+	ReplicationFactor int16
+
+	// MaxPollRecords bounds the records taken per poll, over all partitions;
+	// a rebalance waits for at most this many records to be applied.
+	// Default 10000.
+	MaxPollRecords int
+	// BatchEvents bounds the events applied in one Badger commit. Larger
+	// batches coalesce more writes of the same user. Default 2000.
+	BatchEvents int
+	// FetchMaxBytes bounds one fetch response; memory for fetches is about
+	// brokers × this. Default 16 MiB.
+	FetchMaxBytes int32
+	// ProducerLinger is how long the ingest producer waits to fill a batch.
+	// Keep it at a few ms: it adds directly to POST /v1/events latency.
+	// Default 1ms.
+	ProducerLinger time.Duration
+	// LagInterval is how often consumer lag is measured. Default 1s.
+	LagInterval time.Duration
+
+	// Logger for the stream's own messages. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the documented defaults, without brokers.
+func DefaultConfig() Config {
+	return Config{
+		Group: "sticky", EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
+		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
+		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
+		ProducerLinger: time.Millisecond, LagInterval: time.Second,
+	}
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (c *Config) EnsureDefaults() {
+	d := DefaultConfig()
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	set(&c.Group, d.Group)
+	set(&c.EventsTopic, d.EventsTopic)
+	set(&c.ItemsTopic, d.ItemsTopic)
+	set(&c.DLQTopic, d.DLQTopic)
+	if c.Partitions <= 0 {
+		c.Partitions = d.Partitions
+	}
+	if c.ItemsPartitions <= 0 {
+		c.ItemsPartitions = d.ItemsPartitions
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = d.ReplicationFactor
+	}
+	if c.MaxPollRecords <= 0 {
+		c.MaxPollRecords = d.MaxPollRecords
+	}
+	if c.BatchEvents <= 0 {
+		c.BatchEvents = d.BatchEvents
+	}
+	if c.FetchMaxBytes <= 0 {
+		c.FetchMaxBytes = d.FetchMaxBytes
+	}
+	if c.ProducerLinger <= 0 {
+		c.ProducerLinger = d.ProducerLinger
+	}
+	if c.LagInterval <= 0 {
+		c.LagInterval = d.LagInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+func (c *Config) clientOpts(extra ...kgo.Opt) []kgo.Opt {
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	opts = append(opts, c.ClientOpts...)
+	return append(opts, extra...)
+}
+
+// EnsureTopics creates the events, items (compacted) and DLQ topics if they
+// do not exist.
+func EnsureTopics(ctx context.Context, cfg Config) error {
+	cfg.EnsureDefaults()
+	cl, err := kgo.NewClient(cfg.clientOpts()...)
+	if err != nil {
+		return fmt.Errorf("cannot create admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, t := range []struct {
+		name  string
+		parts int32
+		conf  map[string]*string
+	}{
+		{cfg.EventsTopic, cfg.Partitions, nil},
+		{cfg.ItemsTopic, cfg.ItemsPartitions, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}},
+		{cfg.DLQTopic, cfg.Partitions, nil},
+	} {
+		_, err := adm.CreateTopic(ctx, t.parts, cfg.ReplicationFactor, t.conf, t.name)
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("cannot create topic %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// Observer receives the stream's measurements; the command bridges them into
+// metrics. Implementations must be safe for concurrent use and fast.
+type Observer interface {
+	// Consumed counts records taken from the events topic.
+	Consumed(n int)
+	// Applied counts events of one type folded into state.
+	Applied(t features.Type, n int)
+	// Duplicates counts events skipped because their event_id was seen.
+	Duplicates(n int)
+	// Invalid counts a malformed record; field is the offending field,
+	// "body" or "key".
+	Invalid(field string)
+	// Batch reports one committed batch of a partition.
+	Batch(partition int32, events int, took time.Duration)
+	// Freshness reports the time from a record's timestamp to its state
+	// being committed.
+	Freshness(d time.Duration)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+func (NopObserver) Consumed(int)                    {}
+func (NopObserver) Applied(features.Type, int)      {}
+func (NopObserver) Duplicates(int)                  {}
+func (NopObserver) Invalid(string)                  {}
+func (NopObserver) Batch(int32, int, time.Duration) {}
+func (NopObserver) Freshness(time.Duration)         {}

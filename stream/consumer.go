@@ -1,0 +1,569 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/state"
+)
+
+// Sink receives the item-statistics deltas of every committed batch;
+// ranker.Index satisfies it.
+type Sink interface {
+	Apply(d *features.Deltas)
+}
+
+// Deps are what the consumer folds into and reports to.
+type Deps struct {
+	Store     *state.Store
+	Folder    *features.Folder
+	Catalogue *state.Catalogue
+	Sink      Sink      // may be nil
+	Observer  Observer  // may be nil
+	DLQ       *Producer // required: malformed records are parked there
+}
+
+// Consumer applies the events topic to state. It joins the consumer group
+// and runs one worker goroutine per assigned partition; each worker applies
+// its records in batches, and each batch commits the partition's users, its
+// share of the item statistics and the offset of its last record in one
+// Badger transaction. On assignment a worker resumes after the offset stored
+// in Badger, and skips any record at or below it, so a record re-delivered
+// by Kafka is never applied twice. Kafka offsets are committed too, after
+// Badger, for lag monitoring only.
+type Consumer struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	bad  *limitedLog
+	adm  *kadm.Client
+
+	mu       sync.Mutex
+	workers  map[int32]*worker
+	joined   bool
+	ends     map[int32]int64 // latest end offsets measured
+	endsAt   time.Time
+	stopping atomic.Bool
+}
+
+// NewConsumer returns a consumer; Run starts it.
+func NewConsumer(cfg Config, deps Deps) (*Consumer, error) {
+	cfg.EnsureDefaults()
+	if deps.Store == nil || deps.Folder == nil || deps.Catalogue == nil || deps.DLQ == nil {
+		return nil, errors.New("cannot create consumer: Store, Folder, Catalogue and DLQ are required")
+	}
+	if deps.Observer == nil {
+		deps.Observer = NopObserver{}
+	}
+	c := &Consumer{cfg: cfg, deps: deps, log: cfg.Logger, bad: newLimitedLog(cfg.Logger, 10), workers: make(map[int32]*worker)}
+	return c, nil
+}
+
+// Run consumes until ctx is canceled, then shuts down in order: stop
+// polling, let every worker finish its batch in flight, commit the applied
+// offsets to Kafka, leave the group. It returns nil on a clean shutdown.
+func (c *Consumer) Run(ctx context.Context) error {
+	cl, err := kgo.NewClient(c.cfg.clientOpts(
+		kgo.ConsumerGroup(c.cfg.Group),
+		kgo.ConsumeTopics(c.cfg.EventsTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(c.assigned),
+		kgo.OnPartitionsRevoked(c.revoked),
+		kgo.OnPartitionsLost(c.lost),
+		kgo.AdjustFetchOffsetsFn(c.adjust),
+		kgo.AutoCommitMarks(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchMaxBytes(c.cfg.FetchMaxBytes),
+		kgo.FetchMaxWait(time.Second),
+	)...)
+	if err != nil {
+		return fmt.Errorf("cannot create consumer: %w", err)
+	}
+	c.adm = kadm.NewClient(cl)
+
+	var wg sync.WaitGroup
+	lagCtx, stopLag := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); c.lagLoop(lagCtx) }()
+
+	c.poll(ctx, cl)
+
+	// Shut down: workers first (each finishes its batch in flight), then
+	// the final Kafka commit, then leave the group.
+	c.stopping.Store(true)
+	stopLag()
+	wg.Wait()
+	c.mu.Lock()
+	all := make([]int32, 0, len(c.workers))
+	for p := range c.workers {
+		all = append(all, p)
+	}
+	c.mu.Unlock()
+	c.stopWorkers(all)
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+		c.log.Warn("final offset commit to Kafka failed (state is unaffected)", "err", err)
+	}
+	cancel()
+	cl.AllowRebalance()
+	cl.Close()
+	return nil
+}
+
+func (c *Consumer) poll(ctx context.Context, cl *kgo.Client) {
+	for {
+		fetches := cl.PollRecords(ctx, c.cfg.MaxPollRecords)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			return
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		fetches.EachPartition(func(ftp kgo.FetchTopicPartition) {
+			if len(ftp.Records) == 0 {
+				return
+			}
+			c.deps.Observer.Consumed(len(ftp.Records))
+			c.mu.Lock()
+			w := c.workers[ftp.Partition]
+			c.mu.Unlock()
+			if w == nil { // BlockRebalanceOnPoll makes this impossible
+				panic(fmt.Sprintf("BUG: records for partition %d without a worker", ftp.Partition))
+			}
+			select {
+			case w.recs <- ftp.Records:
+			case <-ctx.Done():
+			}
+		})
+		cl.AllowRebalance()
+	}
+}
+
+// assigned starts a worker per new partition. It runs before adjust.
+func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.joined = true
+	for _, p := range assigned[c.cfg.EventsTopic] {
+		if _, ok := c.workers[p]; ok {
+			continue
+		}
+		last, found, err := c.deps.Store.Offset(c.cfg.EventsTopic, p)
+		if err != nil {
+			// Without the stored offset the partition cannot resume safely;
+			// the worker will keep retrying the read before applying anything.
+			c.log.Error("cannot read stored offset", "partition", p, "err", err)
+		}
+		if !found {
+			last = -1
+		}
+		w := &worker{c: c, cl: cl, partition: p, last: last, lastKnown: err == nil,
+			recs: make(chan []*kgo.Record, 4), quit: make(chan struct{}), done: make(chan struct{})}
+		w.applied.Store(last)
+		c.workers[p] = w
+		go w.run()
+	}
+	c.log.Info("partitions assigned", "partitions", assigned[c.cfg.EventsTopic])
+}
+
+// adjust makes every newly assigned partition resume after the offset stored
+// in Badger, whatever Kafka's committed offset says.
+func (c *Consumer) adjust(_ context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range offsets[c.cfg.EventsTopic] {
+		last, found, err := c.deps.Store.Offset(c.cfg.EventsTopic, p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read stored offset of partition %d: %w", p, err)
+		}
+		if found {
+			offsets[c.cfg.EventsTopic][p] = kgo.NewOffset().At(last + 1).WithEpoch(-1)
+		}
+	}
+	return offsets, nil
+}
+
+func (c *Consumer) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	c.stopWorkers(revoked[c.cfg.EventsTopic])
+	if len(revoked[c.cfg.EventsTopic]) > 0 {
+		c.log.Info("partitions revoked", "partitions", revoked[c.cfg.EventsTopic])
+	}
+	if err := cl.CommitMarkedOffsets(ctx); err != nil && !c.stopping.Load() {
+		c.log.Warn("offset commit to Kafka on revoke failed (state is unaffected)", "err", err)
+	}
+}
+
+func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.stopWorkers(lost[c.cfg.EventsTopic])
+	if len(lost[c.cfg.EventsTopic]) > 0 {
+		c.log.Warn("partitions lost", "partitions", lost[c.cfg.EventsTopic])
+	}
+}
+
+// stopWorkers stops the workers of partitions and waits for each to finish
+// its batch in flight.
+func (c *Consumer) stopWorkers(partitions []int32) {
+	c.mu.Lock()
+	var ws []*worker
+	for _, p := range partitions {
+		if w := c.workers[p]; w != nil {
+			delete(c.workers, p)
+			close(w.quit)
+			ws = append(ws, w)
+		}
+	}
+	c.mu.Unlock()
+	for _, w := range ws {
+		<-w.done
+	}
+}
+
+// lagLoop measures the end offsets of the events topic every LagInterval.
+func (c *Consumer) lagLoop(ctx context.Context) {
+	t := time.NewTicker(c.cfg.LagInterval)
+	defer t.Stop()
+	for {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ends, err := c.adm.ListEndOffsets(lctx, c.cfg.EventsTopic)
+		cancel()
+		if err == nil {
+			m := make(map[int32]int64)
+			ends.Each(func(o kadm.ListedOffset) {
+				if o.Err == nil && o.Topic == c.cfg.EventsTopic {
+					m[o.Partition] = o.Offset
+				}
+			})
+			c.mu.Lock()
+			c.ends, c.endsAt = m, time.Now()
+			c.mu.Unlock()
+		} else if ctx.Err() == nil {
+			c.log.Debug("cannot list end offsets", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Status is a snapshot of the consumer's progress.
+type Status struct {
+	Joined     bool            // the group assigned partitions at least once
+	Partitions []int32         // assigned now
+	Applied    map[int32]int64 // last applied offset per assigned partition (-1: none)
+	Lag        map[int32]int64 // records behind the end offset, per assigned partition
+	TotalLag   int64
+	MeasuredAt time.Time // when end offsets were last listed (zero: never)
+}
+
+// Status returns a snapshot of the consumer's progress.
+func (c *Consumer) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Status{Joined: c.joined, Applied: make(map[int32]int64), Lag: make(map[int32]int64), MeasuredAt: c.endsAt}
+	for p, w := range c.workers {
+		s.Partitions = append(s.Partitions, p)
+		last := w.applied.Load()
+		s.Applied[p] = last
+		if end, ok := c.ends[p]; ok {
+			lag := max(end-(last+1), 0)
+			s.Lag[p] = lag
+			s.TotalLag += lag
+		}
+	}
+	slices.Sort(s.Partitions)
+	return s
+}
+
+// worker applies one partition.
+type worker struct {
+	c         *Consumer
+	cl        *kgo.Client
+	partition int32
+
+	recs chan []*kgo.Record
+	quit chan struct{}
+	done chan struct{}
+
+	last      int64 // last applied offset; -1 none
+	lastKnown bool  // last was read from the store
+	applied   atomic.Int64
+	items     map[string]*features.ItemStats // this partition's item shares, as committed
+	deltas    features.Deltas
+}
+
+func (w *worker) run() {
+	defer close(w.done)
+	log := w.c.log.With("partition", w.partition)
+	// Load what this partition owns before applying anything.
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		err := w.load()
+		if err == nil {
+			break
+		}
+		log.Error("cannot load partition state; retrying", "err", err)
+		select {
+		case <-w.quit:
+			return
+		case <-time.After(backoff):
+		}
+	}
+	for {
+		select {
+		case <-w.quit:
+			return
+		case recs := <-w.recs:
+			if !w.process(recs) {
+				return
+			}
+		}
+	}
+}
+
+func (w *worker) load() error {
+	if !w.lastKnown {
+		last, found, err := w.c.deps.Store.Offset(w.c.cfg.EventsTopic, w.partition)
+		if err != nil {
+			return err
+		}
+		if !found {
+			last = -1
+		}
+		w.last, w.lastKnown = last, true
+		w.applied.Store(last)
+	}
+	items := make(map[string]*features.ItemStats)
+	err := w.c.deps.Store.LoadItemParts(w.partition, func(item string, st *features.ItemStats) error {
+		items[item] = st
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.items = items
+	return nil
+}
+
+// process applies records in batches of at most BatchEvents. It returns
+// false if the worker was told to quit while a batch kept failing.
+func (w *worker) process(recs []*kgo.Record) bool {
+	i := 0
+	for i < len(recs) && recs[i].Offset <= w.last {
+		i++ // already applied: a re-delivery
+	}
+	recs = recs[i:]
+	for len(recs) > 0 {
+		n := min(len(recs), w.c.cfg.BatchEvents)
+		if !w.commit(recs[:n]) {
+			return false
+		}
+		recs = recs[n:]
+	}
+	return true
+}
+
+// commit applies one batch, retrying until it commits or the worker quits;
+// a batch too big for one transaction is split in two.
+func (w *worker) commit(recs []*kgo.Record) bool {
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		err := w.apply(recs)
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, state.ErrBatchTooBig) && len(recs) > 1 {
+			h := len(recs) / 2
+			return w.commit(recs[:h]) && w.commit(recs[h:])
+		}
+		w.c.log.Error("cannot apply batch; retrying", "partition", w.partition,
+			"from", recs[0].Offset, "to", recs[len(recs)-1].Offset, "err", err)
+		select {
+		case <-w.quit:
+			return false
+		case <-time.After(backoff):
+		}
+	}
+}
+
+type badRecord struct {
+	rec *kgo.Record
+	err error
+}
+
+// apply folds recs into fresh copies of the state they touch and commits
+// them with the offset of the last record. Until the commit succeeds nothing
+// the worker keeps (item shares, offset) and nothing readers see changes.
+func (w *worker) apply(recs []*kgo.Record) error {
+	start := time.Now()
+	c, d := w.c, &w.deltas
+	d.Reset()
+	users := make(map[string]*features.User, len(recs))
+	order := make([]*features.User, 0, len(recs))
+	var bad []badRecord
+	var applied [256]int // by features.Type
+	dups := 0
+	zones := c.deps.Folder.Zones()
+	for _, rec := range recs {
+		ev, err := DecodeEvent(rec.Value, zones)
+		if err == nil && string(rec.Key) != ev.UserID {
+			err = &features.FieldError{Field: "key", Reason: "must equal user_id (records are keyed by user)"}
+		}
+		if err != nil {
+			bad = append(bad, badRecord{rec, err})
+			continue
+		}
+		u := users[ev.UserID]
+		if u == nil {
+			u = new(features.User)
+			if _, err := c.deps.Store.User(ev.UserID, u); err != nil {
+				return err
+			}
+			users[ev.UserID] = u
+			order = append(order, u)
+		}
+		var item *features.Item
+		if ev.ItemID != "" {
+			item = c.deps.Catalogue.Get(ev.ItemID)
+		}
+		if c.deps.Folder.FoldUser(u, &ev, item, d) {
+			applied[ev.Type]++
+		} else {
+			dups++
+		}
+	}
+
+	dirty := make(map[string]*features.ItemStats, len(d.Pops))
+	share := func(id string) *features.ItemStats {
+		if s := dirty[id]; s != nil {
+			return s
+		}
+		var s *features.ItemStats
+		if base := w.items[id]; base != nil {
+			s = base.Clone()
+		} else {
+			s = new(features.ItemStats)
+		}
+		dirty[id] = s
+		return s
+	}
+	f := c.deps.Folder
+	for _, p := range d.Pops {
+		share(p.Item).ApplyPop(p, f)
+	}
+	for _, p := range d.Pairs {
+		share(p.A).ApplyPair(p.B, p.W, p.At, f)
+		share(p.B).ApplyPair(p.A, p.W, p.At, f)
+	}
+
+	// Park malformed records before committing past them.
+	if len(bad) > 0 {
+		dl := make([]*kgo.Record, len(bad))
+		for i, b := range bad {
+			dl[i] = deadLetter(c.cfg.DLQTopic, b.rec, b.err)
+		}
+		pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := c.deps.DLQ.Produce(pctx, dl...)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("cannot park %d malformed records on %s: %w", len(bad), c.cfg.DLQTopic, err)
+		}
+	}
+
+	last := recs[len(recs)-1]
+	b := state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: last.Offset, Users: order,
+		Items: make([]state.ItemPart, 0, len(dirty))}
+	for id, s := range dirty {
+		b.Items = append(b.Items, state.ItemPart{Item: id, Stats: s})
+	}
+	if err := c.deps.Store.Commit(&b); err != nil {
+		return err
+	}
+
+	// Committed: publish.
+	for id, s := range dirty {
+		w.items[id] = s
+	}
+	w.last = last.Offset
+	w.applied.Store(last.Offset)
+	if c.deps.Sink != nil {
+		c.deps.Sink.Apply(d)
+	}
+	w.cl.MarkCommitRecords(last)
+
+	obs := c.deps.Observer
+	now := time.Now()
+	for t, n := range applied {
+		if n > 0 {
+			obs.Applied(features.Type(t), n)
+		}
+	}
+	if dups > 0 {
+		obs.Duplicates(dups)
+	}
+	for _, b := range bad {
+		field := "body"
+		var fe *features.FieldError
+		if errors.As(b.err, &fe) {
+			field = fe.Field
+		}
+		obs.Invalid(field)
+		c.bad.Warn("malformed event parked on the dead-letter topic",
+			"partition", b.rec.Partition, "offset", b.rec.Offset, "reason", b.err.Error())
+	}
+	for _, rec := range recs {
+		if !rec.Timestamp.IsZero() {
+			obs.Freshness(now.Sub(rec.Timestamp))
+		}
+	}
+	obs.Batch(w.partition, len(recs), now.Sub(start))
+	return nil
+}
+
+// limitedLog logs at most perSecond messages a second and then one line
+// saying how many it dropped.
+type limitedLog struct {
+	l         *slog.Logger
+	perSecond int
+
+	mu      sync.Mutex
+	window  time.Time
+	n       int
+	dropped int
+}
+
+func newLimitedLog(l *slog.Logger, perSecond int) *limitedLog {
+	return &limitedLog{l: l, perSecond: perSecond}
+}
+
+func (ll *limitedLog) Warn(msg string, args ...any) {
+	ll.mu.Lock()
+	now := time.Now()
+	if now.Sub(ll.window) >= time.Second {
+		if ll.dropped > 0 {
+			ll.l.Warn("log lines dropped by rate limit", "dropped", ll.dropped, "last_message", msg)
+		}
+		ll.window, ll.n, ll.dropped = now, 0, 0
+	}
+	ok := ll.n < ll.perSecond
+	if ok {
+		ll.n++
+	} else {
+		ll.dropped++
+	}
+	ll.mu.Unlock()
+	if ok {
+		ll.l.Warn(msg, args...)
+	}
+}

@@ -1,0 +1,150 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+// wireEvent is the JSON form of an event on the events topic. Unknown
+// fields are ignored.
+type wireEvent struct {
+	EventID    string           `json:"event_id,omitempty"`
+	UserID     string           `json:"user_id"`
+	Type       string           `json:"type"`
+	ItemID     string           `json:"item_id,omitempty"`
+	Items      []string         `json:"items,omitempty"`
+	RequestID  string           `json:"request_id,omitempty"`
+	CampaignID string           `json:"campaign_id,omitempty"`
+	Query      string           `json:"query,omitempty"`
+	TS         string           `json:"ts"`
+	Price      float64          `json:"price,omitempty"`
+	Quantity   float64          `json:"quantity,omitempty"`
+	Context    features.Context `json:"context,omitzero"`
+}
+
+// MaxEventBytes is the largest event the decoder accepts.
+const MaxEventBytes = 64 << 10
+
+// DecodeEvent decodes and validates one JSON event. zones resolves
+// context.tz (nil: not checked). Every error is a *features.FieldError; the
+// field is "body" when the input is not a JSON object at all.
+func DecodeEvent(b []byte, zones *features.Zones) (features.Event, error) {
+	if len(b) > MaxEventBytes {
+		return features.Event{}, &features.FieldError{Field: "body", Reason: fmt.Sprintf("is larger than %d bytes", MaxEventBytes)}
+	}
+	var w wireEvent
+	if err := json.Unmarshal(b, &w); err != nil {
+		return features.Event{}, jsonFieldError(err)
+	}
+	ev := features.Event{
+		ID: w.EventID, UserID: w.UserID, Type: features.ParseType(w.Type), ItemID: w.ItemID, Items: w.Items,
+		RequestID: w.RequestID, CampaignID: w.CampaignID, Query: w.Query,
+		Price: w.Price, Quantity: w.Quantity, Context: w.Context,
+	}
+	if w.TS != "" {
+		t, err := time.Parse(time.RFC3339Nano, w.TS)
+		if err != nil {
+			return features.Event{}, &features.FieldError{Field: "ts", Reason: "is not an RFC 3339 time"}
+		}
+		ev.Time = t
+	}
+	if w.Type != "" && ev.Type == features.TypeUnknown {
+		return features.Event{}, &features.FieldError{Field: "type", Reason: fmt.Sprintf("%q is not a known event type", truncate(w.Type, 40))}
+	}
+	if err := ev.Validate(zones); err != nil {
+		return features.Event{}, err
+	}
+	return ev, nil
+}
+
+// DecodeEvents splits a body holding one JSON event or a JSON array of
+// events into its elements, undecoded.
+func DecodeEvents(body []byte) ([]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, &features.FieldError{Field: "body", Reason: "is empty: send one JSON event or an array of events"}
+	}
+	if body[0] != '[' {
+		return []json.RawMessage{body}, nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, jsonFieldError(err)
+	}
+	return raw, nil
+}
+
+// AppendEvent appends the JSON form of ev to dst.
+func AppendEvent(dst []byte, ev *features.Event) []byte {
+	w := wireEvent{
+		EventID: ev.ID, UserID: ev.UserID, Type: ev.Type.String(), ItemID: ev.ItemID, Items: ev.Items,
+		RequestID: ev.RequestID, CampaignID: ev.CampaignID, Query: ev.Query,
+		TS: ev.Time.UTC().Format(time.RFC3339Nano), Price: ev.Price, Quantity: ev.Quantity, Context: ev.Context,
+	}
+	b, err := json.Marshal(&w)
+	if err != nil {
+		panic("BUG: cannot marshal an event: " + err.Error())
+	}
+	return append(dst, b...)
+}
+
+// DecodeItem decodes and validates one catalogue item; key is the record key
+// (the item id), which the value must agree with.
+func DecodeItem(key, value []byte) (features.Item, error) {
+	var it features.Item
+	if err := json.Unmarshal(value, &it); err != nil {
+		return it, jsonFieldError(err)
+	}
+	if it.ID == "" {
+		it.ID = string(key)
+	}
+	if len(key) > 0 && string(key) != it.ID {
+		return it, &features.FieldError{Field: "item_id", Reason: "differs from the record key"}
+	}
+	if err := it.Validate(); err != nil {
+		return it, err
+	}
+	return it, nil
+}
+
+// jsonFieldError turns a json error into a FieldError naming the field when
+// json knows it.
+func jsonFieldError(err error) *features.FieldError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return &features.FieldError{Field: field, Reason: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &features.FieldError{Field: "body", Reason: fmt.Sprintf("is not valid JSON (at byte %d): %v", se.Offset, err)}
+	}
+	return &features.FieldError{Field: "body", Reason: "is not valid JSON: " + err.Error()}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "float64", "int", "int64":
+		return "number"
+	case "slice":
+		return "array"
+	case "struct", "map":
+		return "object"
+	}
+	return k
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
