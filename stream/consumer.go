@@ -357,8 +357,9 @@ func (w *worker) load() error {
 	return nil
 }
 
-// process applies records in batches of at most BatchEvents. It returns
-// false if the worker was told to quit while a batch kept failing.
+// process applies records in batches of at most BatchEvents. Told to quit,
+// it stops after the batch in flight: the rest was never applied, so whoever
+// owns the partition next fetches it again. It returns false when it quit.
 func (w *worker) process(recs []*kgo.Record) bool {
 	i := 0
 	for i < len(recs) && recs[i].Offset <= w.last {
@@ -366,6 +367,11 @@ func (w *worker) process(recs []*kgo.Record) bool {
 	}
 	recs = recs[i:]
 	for len(recs) > 0 {
+		select {
+		case <-w.quit:
+			return false
+		default:
+		}
 		n := min(len(recs), w.c.cfg.BatchEvents)
 		if !w.commit(recs[:n]) {
 			return false

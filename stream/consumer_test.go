@@ -1,0 +1,519 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/bench/synth"
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/state"
+)
+
+// waitFor polls fn until it returns nil or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// testWriter sends log lines to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// harness is a kfake broker, a Badger store and the stream configuration.
+type harness struct {
+	t      *testing.T
+	cfg    Config
+	store  *state.Store
+	cat    *state.Catalogue
+	folder *features.Folder
+	dlq    *Producer
+	obs    *countingObserver
+	cl     *kgo.Client // test producer and reader
+}
+
+func newHarness(t *testing.T, partitions int32) *harness {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cfg := DefaultConfig()
+	cfg.Brokers = c.ListenAddrs()
+	cfg.Partitions = partitions
+	cfg.BatchEvents = 97 // many small batches: more boundaries to get wrong
+	cfg.LagInterval = 50 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := EnsureTopics(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Open(state.Options{Dir: t.TempDir(), CacheBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dlq, err := NewProducer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dlq.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &harness{t: t, cfg: cfg, store: st, cat: state.NewCatalogue(),
+		folder: features.NewFolder(features.DefaultConfig()), dlq: dlq, obs: &countingObserver{invalid: map[string]int{}}, cl: cl}
+}
+
+// run starts a consumer in group; the returned func stops it and waits.
+func (h *harness) run(group string) (*Consumer, func()) {
+	h.t.Helper()
+	cfg := h.cfg
+	cfg.Group = group
+	c, err := NewConsumer(cfg, Deps{Store: h.store, Folder: h.folder, Catalogue: h.cat, Observer: h.obs, DLQ: h.dlq})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				h.t.Errorf("consumer: %v", err)
+			}
+		})
+	}
+	h.t.Cleanup(stop)
+	return c, stop
+}
+
+func (h *harness) produce(recs ...*kgo.Record) {
+	h.t.Helper()
+	for _, r := range recs {
+		if r.Topic == "" {
+			r.Topic = h.cfg.EventsTopic
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func eventRecords(evs []features.Event) []*kgo.Record {
+	recs := make([]*kgo.Record, len(evs))
+	for i := range evs {
+		recs[i] = &kgo.Record{Key: []byte(evs[i].UserID), Value: AppendEvent(nil, &evs[i])}
+	}
+	return recs
+}
+
+// readLog reads a whole topic back, per partition in offset order.
+func (h *harness) readLog(topic string) map[int32][]*kgo.Record {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cfg.Brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer cl.Close()
+	hw := h.endOffsets(topic)
+	out := map[int32][]*kgo.Record{}
+	n, want := 0, int64(0)
+	for _, e := range hw {
+		want += e
+	}
+	for int64(n) < want {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			h.t.Fatalf("reading %s: %d of %d records: %v", topic, n, want, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			out[r.Partition] = append(out[r.Partition], r)
+			n++
+		})
+	}
+	return out
+}
+
+func (h *harness) endOffsets(topic string) map[int32]int64 {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(h.cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			h.t.Fatalf("end offset of %s/%d: %v", topic, o.Partition, o.Err)
+		}
+		out[o.Partition] = o.Offset
+	})
+	return out
+}
+
+// waitApplied waits until the store's offsets reach the end of every
+// partition of the events topic.
+func (h *harness) waitApplied() {
+	h.t.Helper()
+	ends := h.endOffsets(h.cfg.EventsTopic)
+	waitFor(h.t, 60*time.Second, func() error {
+		for p, end := range ends {
+			if end == 0 {
+				continue
+			}
+			last, ok, err := h.store.Offset(h.cfg.EventsTopic, p)
+			if err != nil {
+				return err
+			}
+			if !ok || last < end-1 {
+				return fmt.Errorf("partition %d applied up to %d of %d", p, last, end-1)
+			}
+		}
+		return nil
+	})
+}
+
+// referenceFold folds a log in one pass, exactly as the consumer must in
+// effect: per partition in offset order, skipping malformed records.
+func (h *harness) referenceFold(log map[int32][]*kgo.Record) (map[string]*features.User, map[int32]map[string]*features.ItemStats, int) {
+	users := map[string]*features.User{}
+	items := map[int32]map[string]*features.ItemStats{}
+	applied := 0
+	for p, recs := range log {
+		items[p] = map[string]*features.ItemStats{}
+		share := func(id string) *features.ItemStats {
+			s := items[p][id]
+			if s == nil {
+				s = new(features.ItemStats)
+				items[p][id] = s
+			}
+			return s
+		}
+		for _, r := range recs {
+			ev, err := DecodeEvent(r.Value, h.folder.Zones())
+			if err != nil || string(r.Key) != ev.UserID {
+				continue
+			}
+			u := users[ev.UserID]
+			if u == nil {
+				u = &features.User{ID: ev.UserID}
+				users[ev.UserID] = u
+			}
+			var d features.Deltas
+			if h.folder.FoldUser(u, &ev, h.cat.Get(ev.ItemID), &d) {
+				applied++
+			}
+			for _, pp := range d.Pops {
+				share(pp.Item).ApplyPop(pp, h.folder)
+			}
+			for _, pr := range d.Pairs {
+				share(pr.A).ApplyPair(pr.B, pr.W, pr.At, h.folder)
+				share(pr.B).ApplyPair(pr.A, pr.W, pr.At, h.folder)
+			}
+		}
+	}
+	return users, items, applied
+}
+
+// assertStateEqualsReference compares every user vector and every item
+// share in the store, byte for byte, with a single fold of the log.
+func (h *harness) assertStateEqualsReference() {
+	h.t.Helper()
+	log := h.readLog(h.cfg.EventsTopic)
+	users, items, applied := h.referenceFold(log)
+	got := 0
+	err := h.store.ScanUsers(func(u *features.User) error {
+		got++
+		ref := users[u.ID]
+		if ref == nil {
+			return fmt.Errorf("user %q is in the store but not in the log", u.ID)
+		}
+		if !bytes.Equal(state.AppendUser(nil, u), state.AppendUser(nil, ref)) {
+			return fmt.Errorf("user %q differs from the reference fold: events %d vs %d", u.ID, u.Events, ref.Events)
+		}
+		return nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if got != len(users) {
+		h.t.Fatalf("store holds %d users, reference %d", got, len(users))
+	}
+	nItems := 0
+	for p, ref := range items {
+		seen := 0
+		err := h.store.LoadItemParts(p, func(item string, st *features.ItemStats) error {
+			seen++
+			r := ref[item]
+			if r == nil {
+				return fmt.Errorf("partition %d: item %q not in the reference", p, item)
+			}
+			if !bytes.Equal(state.AppendItemStats(nil, st), state.AppendItemStats(nil, r)) {
+				return fmt.Errorf("partition %d: item %q differs from the reference fold", p, item)
+			}
+			return nil
+		})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if seen != len(ref) {
+			h.t.Fatalf("partition %d: store holds %d item shares, reference %d", p, seen, len(ref))
+		}
+		nItems += seen
+	}
+	if n := h.obs.applied.Load(); n != int64(applied) {
+		h.t.Fatalf("consumer applied %d events in all, the log has %d to apply: some were applied twice or lost", n, applied)
+	}
+	h.t.Logf("state equals a single fold of the log: %d users, %d item shares, %d events applied", got, nItems, applied)
+}
+
+type countingObserver struct {
+	NopObserver
+	slow          atomic.Int64 // sleep after each batch, in ns: slows the consumer down
+	applied, dups atomic.Int64
+	mu            sync.Mutex
+	invalid       map[string]int
+}
+
+func (o *countingObserver) Applied(_ features.Type, n int) { o.applied.Add(int64(n)) }
+func (o *countingObserver) Duplicates(n int)               { o.dups.Add(int64(n)) }
+func (o *countingObserver) Batch(int32, int, time.Duration) {
+	time.Sleep(time.Duration(o.slow.Load()))
+}
+func (o *countingObserver) Invalid(field string) {
+	o.mu.Lock()
+	o.invalid[field]++
+	o.mu.Unlock()
+}
+
+func shop(t *testing.T, h *harness) []features.Event {
+	t.Helper()
+	w := synth.New(synth.Config{Seed: 3, Users: 80, Items: 400})
+	h.cat.Apply(w.Items, nil)
+	evs := w.History(6, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	if len(evs) < 2000 {
+		t.Fatalf("only %d events", len(evs))
+	}
+	return evs
+}
+
+// TestExactlyOnceAcrossRestarts stops the consumer mid-stream, restarts it
+// in a new group (Kafka has no committed offsets for it, so Kafka alone
+// would re-deliver everything), produces more, including re-sent event ids,
+// and checks the state equals one fold of the log.
+func TestExactlyOnceAcrossRestarts(t *testing.T) {
+	h := newHarness(t, 4)
+	evs := shop(t, h)
+	half := len(evs) / 2
+	h.produce(eventRecords(evs[:half])...)
+
+	h.obs.slow.Store(int64(20 * time.Millisecond))
+	c, stop := h.run("first")
+	waitFor(t, 30*time.Second, func() error {
+		if n := h.obs.applied.Load(); n < 200 {
+			return fmt.Errorf("%d applied", n)
+		}
+		return nil
+	})
+	stop() // mid-stream: the batch in flight commits, the rest waits
+	if st := c.Status(); len(st.Partitions) != 0 {
+		t.Fatalf("partitions still assigned after stop: %v", st.Partitions)
+	}
+	h.obs.slow.Store(0)
+	mid := h.obs.applied.Load()
+	t.Logf("stopped after %d of %d events", mid, half)
+	if mid >= int64(half) {
+		t.Fatalf("the consumer was not stopped mid-stream (%d of %d applied)", mid, half)
+	}
+
+	h.produce(eventRecords(evs[half:])...)
+	h.produce(eventRecords(evs[half : half+50])...) // producer retries: same event ids again
+
+	_, stop = h.run("second")
+	h.waitApplied()
+	stop()
+	if h.obs.dups.Load() == 0 {
+		t.Fatal("re-sent event ids were not recognised as duplicates")
+	}
+
+	// A third start in the first group, whose Kafka commits are behind,
+	// must apply nothing new.
+	before := h.obs.applied.Load()
+	_, stop = h.run("first")
+	h.waitApplied()
+	time.Sleep(200 * time.Millisecond) // let a wrong re-delivery show
+	stop()
+	if after := h.obs.applied.Load(); after != before {
+		t.Fatalf("restart in a group with stale Kafka offsets applied %d events again", after-before)
+	}
+	h.assertStateEqualsReference()
+}
+
+// TestRebalanceKeepsStateExact adds a second consumer to the group while
+// events flow: partitions move, each revoked worker finishes its batch,
+// each new one resumes from the store.
+func TestRebalanceKeepsStateExact(t *testing.T) {
+	h := newHarness(t, 4)
+	evs := shop(t, h)
+	third := len(evs) / 3
+	h.produce(eventRecords(evs[:third])...)
+	a, stopA := h.run("group")
+	waitFor(t, 30*time.Second, func() error {
+		if n := len(a.Status().Partitions); n != 4 {
+			return fmt.Errorf("a holds %d partitions", n)
+		}
+		return nil
+	})
+	b, stopB := h.run("group")
+	h.produce(eventRecords(evs[third : 2*third])...)
+	waitFor(t, 60*time.Second, func() error {
+		na, nb := len(a.Status().Partitions), len(b.Status().Partitions)
+		if na == 0 || nb == 0 || na+nb != 4 {
+			return fmt.Errorf("a holds %d partitions, b %d", na, nb)
+		}
+		return nil
+	})
+	h.produce(eventRecords(evs[2*third:])...)
+	h.waitApplied()
+	stopA()
+	stopB()
+	h.assertStateEqualsReference()
+}
+
+func TestMalformedEventsGoToDLQ(t *testing.T) {
+	h := newHarness(t, 1)
+	good := `{"user_id":"u1","type":"view","item_id":"i1","ts":"2026-11-23T10:00:00Z"}`
+	recs := []*kgo.Record{
+		{Key: []byte("u1"), Value: []byte(good)},
+		{Key: []byte("u1"), Value: []byte(`{not json`), Headers: []kgo.RecordHeader{{Key: "origin", Value: []byte("app")}}},
+		{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"view","ts":"2026-11-23T10:00:00Z"}`)},
+		{Key: []byte("u2"), Value: []byte(good)}, // key is not the user
+		{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"click","item_id":"i2","ts":"2026-11-23T10:01:00Z"}`)},
+	}
+	h.produce(recs...)
+	_, stop := h.run("g")
+	h.waitApplied()
+	stop()
+	var u features.User
+	if ok, err := h.store.User("u1", &u); !ok || err != nil || u.Events != 2 {
+		t.Fatalf("u1: ok=%v err=%v events=%d, want the 2 good events applied", ok, err, u.Events)
+	}
+	dlq := h.readLog(h.cfg.DLQTopic)
+	var fields []string
+	for _, rs := range dlq {
+		for _, r := range rs {
+			hs := map[string]string{}
+			for _, hd := range r.Headers {
+				hs[hd.Key] = string(hd.Value)
+			}
+			if hs[HeaderError] == "" || hs[HeaderSrcTopic] != h.cfg.EventsTopic || hs[HeaderSrcOffset] == "" {
+				t.Fatalf("dead letter without its reason: %v", hs)
+			}
+			if bytes.Equal(r.Value, []byte(`{not json`)) && hs["origin"] != "app" {
+				t.Fatalf("original headers lost: %v", hs)
+			}
+			fields = append(fields, hs[HeaderField])
+		}
+	}
+	sort.Strings(fields)
+	if fmt.Sprint(fields) != "[body item_id key]" {
+		t.Fatalf("dead letters by field %v, want [body item_id key]", fields)
+	}
+	if fmt.Sprint(h.obs.invalid) != "map[body:1 item_id:1 key:1]" {
+		t.Fatalf("invalid counts %v", h.obs.invalid)
+	}
+}
+
+func TestCatalogueLoader(t *testing.T) {
+	h := newHarness(t, 1)
+	item := func(id, body string) *kgo.Record {
+		return &kgo.Record{Topic: h.cfg.ItemsTopic, Key: []byte(id), Value: []byte(body)}
+	}
+	h.produce(
+		item("a", `{"title":"A","category":"Baby","available":true}`),
+		item("b", `{"title":"B","category":"Toys","available":true}`),
+		item("c", `{"price":"free"}`),
+		item("a", `{"title":"A2","category":"Baby","available":false}`),
+		&kgo.Record{Topic: h.cfg.ItemsTopic, Key: []byte("b")}, // tombstone
+	)
+	load := func() (*state.Catalogue, func()) {
+		cat, err := state.LoadCatalogue(h.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := NewCatalogueLoader(h.cfg, h.store, cat, h.dlq)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		select {
+		case <-l.CaughtUp():
+		case err := <-done:
+			t.Fatalf("loader stopped: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("catalogue never caught up")
+		}
+		return cat, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cat, stop := load()
+	if a := cat.Get("a"); a == nil || a.Title != "A2" || a.Available || cat.Get("b") != nil || cat.Get("c") != nil || cat.Len() != 1 {
+		t.Fatalf("catalogue after load: len %d a=%+v", cat.Len(), cat.Get("a"))
+	}
+	stop()
+	h.produce(item("d", `{"title":"D","available":true}`))
+	cat, stop = load()
+	defer stop()
+	waitFor(t, 10*time.Second, func() error {
+		if cat.Get("d") == nil {
+			return fmt.Errorf("d not loaded")
+		}
+		return nil
+	})
+	if cat.Len() != 2 {
+		t.Fatalf("catalogue after restart holds %d items, want 2", cat.Len())
+	}
+	if n := len(h.readLog(h.cfg.DLQTopic)[0]); n != 1 {
+		t.Fatalf("%d dead letters, want 1 (the item with a bad price)", n)
+	}
+}
