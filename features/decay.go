@@ -63,14 +63,10 @@ type Score struct {
 // beats a map and keeps the codec trivial.
 type Scores []Score
 
-// pruneBelow is the magnitude under which a decayed score is dropped when a
-// set is full: the entry has faded to noise.
-const pruneBelow = 1e-3
-
-// Add folds weight w at time at into the score named key. When the set
-// already holds limit entries, faded entries are pruned first; if it is still
-// full, the weakest entry (smallest magnitude at time at) is replaced, unless
-// the new observation is weaker still, in which case it is dropped.
+// Add folds weight w at time at into the score named key. A new key is
+// always admitted: when the set already holds limit entries it first keeps
+// only its strongest three quarters (by magnitude at time at), so the cost
+// of ranking the set is paid once per limit/4 new keys, not on every one.
 func (s *Scores) Add(key string, w float32, at, halfLife int64, limit int) {
 	s.merge(key, Decayed{V: w, At: at}, halfLife, limit)
 }
@@ -87,24 +83,53 @@ func (s *Scores) merge(key string, d Decayed, halfLife int64, limit int) {
 		return
 	}
 	if len(ss) >= limit {
-		ss = slices.DeleteFunc(ss, func(e Score) bool {
-			return math.Abs(e.Value(d.At, halfLife)) < pruneBelow
-		})
-	}
-	if len(ss) >= limit {
-		weakest, wv := -1, math.Inf(1)
-		for i := range ss {
-			if v := math.Abs(ss[i].Value(d.At, halfLife)); v < wv {
-				weakest, wv = i, v
-			}
-		}
-		if math.Abs(float64(d.V)) < wv {
-			*s = ss
-			return
-		}
-		ss = slices.Delete(ss, weakest, weakest+1)
+		ss = ss.keepStrongest(max(limit-limit/4, 1)-1, d.At, halfLife)
 	}
 	*s = append(ss, Score{Key: key, Decayed: d})
+}
+
+// keepStrongest keeps the n entries of largest magnitude at time at, in
+// their original order; ties keep the earlier entry.
+func (s Scores) keepStrongest(n int, at, halfLife int64) Scores {
+	if n >= len(s) {
+		return s
+	}
+	type ranked struct {
+		mag float64
+		idx int
+	}
+	var buf [64]ranked
+	r := buf[:0]
+	for i := range s {
+		r = append(r, ranked{math.Abs(s[i].Value(at, halfLife)), i})
+	}
+	slices.SortFunc(r, func(a, b ranked) int {
+		if a.mag != b.mag {
+			if a.mag > b.mag {
+				return -1
+			}
+			return 1
+		}
+		return a.idx - b.idx
+	})
+	var keep [64]bool
+	keepMap := keep[:0]
+	if len(s) > len(keep) {
+		keepMap = make([]bool, len(s))
+	} else {
+		keepMap = keep[:len(s)]
+	}
+	for _, e := range r[:n] {
+		keepMap[e.idx] = true
+	}
+	out := s[:0]
+	for i := range s {
+		if keepMap[i] {
+			out = append(out, s[i])
+		}
+	}
+	clear(s[len(out):]) // drop references to evicted keys
+	return out
 }
 
 // MergeAll adds every score of o into s.

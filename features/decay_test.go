@@ -2,6 +2,7 @@ package features
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -55,33 +56,48 @@ func TestDecayedMergeIsOrderFree(t *testing.T) {
 }
 
 func TestScoresBound(t *testing.T) {
+	keys := func(s Scores) string {
+		var ks []string
+		for _, e := range s {
+			ks = append(ks, e.Key)
+		}
+		return strings.Join(ks, " ")
+	}
 	var s Scores
 	hl := hour
-	s.Add("a", 5, 0, hl, 3)
-	s.Add("b", 1, 0, hl, 3)
-	s.Add("c", 3, 0, hl, 3)
-	// Full: a new key stronger than the weakest replaces it...
-	s.Add("d", 2, 0, hl, 3)
-	if _, ok := s.Get("b"); ok {
-		t.Fatalf("weakest entry b should have been replaced: %v", s)
+	for i, w := range []float32{5, 1, 3, 8, 2, 7, 4, 6} { // a..h, limit 8
+		s.Add(string(rune('a'+i)), w, 0, hl, 8)
 	}
-	if d, ok := s.Get("d"); !ok || d.V != 2 {
-		t.Fatalf("d missing: %v", s)
+	if len(s) != 8 {
+		t.Fatalf("len %d", len(s))
 	}
-	// ...a weaker one is dropped...
-	s.Add("e", 1, 0, hl, 3)
-	if _, ok := s.Get("e"); ok || len(s) != 3 {
-		t.Fatalf("weaker new entry e should be dropped: %v", s)
+	// Full: keep the strongest 5 (three quarters, less the newcomer's
+	// place), in their order, then admit the new key.
+	s.Add("i", 0.5, 0, hl, 8)
+	if got := keys(s); got != "a d f g h i" {
+		t.Fatalf("after eviction: %s, want a d f g h i", got)
 	}
-	// ...and entries that faded to noise are pruned first.
-	s.Add("f", 0.5, 40*hour, hl, 3)
-	if len(s) != 1 || s[0].Key != "f" {
-		t.Fatalf("faded entries should be pruned: %v", s)
+	// Two more keys fit without ranking anything.
+	s.Add("j", 0.1, 0, hl, 8)
+	s.Add("k", 0.1, 0, hl, 8)
+	if got := keys(s); got != "a d f g h i j k" {
+		t.Fatalf("%s", got)
+	}
+	// Magnitude at the new key's time decides: a strong but old entry
+	// goes before a weak recent one; negative values count by magnitude.
+	var r Scores
+	r.Add("old", 100, 0, hl, 4)
+	r.Add("neg", -5, 10*hour, hl, 4)
+	r.Add("new", 1, 10*hour, hl, 4)
+	r.Add("mid", 2, 10*hour, hl, 4)
+	r.Add("x", 1, 10*hour, hl, 4)
+	if got := keys(r); got != "neg mid x" {
+		t.Fatalf("%s, want neg mid x (old decayed to 0.1, new is weakest after)", got)
 	}
 	// Existing keys always accumulate.
-	s.Add("f", 0.5, 40*hour, hl, 3)
-	if d, _ := s.Get("f"); d.V != 1 {
-		t.Fatalf("f = %v, want 1", d.V)
+	r.Add("x", 1, 10*hour, hl, 4)
+	if d, _ := r.Get("x"); d.V != 2 {
+		t.Fatalf("x = %v, want 2", d.V)
 	}
 	top := Scores{{"x", Decayed{1, 0}}, {"y", Decayed{4, 0}}, {"z", Decayed{4, hour}}}.Top(hour, hl, 2)
 	if len(top) != 2 || top[0].Key != "z" || top[1].Key != "y" || !near(top[1].Value, 2, 1e-9) {

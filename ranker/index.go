@@ -56,8 +56,7 @@ type Index struct {
 	changes uint64
 
 	tmu      sync.Mutex
-	trending []string
-	trendAt  int64 // Unix ms the trending list was computed for
+	trending map[int64][]string // by now / TrendingTTL
 }
 
 // NewIndex returns an empty index.
@@ -205,17 +204,23 @@ func head(s []string, n int) []string {
 }
 
 // Trending returns up to n items whose recent rate most exceeds their usual
-// rate at now (Unix ms), strongest first. The list is recomputed from every
-// item at most once per TrendingTTL of now.
+// rate at now (Unix ms), strongest first. A list is computed from every item
+// once per TrendingTTL window of now and reused within the window; a few
+// windows are kept, so requests about other times (replays, "at=")
+// do not recompute it on every call.
 func (x *Index) Trending(now int64, n int) []string {
 	x.tmu.Lock()
 	defer x.tmu.Unlock()
-	ttl := x.cfg.TrendingTTL.Milliseconds()
-	if x.trending == nil || now-x.trendAt >= ttl || x.trendAt-now >= ttl {
-		x.trending = x.computeTrending(now)
-		x.trendAt = now
+	w := now / max(x.cfg.TrendingTTL.Milliseconds(), 1)
+	l, ok := x.trending[w]
+	if !ok {
+		if x.trending == nil || len(x.trending) >= 64 {
+			x.trending = make(map[int64][]string)
+		}
+		l = x.computeTrending(now)
+		x.trending[w] = l
 	}
-	return head(x.trending, n)
+	return head(l, n)
 }
 
 func (x *Index) computeTrending(now int64) []string {
@@ -245,34 +250,51 @@ type Signals struct {
 }
 
 // Lookup fills out[i] with the signals of items[i] at now for the given
-// context buckets, under one read lock.
+// context buckets, under one read lock. Bucket popularity is read from the
+// bucket's top-N list (a map lookup: 2^(key - now/halfLife) is the value at
+// now, exactly); an item outside a bucket's top N counts 0 there.
 func (x *Index) Lookup(items []string, now int64, bucket, anyBucket string, out []Signals) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	bl, al := x.byBuck[bucket], x.byBuck[anyBucket]
+	at := float64(now) / float64(x.f.HalfLives().Bucket)
+	fromKey := func(l *topN, id string) float64 {
+		if l == nil {
+			return 0
+		}
+		if k, ok := l.key(id); ok {
+			return math.Exp2(k - at)
+		}
+		return 0
+	}
 	for i, id := range items {
 		st := x.items[id]
 		if st == nil {
 			out[i] = Signals{}
 			continue
 		}
-		s := Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f), AnyBucket: st.BucketPopularity(anyBucket, now, x.f)}
-		if bucket != "" {
-			s.Bucket = st.BucketPopularity(bucket, now, x.f)
-		}
-		out[i] = s
+		out[i] = Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f),
+			Bucket: fromKey(bl, id), AnyBucket: fromKey(al, id)}
 	}
 }
 
-// Neighbours returns up to n co-occurrence neighbours of item at now,
-// strongest first.
-func (x *Index) Neighbours(item string, now int64, n int) []features.KV {
+// Neighbours appends the co-occurrence neighbours of item, decayed to now,
+// to dst, in no particular order, and returns it with the largest weight.
+func (x *Index) Neighbours(dst []features.KV, item string, now int64) ([]features.KV, float64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	st := x.items[item]
 	if st == nil {
-		return nil
+		return dst, 0
 	}
-	return st.NeighbourWeights(now, n, x.f)
+	hl := x.f.HalfLives().Cooc
+	top := 0.0
+	for _, n := range st.Neighbours {
+		v := n.Value(now, hl)
+		top = max(top, v)
+		dst = append(dst, features.KV{Key: n.Key, Value: v})
+	}
+	return dst, top
 }
 
 // Stats returns a copy of an item's merged statistics.

@@ -51,17 +51,18 @@ type Config struct {
 	// Seeds is how many of the user's recent items seed co-occurrence
 	// candidates. Default 10.
 	Seeds int
-	// PerSeed is how many neighbours each seed contributes. Default 20.
-	PerSeed int
+	// MinNeighbour: a seed's neighbours weaker than this fraction of its
+	// strongest are not candidates. Default 0.05.
+	MinNeighbour float64
 	// Categories is how many of the user's top categories contribute their
 	// popular items, PerCategory each. Defaults 3 and 20.
 	Categories  int
 	PerCategory int
-	// PerBucket is how many items the request's context buckets contribute.
-	// Default 30.
+	// PerBucket is how many items each of the request's context buckets
+	// contributes. Default 20.
 	PerBucket int
 	// Trending and Popular are how many trending and globally popular
-	// items are candidates. Defaults 20 and 50.
+	// items are candidates. Defaults 20 and 30.
 	Trending int
 	Popular  int
 	Weights  Weights
@@ -70,8 +71,8 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		DefaultK: 10, MaxK: 100, MaxPerCategory: 3, Seeds: 10, PerSeed: 20, Categories: 3, PerCategory: 20,
-		PerBucket: 30, Trending: 20, Popular: 50,
+		DefaultK: 10, MaxK: 100, MaxPerCategory: 3, Seeds: 10, MinNeighbour: 0.05, Categories: 3, PerCategory: 20,
+		PerBucket: 20, Trending: 20, Popular: 30,
 		Weights: Weights{Cooc: 3, Category: 1.5, Context: 2, Brand: 1, Bucket: 1, Trend: 0.5, Popularity: 0.5, Price: 0.5},
 	}
 }
@@ -294,13 +295,17 @@ func (s *scorer) gather(current string, k int) {
 	idx := s.r.idx
 
 	// Co-occurrence: the current item, then recent items, newest first.
+	var nb []features.KV
 	seed := func(id string, w float64, t features.Type) {
-		nb := idx.Neighbours(id, s.now, cfg.PerSeed)
-		if len(nb) == 0 || nb[0].Value <= 0 {
+		var top float64
+		nb, top = idx.Neighbours(nb[:0], id, s.now)
+		if top <= 0 {
 			return
 		}
-		top := nb[0].Value
 		for _, n := range nb {
+			if n.Value < top*cfg.MinNeighbour {
+				continue
+			}
 			c := s.admit(n.Key)
 			if c == nil {
 				continue

@@ -53,6 +53,15 @@ func (t *topN) offer(item string, key float64) {
 	t.dirt = true
 }
 
+// key returns item's key if it is in the list.
+func (t *topN) key(item string) (float64, bool) {
+	i, ok := t.pos[item]
+	if !ok {
+		return 0, false
+	}
+	return t.h.e[i].key, true
+}
+
 // refresh rebuilds the snapshot if the list changed; it returns the snapshot,
 // which callers must not modify.
 func (t *topN) refresh() []string {

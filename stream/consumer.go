@@ -506,7 +506,9 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	if c.deps.Sink != nil {
 		c.deps.Sink.Apply(d)
 	}
-	w.cl.MarkCommitRecords(last)
+	if w.cl != nil {
+		w.cl.MarkCommitRecords(last)
+	}
 
 	obs := c.deps.Observer
 	now := time.Now()

@@ -7,6 +7,7 @@
 package synth
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -281,9 +282,29 @@ func (w *World) History(days int, end time.Time) []features.Event {
 			}
 		}
 	}
-	slices.SortStableFunc(all, func(a, b features.Event) int { return a.Time.Compare(b.Time) })
-	i, _ := slices.BinarySearchFunc(all, end, func(e features.Event, t time.Time) int { return e.Time.Compare(t) })
-	return all[:i] // nothing in the future
+	// Stable sort by time: sort small keys, then move the events once.
+	type key struct {
+		at  int64
+		idx int
+	}
+	keys := make([]key, len(all))
+	for i := range all {
+		keys[i] = key{all[i].Time.UnixNano(), i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+	sorted := make([]features.Event, 0, len(all))
+	for _, k := range keys {
+		if k.at >= end.UnixNano() {
+			break // nothing in the future
+		}
+		sorted = append(sorted, all[k.idx])
+	}
+	return sorted
 }
 
 // sessionStart picks when s shops on the (UTC) day containing day: in the

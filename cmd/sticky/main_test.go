@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+func TestFlagsAndEnvironment(t *testing.T) {
+	env := map[string]string{
+		"STICKY_HTTP":               "0.0.0.0:9000",    // overridden by the flag below
+		"STICKY_DATA":               "/var/lib/sticky", // from the environment
+		"STICKY_BROKERS":            "k1:9092, k2:9092",
+		"STICKY_CACHE_BYTES":        "64MiB",
+		"STICKY_AFFINITY_HALF_LIFE": "72h",
+		"STICKY_WEIGHTS":            "view=0.5,purchase=10,dismiss=-3",
+	}
+	o := defaultOptions()
+	fs := o.flags("serve")
+	fs.SetOutput(io.Discard)
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	if err := parse(fs, []string{"--http", "127.0.0.1:7000", "--partitions", "3"}, lookup); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:7000" {
+		t.Errorf("flag must win over environment: http %q", cfg.HTTPAddr)
+	}
+	if cfg.DataDir != "/var/lib/sticky" || strings.Join(cfg.Brokers, ",") != "k1:9092,k2:9092" || cfg.CacheBytes != 64<<20 {
+		t.Errorf("environment not applied: %+v", cfg)
+	}
+	if cfg.Stream.Partitions != 3 || cfg.Features.AffinityHalfLife != 72*time.Hour {
+		t.Errorf("partitions %d, half-life %v", cfg.Stream.Partitions, cfg.Features.AffinityHalfLife)
+	}
+	if w := cfg.Features.Weights; w[features.TypeView] != 0.5 || w[features.TypePurchase] != 10 || w[features.TypeDismiss] != -3 || len(w) != 3 {
+		t.Errorf("weights %v", w)
+	}
+	if cfg.EmbeddedKafka != "127.0.0.1:9092" || cfg.ReadyLag != 1000 {
+		t.Errorf("defaults lost: %+v", cfg)
+	}
+}
+
+func TestBadSettings(t *testing.T) {
+	f := func(args []string, env map[string]string, want string) {
+		t.Helper()
+		o := defaultOptions()
+		fs := o.flags("serve")
+		fs.SetOutput(io.Discard)
+		err := parse(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err == nil {
+			_, err = o.config(io.Discard)
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%v %v: got %v, want an error mentioning %q", args, env, err, want)
+		}
+	}
+	f([]string{"--cache-bytes", "lots"}, nil, "cache-bytes")
+	f(nil, map[string]string{"STICKY_PARTITIONS": "x"}, "STICKY_PARTITIONS")
+	f([]string{"--weights", "buy=3"}, nil, "weights")
+	f([]string{"--log-level", "loud"}, nil, "log-level")
+	f([]string{"--affinity-half-life", "0s"}, nil, "AffinityHalfLife")
+	f([]string{"stray"}, nil, "unexpected")
+}
+
+func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"help"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"--http", "STICKY_HTTP", "127.0.0.1:8080",
+		"--data", "STICKY_DATA", "./sticky-data",
+		"--brokers", "STICKY_BROKERS",
+		"--embedded-kafka", "STICKY_EMBEDDED_KAFKA", "127.0.0.1:9092",
+		"--cache-bytes", "STICKY_CACHE_BYTES", "256MiB",
+		"--demo-rate", "STICKY_DEMO_RATE",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if err := run([]string{"frobnicate"}, io.Discard, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int{"1024": 1024, "2KiB": 2048, "256MiB": 256 << 20, "1GiB": 1 << 30, "10B": 10} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "MiB", "-1", "1.5GiB"} {
+		if _, err := parseBytes(bad); err == nil {
+			t.Errorf("parseBytes(%q) accepted", bad)
+		}
+	}
+}
