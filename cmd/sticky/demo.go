@@ -69,10 +69,15 @@ func demo(ctx context.Context, cfg engine.Config, o demoOptions, stdout io.Write
 		log.Info("demo history produced", "events", len(recs), "days", o.days, "shoppers", len(w.Shoppers))
 	}
 
-	// Wait until the history is applied, then show what to ask.
-	deadline := time.Now().Add(2 * time.Minute)
-	for !e.Readiness().Ready && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(200 * time.Millisecond)
+	// Wait until the history is applied (lag measured after it was
+	// produced, and small), then show what to ask.
+	produced := time.Now()
+	deadline := produced.Add(2 * time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if rd := e.Readiness(); rd.Ready && rd.LagMeasuredAt.After(produced) && rd.TotalLag == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	printExamples(stdout, "http://"+e.Addr(), w)
 

@@ -268,6 +268,7 @@ type ReadyState struct {
 	Lag              map[int32]int64 `json:"lag"`
 	TotalLag         int64           `json:"total_lag"`
 	LagThreshold     int64           `json:"lag_threshold"`
+	LagMeasuredAt    time.Time       `json:"lag_measured_at"`
 	LagMeasuredSince string          `json:"lag_measured_ago,omitempty"`
 }
 
@@ -277,7 +278,7 @@ type ReadyState struct {
 func (e *Engine) Readiness() ReadyState {
 	st := e.cons.Status()
 	rd := ReadyState{Joined: st.Joined, Partitions: st.Partitions, Lag: st.Lag, TotalLag: st.TotalLag,
-		LagThreshold: e.cfg.ReadyLag, CatalogueItems: e.cat.Len()}
+		LagThreshold: e.cfg.ReadyLag, LagMeasuredAt: st.MeasuredAt, CatalogueItems: e.cat.Len()}
 	if rd.Partitions == nil {
 		rd.Partitions = []int32{}
 	}

@@ -1,0 +1,28 @@
+# Sticky's developer commands. `make test` is the test command CI runs.
+GO ?= go
+
+.PHONY: build test check bench fuzz demo clean
+
+build: ## the binary, in bin/
+	$(GO) build -o bin/sticky ./cmd/sticky
+
+test: ## every test, race detector on
+	$(GO) test -race -count=1 ./...
+
+check: ## gofmt and go vet
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: ## micro-benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem ./features/ ./state/ ./ranker/ ./stream/
+
+fuzz: ## a short run of every fuzz test
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime 30s ./stream/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUser$$' -fuzztime 30s ./state/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItemStats$$' -fuzztime 30s ./state/
+
+demo: ## the demo shop on the embedded broker
+	$(GO) run ./cmd/sticky demo
+
+clean:
+	rm -rf bin sticky-data
