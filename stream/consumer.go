@@ -135,7 +135,6 @@ func (c *Consumer) poll(ctx context.Context, cl *kgo.Client) {
 			if len(ftp.Records) == 0 {
 				return
 			}
-			c.deps.Observer.Consumed(len(ftp.Records))
 			c.mu.Lock()
 			w := c.workers[ftp.Partition]
 			c.mu.Unlock()
@@ -405,6 +404,7 @@ func (w *worker) commit(recs []*kgo.Record) bool {
 
 type badRecord struct {
 	rec *kgo.Record
+	typ features.Type
 	err error
 }
 
@@ -418,16 +418,17 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	users := make(map[string]*features.User, len(recs))
 	order := make([]*features.User, 0, len(recs))
 	var bad []badRecord
-	var applied [256]int // by features.Type
+	var applied, consumed [256]int // by features.Type
 	dups := 0
 	zones := c.deps.Folder.Zones()
 	for _, rec := range recs {
 		ev, err := DecodeEvent(rec.Value, zones)
+		consumed[ev.Type]++
 		if err == nil && string(rec.Key) != ev.UserID {
 			err = &features.FieldError{Field: "key", Reason: "must equal user_id (records are keyed by user)"}
 		}
 		if err != nil {
-			bad = append(bad, badRecord{rec, err})
+			bad = append(bad, badRecord{rec, ev.Type, err})
 			continue
 		}
 		u := users[ev.UserID]
@@ -512,9 +513,12 @@ func (w *worker) apply(recs []*kgo.Record) error {
 
 	obs := c.deps.Observer
 	now := time.Now()
-	for t, n := range applied {
-		if n > 0 {
-			obs.Applied(features.Type(t), n)
+	for t := range applied {
+		if consumed[t] > 0 {
+			obs.Consumed(features.Type(t), consumed[t])
+		}
+		if applied[t] > 0 {
+			obs.Applied(features.Type(t), applied[t])
 		}
 	}
 	if dups > 0 {
@@ -526,7 +530,7 @@ func (w *worker) apply(recs []*kgo.Record) error {
 		if errors.As(b.err, &fe) {
 			field = fe.Field
 		}
-		obs.Invalid(field)
+		obs.Invalid(b.typ, field)
 		c.bad.Warn("malformed event parked on the dead-letter topic",
 			"partition", b.rec.Partition, "offset", b.rec.Offset, "reason", b.err.Error())
 	}

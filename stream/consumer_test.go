@@ -317,7 +317,7 @@ func (o *countingObserver) Duplicates(n int)               { o.dups.Add(int64(n)
 func (o *countingObserver) Batch(int32, int, time.Duration) {
 	time.Sleep(time.Duration(o.slow.Load()))
 }
-func (o *countingObserver) Invalid(field string) {
+func (o *countingObserver) Invalid(_ features.Type, field string) {
 	o.mu.Lock()
 	o.invalid[field]++
 	o.mu.Unlock()

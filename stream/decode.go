@@ -32,7 +32,9 @@ const MaxEventBytes = 64 << 10
 
 // DecodeEvent decodes and validates one JSON event. zones resolves
 // context.tz (nil: not checked). Every error is a *features.FieldError; the
-// field is "body" when the input is not a JSON object at all.
+// field is "body" when the input is not a JSON object at all. With an
+// error, the event returned holds what could be decoded (its Type, if
+// known), for counting.
 func DecodeEvent(b []byte, zones *features.Zones) (features.Event, error) {
 	if len(b) > MaxEventBytes {
 		return features.Event{}, &features.FieldError{Field: "body", Reason: fmt.Sprintf("is larger than %d bytes", MaxEventBytes)}
@@ -49,15 +51,15 @@ func DecodeEvent(b []byte, zones *features.Zones) (features.Event, error) {
 	if w.TS != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.TS)
 		if err != nil {
-			return features.Event{}, &features.FieldError{Field: "ts", Reason: "is not an RFC 3339 time"}
+			return ev, &features.FieldError{Field: "ts", Reason: "is not an RFC 3339 time"}
 		}
 		ev.Time = t
 	}
 	if w.Type != "" && ev.Type == features.TypeUnknown {
-		return features.Event{}, &features.FieldError{Field: "type", Reason: fmt.Sprintf("%q is not a known event type", truncate(w.Type, 40))}
+		return ev, &features.FieldError{Field: "type", Reason: fmt.Sprintf("%q is not a known event type", truncate(w.Type, 40))}
 	}
 	if err := ev.Validate(zones); err != nil {
-		return features.Event{}, err
+		return ev, err
 	}
 	return ev, nil
 }

@@ -235,7 +235,8 @@ func TestEndToEnd(t *testing.T) {
 	call(t, e, "GET", "/metrics", "", &metrics)
 	for _, name := range []string{
 		`sticky_stream_events_applied_total{type="purchase"} 20`,
-		`sticky_stream_events_invalid_total{field="body"} 1`,
+		`sticky_stream_events_invalid_total{field="body",type="unknown"} 1`,
+		`sticky_stream_events_consumed_total{type="purchase"} 20`,
 		`sticky_stream_consumer_lag_records{partition="0"} 0`,
 		"sticky_stream_freshness_seconds_bucket", "sticky_stream_batch_apply_seconds_bucket",
 		`sticky_http_request_duration_seconds_bucket{code="200",route="GET /v1/recommendations"`,

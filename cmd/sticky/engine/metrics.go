@@ -17,7 +17,7 @@ import (
 type metrics struct {
 	e *Engine
 
-	consumed   prometheus.Counter
+	consumed   *prometheus.CounterVec
 	applied    *prometheus.CounterVec
 	duplicates prometheus.Counter
 	invalid    *prometheus.CounterVec
@@ -33,9 +33,10 @@ type metrics struct {
 func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 	m := &metrics{
 		e: e,
-		consumed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sticky_stream_events_consumed_total", Help: "Records taken from the events topic.",
-		}),
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sticky_stream_events_consumed_total",
+			Help: "Records taken from the events topic and processed, by event type (unknown: not decodable that far).",
+		}, []string{"type"}),
 		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sticky_stream_events_applied_total", Help: "Events folded into state, by type.",
 		}, []string{"type"}),
@@ -43,8 +44,8 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			Name: "sticky_stream_events_duplicate_total", Help: "Events skipped because their event_id was already applied.",
 		}),
 		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sticky_stream_events_invalid_total", Help: "Malformed events parked on the dead-letter topic, by offending field.",
-		}, []string{"field"}),
+			Name: "sticky_stream_events_invalid_total", Help: "Malformed events parked on the dead-letter topic, by event type and offending field.",
+		}, []string{"type", "field"}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sticky_stream_batch_apply_seconds", Help: "Time to fold and commit one batch of a partition.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -77,6 +78,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 	}
 	for _, t := range features.Types() {
 		m.applied.WithLabelValues(t.String())
+		m.consumed.WithLabelValues(t.String())
 	}
 	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -85,12 +87,16 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 
 // stream.Observer
 
-func (m *metrics) Consumed(n int) { m.consumed.Add(float64(n)) }
+func (m *metrics) Consumed(t features.Type, n int) {
+	m.consumed.WithLabelValues(t.String()).Add(float64(n))
+}
 func (m *metrics) Applied(t features.Type, n int) {
 	m.applied.WithLabelValues(t.String()).Add(float64(n))
 }
-func (m *metrics) Duplicates(n int)          { m.duplicates.Add(float64(n)) }
-func (m *metrics) Invalid(field string)      { m.invalid.WithLabelValues(field).Inc() }
+func (m *metrics) Duplicates(n int) { m.duplicates.Add(float64(n)) }
+func (m *metrics) Invalid(t features.Type, field string) {
+	m.invalid.WithLabelValues(t.String(), field).Inc()
+}
 func (m *metrics) Freshness(d time.Duration) { m.freshness.Observe(d.Seconds()) }
 func (m *metrics) Batch(_ int32, n int, took time.Duration) {
 	m.batch.Observe(took.Seconds())
