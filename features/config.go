@@ -2,6 +2,7 @@ package features
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -103,6 +104,11 @@ func (c *Config) Validate() error {
 	} {
 		if d < time.Millisecond {
 			return fmt.Errorf("features: %s must be at least 1ms, got %v", name, d)
+		}
+	}
+	for t, w := range c.Weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) || math.Abs(w) > 1e6 {
+			return fmt.Errorf("features: weight of %s must be a finite number within ±1e6, got %v", t, w)
 		}
 	}
 	if c.TrendShortHalfLife >= c.TrendLongHalfLife {

@@ -7,15 +7,19 @@ import (
 	_ "time/tzdata" // zones must resolve on machines without a zoneinfo database
 )
 
-// Zones resolves IANA time-zone names, caching the result. It is safe for
-// concurrent use. The cache is bounded: past maxZones distinct names, lookups
-// still work but are no longer cached.
+// Zones resolves IANA time-zone names, caching the zones found. It is safe
+// for concurrent use. Names longer than MaxZoneName and "Local" are refused
+// without a lookup, failed lookups are not cached, and the cache stops
+// growing at maxZones entries (there are about 600 IANA names).
 type Zones struct {
 	mu sync.RWMutex
-	m  map[string]*time.Location // nil value: known to be invalid
+	m  map[string]*time.Location
 }
 
-const maxZones = 4096
+const maxZones = 2048
+
+// MaxZoneName bounds the length of a time-zone name.
+const MaxZoneName = 64
 
 // errUnknownZone is returned for a name that is not an IANA zone.
 var errUnknownZone = errors.New("unknown time zone")
@@ -28,27 +32,24 @@ func (z *Zones) Load(name string) (*time.Location, error) {
 	if name == "" || name == "UTC" {
 		return time.UTC, nil
 	}
+	if len(name) > MaxZoneName || name == "Local" {
+		return nil, errUnknownZone
+	}
 	z.mu.RLock()
 	loc, ok := z.m[name]
 	z.mu.RUnlock()
 	if ok {
-		if loc == nil {
-			return nil, errUnknownZone
-		}
 		return loc, nil
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		loc = nil
+		return nil, errUnknownZone
 	}
 	z.mu.Lock()
 	if len(z.m) < maxZones {
 		z.m[name] = loc
 	}
 	z.mu.Unlock()
-	if loc == nil {
-		return nil, errUnknownZone
-	}
 	return loc, nil
 }
 

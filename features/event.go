@@ -209,6 +209,9 @@ func (e *Event) Validate(zones *Zones) error {
 	if len(e.Context.Page) > MaxCtxLen {
 		return fieldErr("context.page", "is longer than %d bytes", MaxCtxLen)
 	}
+	if len(e.Context.TZ) > MaxZoneName {
+		return fieldErr("context.tz", "is longer than %d bytes", MaxZoneName)
+	}
 	if e.Context.TZ != "" && zones != nil {
 		if _, err := zones.Load(e.Context.TZ); err != nil {
 			return fieldErr("context.tz", "is not a known IANA time zone")

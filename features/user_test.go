@@ -1,6 +1,8 @@
 package features
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -311,6 +313,8 @@ func TestValidate(t *testing.T) {
 	f(func(e *Event) { e.Quantity = 2e6 }, "quantity")
 	f(func(e *Event) { e.Context.TZ = "Mars/Olympus" }, "context.tz")
 	f(func(e *Event) { e.Context.TZ = "Europe/Berlin" }, "")
+	f(func(e *Event) { e.Context.TZ = "Local" }, "context.tz")
+	f(func(e *Event) { e.Context.TZ = strings.Repeat("Europe/", 20) }, "context.tz")
 	f(func(e *Event) { e.Context.Device = strings.Repeat("d", 65) }, "context.device")
 }
 
@@ -337,5 +341,34 @@ func TestProfile(t *testing.T) {
 		p.Recent[0].ItemID != "sku-2" || p.PriceBand == nil || p.Orders.Count != 1 || len(p.ByDaypart) != 1 ||
 		len(p.ByDevice) != 1 || p.ByDevice[0].Context != "mobile" || len(p.ActiveHours) != 1 {
 		t.Fatalf("profile %+v", p)
+	}
+}
+
+func TestZonesDoNotCacheFailures(t *testing.T) {
+	z := NewZones()
+	for i := 0; i < 100; i++ {
+		if _, err := z.Load(fmt.Sprintf("Nowhere/%d", i)); err == nil {
+			t.Fatal("a made-up zone resolved")
+		}
+	}
+	if loc, err := z.Load("Asia/Tokyo"); err != nil || loc.String() != "Asia/Tokyo" {
+		t.Fatalf("Asia/Tokyo: %v %v", loc, err)
+	}
+	if len(z.m) != 1 {
+		t.Fatalf("cache holds %d entries, want only the valid zone", len(z.m))
+	}
+}
+
+func TestConfigRejectsBadWeights(t *testing.T) {
+	for _, w := range []float64{math.NaN(), math.Inf(1), 1e9} {
+		c := DefaultConfig()
+		c.Weights[TypeView] = w
+		if err := c.Validate(); err == nil {
+			t.Errorf("weight %v accepted", w)
+		}
+	}
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults rejected: %v", err)
 	}
 }

@@ -23,7 +23,8 @@ type Users interface {
 type Catalogue interface {
 	ItemSource
 	Len() int
-	Each(fn func(it *features.Item) bool)
+	// Sorted returns every item ordered by id, as a shared read-only slice.
+	Sorted() []*features.Item
 }
 
 // Weights are the weights of the scoring features; each feature is
@@ -396,13 +397,16 @@ func (s *scorer) gather(current string, k int) {
 		s.admit(id)
 	}
 
-	// Never an empty list: top up from the catalogue.
+	// Never an empty list: top up from the catalogue, in id order so the
+	// answer is the same every time.
 	if len(s.cands) < k && s.catalogued {
 		want := k * 3
-		s.r.cat.Each(func(it *features.Item) bool {
+		for _, it := range s.r.cat.Sorted() {
+			if len(s.cands) >= want {
+				break
+			}
 			s.admit(it.ID)
-			return len(s.cands) < want
-		})
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,5 +288,69 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("output differs from %s (run with -update to accept):\n%s", path, got)
 			}
 		})
+	}
+}
+
+// coldWorld is a catalogue of n items and nothing else.
+func coldWorld(n int) (*Ranker, *state.Catalogue) {
+	f := features.NewFolder(features.DefaultConfig())
+	cat := state.NewCatalogue()
+	var items []features.Item
+	for i := 0; i < n; i++ {
+		items = append(items, features.Item{ID: fmt.Sprintf("it-%05d", i), Category: fmt.Sprint("c", i%20), Available: true})
+	}
+	cat.Apply(items, nil)
+	return New(DefaultConfig(), f, userMap{}, cat, NewIndex(DefaultIndexConfig(), f, cat)), cat
+}
+
+func TestColdStartIsDeterministic(t *testing.T) {
+	r, _ := coldWorld(3000)
+	var first []string
+	for i := 0; i < 20; i++ {
+		resp, err := r.Recommend(context.Background(), Request{UserID: "new", K: 5, Context: Context{Time: base}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = ids(resp)
+		} else if !slices.Equal(first, ids(resp)) {
+			t.Fatalf("same request, different answers: %v vs %v", first, ids(resp))
+		}
+	}
+}
+
+// Recommend reads the catalogue while the catalogue loader writes it; no
+// lock may be taken twice by one reader (a queued writer would deadlock it).
+func TestRecommendWhileCatalogueChanges(t *testing.T) {
+	r, cat := coldWorld(20000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 100; i++ {
+					if _, err := r.Recommend(context.Background(), Request{UserID: "new", K: 100}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 1000; i++ {
+				cat.Apply([]features.Item{{ID: "x", Available: true}}, nil)
+			}
+		}()
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Recommend and Catalogue.Apply are stuck")
 	}
 }

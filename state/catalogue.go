@@ -1,6 +1,8 @@
 package state
 
 import (
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/stickyhq/sticky/features"
@@ -11,8 +13,9 @@ import (
 // replaces the pointer, so readers may keep what Get returned. It is safe
 // for concurrent use.
 type Catalogue struct {
-	mu    sync.RWMutex
-	items map[string]*features.Item
+	mu     sync.RWMutex
+	items  map[string]*features.Item
+	sorted []*features.Item // by id; nil when stale, rebuilt by Sorted
 }
 
 // NewCatalogue returns an empty catalogue.
@@ -47,6 +50,7 @@ func (c *Catalogue) Apply(puts []features.Item, dels []string) {
 	for _, id := range dels {
 		delete(c.items, id)
 	}
+	c.sorted = nil
 }
 
 // Len returns the number of items.
@@ -56,14 +60,24 @@ func (c *Catalogue) Len() int {
 	return len(c.items)
 }
 
-// Each calls fn for every item, in no particular order, until fn returns
-// false. fn must not call back into c.
-func (c *Catalogue) Each(fn func(it *features.Item) bool) {
+// Sorted returns every item ordered by id. The slice is shared and must not
+// be modified; it is rebuilt only after the catalogue changes.
+func (c *Catalogue) Sorted() []*features.Item {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for _, it := range c.items {
-		if !fn(it) {
-			return
-		}
+	s := c.sorted
+	c.mu.RUnlock()
+	if s != nil {
+		return s
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sorted == nil {
+		s := make([]*features.Item, 0, len(c.items))
+		for _, it := range c.items {
+			s = append(s, it)
+		}
+		slices.SortFunc(s, func(a, b *features.Item) int { return strings.Compare(a.ID, b.ID) })
+		c.sorted = s
+	}
+	return c.sorted
 }

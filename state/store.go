@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/fastcache"
+	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
@@ -78,6 +79,11 @@ type Store struct {
 
 	hits, misses atomic.Uint64
 	commits      atomic.Uint64
+
+	// fill serialises, per key stripe, filling the cache from Badger with
+	// refreshing it after a commit, so that a reader's older snapshot can
+	// never overwrite a newer commit's entry.
+	fill [64]sync.Mutex
 
 	bufs sync.Pool // *[]byte scratch for reads
 
@@ -175,13 +181,21 @@ func (s *Store) User(id string, u *features.User) (bool, error) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	key := userKey((*bp)[:0], id)
-	kl := len(key)
-	if v := s.cache.Get(key[kl:], key); len(v) > 0 {
+	u.ID = id
+	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		s.hits.Add(1)
-		u.ID = id
 		return true, DecodeUser(v, u)
 	}
 	s.misses.Add(1)
+	// Miss: read Badger and fill the cache under the key's stripe lock. A
+	// commit refreshes the cache under the same lock after it is durable,
+	// so whichever of the two comes second writes the newer value.
+	mu := &s.fill[xxhash.Sum64(key)%uint64(len(s.fill))]
+	mu.Lock()
+	defer mu.Unlock()
+	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
+		return true, DecodeUser(v, u)
+	}
 	var found bool
 	err := s.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(key)
@@ -193,11 +207,10 @@ func (s *Store) User(id string, u *features.User) (bool, error) {
 		}
 		found = true
 		return it.Value(func(v []byte) error {
-			u.ID = id
 			if err := DecodeUser(v, u); err != nil {
 				return err
 			}
-			s.cache.Set(key, v)
+			s.cacheSet(key, v)
 			return nil
 		})
 	})
@@ -208,6 +221,20 @@ func (s *Store) User(id string, u *features.User) (bool, error) {
 		*u = features.User{ID: id}
 	}
 	return found, nil
+}
+
+// maxCacheEntry is fastcache's limit on key + value; larger values would be
+// silently refused, leaving an older entry in place.
+const maxCacheEntry = 64<<10 - 16
+
+// cacheSet caches k -> v, or drops k's entry when v is too big to cache, so
+// that the cache never holds a stale value.
+func (s *Store) cacheSet(k, v []byte) {
+	if len(k)+len(v) >= maxCacheEntry {
+		s.cache.Del(k)
+		return
+	}
+	s.cache.Set(k, v)
 }
 
 // Offset returns the offset of the last record applied from topic/partition.
@@ -300,7 +327,10 @@ func (s *Store) Commit(b *Batch) error {
 	}
 	s.commits.Add(1)
 	for _, e := range users {
-		s.cache.Set(e.k, e.v)
+		mu := &s.fill[xxhash.Sum64(e.k)%uint64(len(s.fill))]
+		mu.Lock()
+		s.cacheSet(e.k, e.v)
+		mu.Unlock()
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ type CatalogueLoader struct {
 	caughtUpOnce sync.Once
 	mu           sync.Mutex
 	next         map[int32]int64 // next offset to read, per partition
+	dlqParked    map[int32]int64 // offsets below are already on the DLQ, per partition (Run's goroutine only)
 	target       map[int32]int64 // end offsets at start
 	invalid      uint64
 }
@@ -68,6 +70,7 @@ func (l *CatalogueLoader) Run(ctx context.Context) error {
 	start := make(map[int32]kgo.Offset)
 	l.mu.Lock()
 	l.next, l.target = make(map[int32]int64), make(map[int32]int64)
+	l.dlqParked = make(map[int32]int64)
 	var listErr error
 	ends.Each(func(o kadm.ListedOffset) {
 		if o.Err != nil {
@@ -116,7 +119,7 @@ func (l *CatalogueLoader) Run(ctx context.Context) error {
 		var applyErr error
 		fetches.EachPartition(func(ftp kgo.FetchTopicPartition) {
 			if applyErr == nil && len(ftp.Records) > 0 {
-				applyErr = l.apply(ctx, ftp.Partition, ftp.Records)
+				applyErr = l.applyChunks(ctx, ftp.Partition, ftp.Records, catalogueChunk)
 			}
 		})
 		if applyErr != nil {
@@ -131,7 +134,29 @@ func (l *CatalogueLoader) Run(ctx context.Context) error {
 	}
 }
 
-// apply writes one partition's records, retrying until it commits.
+// catalogueChunk is how many catalogue records one transaction starts with.
+const catalogueChunk = 1000
+
+// applyChunks applies records in chunks of at most n, each committed with
+// its last offset; a chunk too big for one transaction is halved.
+func (l *CatalogueLoader) applyChunks(ctx context.Context, partition int32, recs []*kgo.Record, n int) error {
+	for len(recs) > 0 {
+		m := min(n, len(recs))
+		err := l.apply(ctx, partition, recs[:m])
+		if errors.Is(err, state.ErrBatchTooBig) && m > 1 {
+			if err := l.applyChunks(ctx, partition, recs[:m], max(m/2, 1)); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		recs = recs[m:]
+	}
+	return nil
+}
+
+// apply writes one chunk of a partition's records, retrying until it
+// commits; ErrBatchTooBig is returned at once, having written nothing.
 func (l *CatalogueLoader) apply(ctx context.Context, partition int32, recs []*kgo.Record) error {
 	// Last change per item wins, in log order.
 	latest := make(map[string]*features.Item, len(recs))
@@ -172,7 +197,18 @@ func (l *CatalogueLoader) apply(ctx context.Context, partition int32, recs []*kg
 	}
 	last := recs[len(recs)-1].Offset
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
-		err := l.dlq.Produce(ctx, bad...)
+		// Each dead letter once, however often this chunk is retried or split.
+		var fresh []*kgo.Record
+		for _, b := range bad {
+			if off, _ := strconv.ParseInt(string(headerValue(b, HeaderSrcOffset)), 10, 64); off >= l.dlqParked[partition] {
+				fresh = append(fresh, b)
+			}
+		}
+		err := l.dlq.Produce(ctx, fresh...)
+		if err == nil && len(fresh) > 0 {
+			off, _ := strconv.ParseInt(string(headerValue(fresh[len(fresh)-1], HeaderSrcOffset)), 10, 64)
+			l.dlqParked[partition] = off + 1
+		}
 		if err == nil {
 			err = l.store.CommitCatalogue(l.cfg.ItemsTopic, partition, last, puts, dels)
 		}
@@ -180,7 +216,7 @@ func (l *CatalogueLoader) apply(ctx context.Context, partition int32, recs []*kg
 			break
 		}
 		if errors.Is(err, state.ErrBatchTooBig) {
-			return fmt.Errorf("catalogue batch of %d items: %w", len(puts), err)
+			return err
 		}
 		l.log.Error("cannot apply catalogue batch; retrying", "partition", partition, "err", err)
 		select {

@@ -58,6 +58,9 @@ type Config struct {
 	ProducerLinger time.Duration
 	// LagInterval is how often consumer lag is measured. Default 1s.
 	LagInterval time.Duration
+	// MaxFutureSkew: an event dated more than this after its record's
+	// timestamp (or, over HTTP, after now) is rejected. Default 1h.
+	MaxFutureSkew time.Duration
 
 	// Logger for the stream's own messages. Default slog.Default().
 	Logger *slog.Logger
@@ -69,7 +72,7 @@ func DefaultConfig() Config {
 		Group: "sticky", EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
-		ProducerLinger: time.Millisecond, LagInterval: time.Second,
+		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour,
 	}
 }
 
@@ -108,6 +111,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.LagInterval <= 0 {
 		c.LagInterval = d.LagInterval
+	}
+	if c.MaxFutureSkew <= 0 {
+		c.MaxFutureSkew = d.MaxFutureSkew
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

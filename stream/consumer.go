@@ -53,6 +53,7 @@ type Consumer struct {
 	joined   bool
 	ends     map[int32]int64 // latest end offsets measured
 	endsAt   time.Time
+	faults   map[int32]string // partitions whose state and log disagree
 	stopping atomic.Bool
 }
 
@@ -65,7 +66,7 @@ func NewConsumer(cfg Config, deps Deps) (*Consumer, error) {
 	if deps.Observer == nil {
 		deps.Observer = NopObserver{}
 	}
-	c := &Consumer{cfg: cfg, deps: deps, log: cfg.Logger, bad: newLimitedLog(cfg.Logger, 10), workers: make(map[int32]*worker)}
+	c := &Consumer{cfg: cfg, deps: deps, log: cfg.Logger, bad: newLimitedLog(cfg.Logger, 10), workers: make(map[int32]*worker), faults: make(map[int32]string)}
 	return c, nil
 }
 
@@ -73,6 +74,14 @@ func NewConsumer(cfg Config, deps Deps) (*Consumer, error) {
 // polling, let every worker finish its batch in flight, commit the applied
 // offsets to Kafka, leave the group. It returns nil on a clean shutdown.
 func (c *Consumer) Run(ctx context.Context) error {
+	// A client of its own for listing offsets (lag, adjust): the group
+	// client's callbacks may run as soon as it exists.
+	admCl, err := kgo.NewClient(c.cfg.clientOpts()...)
+	if err != nil {
+		return fmt.Errorf("cannot create admin client: %w", err)
+	}
+	defer admCl.Close()
+	c.adm = kadm.NewClient(admCl)
 	cl, err := kgo.NewClient(c.cfg.clientOpts(
 		kgo.ConsumerGroup(c.cfg.Group),
 		kgo.ConsumeTopics(c.cfg.EventsTopic),
@@ -89,7 +98,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot create consumer: %w", err)
 	}
-	c.adm = kadm.NewClient(cl)
 
 	var wg sync.WaitGroup
 	lagCtx, stopLag := context.WithCancel(ctx)
@@ -168,7 +176,7 @@ func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, assigned map[stri
 		if !found {
 			last = -1
 		}
-		w := &worker{c: c, cl: cl, partition: p, last: last, lastKnown: err == nil,
+		w := &worker{c: c, cl: cl, partition: p, last: last, lastKnown: err == nil, dlqDone: -1,
 			recs: make(chan []*kgo.Record, 4), quit: make(chan struct{}), done: make(chan struct{})}
 		w.applied.Store(last)
 		c.workers[p] = w
@@ -178,17 +186,44 @@ func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, assigned map[stri
 }
 
 // adjust makes every newly assigned partition resume after the offset stored
-// in Badger, whatever Kafka's committed offset says.
-func (c *Consumer) adjust(_ context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// in Badger, whatever Kafka's committed offset says; a partition with no
+// stored offset starts at the beginning of the log, since none of it is in
+// the state. A stored offset beyond the end of the log means the log and the
+// state disagree (topic recreated, broker data lost): that is reported as a
+// fault, loudly, since records up to the stored offset would be skipped.
+func (c *Consumer) adjust(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	stored := make(map[int32]int64)
 	for p := range offsets[c.cfg.EventsTopic] {
 		last, found, err := c.deps.Store.Offset(c.cfg.EventsTopic, p)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read stored offset of partition %d: %w", p, err)
 		}
 		if found {
+			stored[p] = last
 			offsets[c.cfg.EventsTopic][p] = kgo.NewOffset().At(last + 1).WithEpoch(-1)
+		} else {
+			offsets[c.cfg.EventsTopic][p] = kgo.NewOffset().AtStart().WithEpoch(-1)
+		}
+	}
+	if len(stored) > 0 {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ends, err := c.adm.ListEndOffsets(lctx, c.cfg.EventsTopic)
+		cancel()
+		if err != nil {
+			c.log.Warn("cannot check stored offsets against the log end", "err", err)
+		} else {
+			ends.Each(func(o kadm.ListedOffset) {
+				last, ok := stored[o.Partition]
+				if !ok || o.Err != nil || last+1 <= o.Offset {
+					return
+				}
+				fault := fmt.Sprintf("partition %d: stored offset %d is beyond the log end %d (topic recreated or broker data lost?); "+
+					"records up to offset %d will be skipped", o.Partition, last, o.Offset, last)
+				c.log.Error("state and log disagree", "fault", fault)
+				c.mu.Lock()
+				c.faults[o.Partition] = fault
+				c.mu.Unlock()
+			})
 		}
 	}
 	return offsets, nil
@@ -266,6 +301,7 @@ type Status struct {
 	Lag        map[int32]int64 // records behind the end offset, per assigned partition
 	TotalLag   int64
 	MeasuredAt time.Time // when end offsets were last listed (zero: never)
+	Faults     []string  // conditions that need an operator
 }
 
 // Status returns a snapshot of the consumer's progress.
@@ -284,6 +320,10 @@ func (c *Consumer) Status() Status {
 		}
 	}
 	slices.Sort(s.Partitions)
+	for _, f := range c.faults {
+		s.Faults = append(s.Faults, f)
+	}
+	slices.Sort(s.Faults)
 	return s
 }
 
@@ -299,6 +339,7 @@ type worker struct {
 
 	last      int64 // last applied offset; -1 none
 	lastKnown bool  // last was read from the store
+	dlqDone   int64 // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
 	items     map[string]*features.ItemStats // this partition's item shares, as committed
 	deltas    features.Deltas
@@ -422,11 +463,8 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	dups := 0
 	zones := c.deps.Folder.Zones()
 	for _, rec := range recs {
-		ev, err := DecodeEvent(rec.Value, zones)
+		ev, err := DecodeRecord(rec, zones, c.cfg.MaxFutureSkew)
 		consumed[ev.Type]++
-		if err == nil && string(rec.Key) != ev.UserID {
-			err = &features.FieldError{Field: "key", Reason: "must equal user_id (records are keyed by user)"}
-		}
 		if err != nil {
 			bad = append(bad, badRecord{rec, ev.Type, err})
 			continue
@@ -435,7 +473,13 @@ func (w *worker) apply(recs []*kgo.Record) error {
 		if u == nil {
 			u = new(features.User)
 			if _, err := c.deps.Store.User(ev.UserID, u); err != nil {
-				return err
+				if !errors.Is(err, state.ErrCorrupt) {
+					return err
+				}
+				// One unreadable vector must not stall the partition:
+				// the user starts afresh, and the operator is told.
+				c.log.Error("stored user vector is corrupt; starting the user afresh", "user", ev.UserID, "err", err)
+				*u = features.User{ID: ev.UserID}
 			}
 			users[ev.UserID] = u
 			order = append(order, u)
@@ -474,18 +518,22 @@ func (w *worker) apply(recs []*kgo.Record) error {
 		share(p.B).ApplyPair(p.A, p.W, p.At, f)
 	}
 
-	// Park malformed records before committing past them.
-	if len(bad) > 0 {
-		dl := make([]*kgo.Record, len(bad))
-		for i, b := range bad {
-			dl[i] = deadLetter(c.cfg.DLQTopic, b.rec, b.err)
+	// Park malformed records before committing past them, each once even
+	// when this batch is retried or split.
+	var dl []*kgo.Record
+	for _, b := range bad {
+		if b.rec.Offset > w.dlqDone {
+			dl = append(dl, deadLetter(c.cfg.DLQTopic, b.rec, b.err))
 		}
+	}
+	if len(dl) > 0 {
 		pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := c.deps.DLQ.Produce(pctx, dl...)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("cannot park %d malformed records on %s: %w", len(bad), c.cfg.DLQTopic, err)
+			return fmt.Errorf("cannot park %d malformed records on %s: %w", len(dl), c.cfg.DLQTopic, err)
 		}
+		w.dlqDone = bad[len(bad)-1].rec.Offset
 	}
 
 	last := recs[len(recs)-1]

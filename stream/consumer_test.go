@@ -227,8 +227,8 @@ func (h *harness) referenceFold(log map[int32][]*kgo.Record) (map[string]*featur
 			return s
 		}
 		for _, r := range recs {
-			ev, err := DecodeEvent(r.Value, h.folder.Zones())
-			if err != nil || string(r.Key) != ev.UserID {
+			ev, err := DecodeRecord(r, h.folder.Zones(), h.cfg.MaxFutureSkew)
+			if err != nil {
 				continue
 			}
 			u := users[ev.UserID]
@@ -426,6 +426,7 @@ func TestMalformedEventsGoToDLQ(t *testing.T) {
 		{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"view","ts":"2026-11-23T10:00:00Z"}`)},
 		{Key: []byte("u2"), Value: []byte(good)}, // key is not the user
 		{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"click","item_id":"i2","ts":"2026-11-23T10:01:00Z"}`)},
+		{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"view","item_id":"i3","ts":"9999-01-01T00:00:00Z"}`)},
 	}
 	h.produce(recs...)
 	_, stop := h.run("g")
@@ -453,10 +454,10 @@ func TestMalformedEventsGoToDLQ(t *testing.T) {
 		}
 	}
 	sort.Strings(fields)
-	if fmt.Sprint(fields) != "[body item_id key]" {
-		t.Fatalf("dead letters by field %v, want [body item_id key]", fields)
+	if fmt.Sprint(fields) != "[body item_id key ts]" {
+		t.Fatalf("dead letters by field %v, want [body item_id key ts]", fields)
 	}
-	if fmt.Sprint(h.obs.invalid) != "map[body:1 item_id:1 key:1]" {
+	if fmt.Sprint(h.obs.invalid) != "map[body:1 item_id:1 key:1 ts:1]" {
 		t.Fatalf("invalid counts %v", h.obs.invalid)
 	}
 }
@@ -515,5 +516,61 @@ func TestCatalogueLoader(t *testing.T) {
 	}
 	if n := len(h.readLog(h.cfg.DLQTopic)[0]); n != 1 {
 		t.Fatalf("%d dead letters, want 1 (the item with a bad price)", n)
+	}
+}
+
+// A partition with no offset in the store starts at the beginning of the
+// log, even when Kafka holds a committed offset for the group (a wiped data
+// directory, or Badger writes lost in a machine crash).
+func TestNoStoredOffsetStartsAtTheBeginning(t *testing.T) {
+	h := newHarness(t, 1)
+	evs := shop(t, h)
+	h.produce(eventRecords(evs)...)
+	var os kadm.Offsets
+	os.Add(kadm.Offset{Topic: h.cfg.EventsTopic, Partition: 0, At: int64(len(evs) / 2), LeaderEpoch: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := kadm.NewClient(h.cl).CommitOffsets(ctx, "g", os); err != nil {
+		t.Fatal(err)
+	}
+	_, stop := h.run("g")
+	h.waitApplied()
+	stop()
+	h.assertStateEqualsReference()
+}
+
+// A catalogue bigger than one Badger transaction is loaded in chunks.
+func TestCatalogueLargerThanOneTransaction(t *testing.T) {
+	h := newHarness(t, 1)
+	title := strings.Repeat("a", 1000)
+	var recs []*kgo.Record
+	for i := 0; i < 12000; i++ {
+		id := fmt.Sprintf("sku-%d", i)
+		recs = append(recs, &kgo.Record{Topic: h.cfg.ItemsTopic, Key: []byte(id),
+			Value: []byte(fmt.Sprintf(`{"title":%q,"category":"C","available":true}`, title))})
+	}
+	for i := 0; i < len(recs); i += 1000 {
+		h.produce(recs[i : i+1000]...)
+	}
+	cat := state.NewCatalogue()
+	l := NewCatalogueLoader(h.cfg, h.store, cat, h.dlq)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-l.CaughtUp():
+	case err := <-done:
+		t.Fatalf("loader stopped: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("never caught up")
+	}
+	if cat.Len() != len(recs) {
+		t.Fatalf("%d items loaded, want %d", cat.Len(), len(recs))
 	}
 }

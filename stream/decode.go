@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/stickyhq/sticky/features"
 )
 
@@ -62,6 +64,36 @@ func DecodeEvent(b []byte, zones *features.Zones) (features.Event, error) {
 		return ev, err
 	}
 	return ev, nil
+}
+
+// DecodeRecord decodes one record of the events topic: the event must be
+// valid, its key must be its user_id (a shopper's events must stay in one
+// partition), and its time may be at most maxSkew after the record's
+// timestamp (when the record has one), so that a clock far in the future
+// cannot pin decayed values. It depends only on the record, so that any
+// replay of the log decides the same.
+func DecodeRecord(rec *kgo.Record, zones *features.Zones, maxSkew time.Duration) (features.Event, error) {
+	ev, err := DecodeEvent(rec.Value, zones)
+	if err != nil {
+		return ev, err
+	}
+	if string(rec.Key) != ev.UserID {
+		return ev, &features.FieldError{Field: "key", Reason: "must equal user_id (records are keyed by user)"}
+	}
+	if !rec.Timestamp.IsZero() {
+		if err := CheckFuture(ev.Time, rec.Timestamp, maxSkew); err != nil {
+			return ev, err
+		}
+	}
+	return ev, nil
+}
+
+// CheckFuture rejects an event time more than maxSkew after now.
+func CheckFuture(ts, now time.Time, maxSkew time.Duration) error {
+	if maxSkew > 0 && ts.After(now.Add(maxSkew)) {
+		return &features.FieldError{Field: "ts", Reason: fmt.Sprintf("is more than %v in the future", maxSkew)}
+	}
+	return nil
 }
 
 // DecodeEvents splits a body holding one JSON event or a JSON array of

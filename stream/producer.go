@@ -82,3 +82,13 @@ func deadLetter(topic string, rec *kgo.Record, err error) *kgo.Record {
 	)
 	return &kgo.Record{Topic: topic, Key: rec.Key, Value: rec.Value, Headers: h}
 }
+
+// headerValue returns the value of the last header named key.
+func headerValue(r *kgo.Record, key string) []byte {
+	for i := len(r.Headers) - 1; i >= 0; i-- {
+		if r.Headers[i].Key == key {
+			return r.Headers[i].Value
+		}
+	}
+	return nil
+}

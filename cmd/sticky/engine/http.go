@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,12 +48,20 @@ type apiError struct {
 	Index *int   `json:"index,omitempty"` // position in a POSTed array
 }
 
+// writeJSON encodes v first, so that a value that cannot be encoded turns
+// into a 500 instead of a 200 with an empty body.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		code = http.StatusInternalServerError
+		buf.Reset()
+		enc.Encode(apiError{Error: "cannot encode the answer: " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	w.Write(buf.Bytes())
 }
 
 func writeError(w http.ResponseWriter, code int, field, msg string) {
@@ -68,19 +77,25 @@ func fieldError(w http.ResponseWriter, err error, index *int) {
 	writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Index: index})
 }
 
-// parseTime accepts RFC 3339 or Unix seconds or milliseconds.
+// parseTime accepts RFC 3339 or Unix seconds or milliseconds, in the years
+// 1970 to 9999.
 func parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, errors.New("must be an RFC 3339 time or Unix seconds or milliseconds")
+		n, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil {
+			return time.Time{}, errors.New("must be an RFC 3339 time or Unix seconds or milliseconds")
+		}
+		if n > 1e11 || n < -1e11 {
+			t = time.UnixMilli(n)
+		} else {
+			t = time.Unix(n, 0)
+		}
 	}
-	if n > 1e11 {
-		return time.UnixMilli(n), nil
+	if y := t.Year(); y < 1970 || y > 9999 {
+		return time.Time{}, errors.New("must be between 1970 and 9999")
 	}
-	return time.Unix(n, 0), nil
+	return t, nil
 }
 
 // GET /v1/recommendations?user_id=&k=&device=&region=&tz=&page=&item_id=&at=&exclude=
@@ -115,6 +130,10 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 	req.Context.Region = q.Get("region")
 	req.Context.Page = q.Get("page")
 	req.Context.ItemID = q.Get("item_id")
+	if len(req.Context.ItemID) > features.MaxIDLen {
+		writeError(w, http.StatusBadRequest, "item_id", "item_id is too long")
+		return
+	}
 	if tz := q.Get("tz"); tz != "" {
 		if _, err := e.folder.Zones().Load(tz); err != nil {
 			writeError(w, http.StatusBadRequest, "tz", "tz is not a known IANA time zone")
@@ -193,8 +212,12 @@ func (e *Engine) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recs := make([]*kgo.Record, len(raws))
+	now := time.Now()
 	for i, raw := range raws {
 		ev, err := stream.DecodeEvent(raw, e.folder.Zones())
+		if err == nil {
+			err = stream.CheckFuture(ev.Time, now, e.cfg.Stream.MaxFutureSkew)
+		}
 		if err != nil {
 			var idx *int
 			if len(raws) > 1 || body[0] == '[' {
@@ -251,10 +274,14 @@ func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 func (e *Engine) healthz(w http.ResponseWriter, _ *http.Request) {
 	if err := e.Err(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "error": err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "failed", "error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	if faults := e.cons.Status().Faults; len(faults) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "faulty", "faults": faults})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
 // ReadyState is the body of /readyz.
@@ -306,6 +333,7 @@ func (e *Engine) Readiness() ReadyState {
 	if err := e.Err(); err != nil {
 		rd.Reasons = append(rd.Reasons, err.Error())
 	}
+	rd.Reasons = append(rd.Reasons, st.Faults...)
 	rd.Ready = len(rd.Reasons) == 0
 	return rd
 }
