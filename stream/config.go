@@ -58,6 +58,10 @@ type Config struct {
 	ProducerLinger time.Duration
 	// LagInterval is how often consumer lag is measured. Default 1s.
 	LagInterval time.Duration
+	// DLQTimeout bounds one attempt to park dead letters; a batch whose
+	// dead letters cannot be parked is retried (and the partition reported
+	// stalled) until they are. Default 30s.
+	DLQTimeout time.Duration
 	// MaxFutureSkew: an event dated more than this after its record's
 	// timestamp (or, over HTTP, after now) is rejected. Default 1h.
 	MaxFutureSkew time.Duration
@@ -72,7 +76,7 @@ func DefaultConfig() Config {
 		Group: "sticky", EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
-		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour,
+		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
 	}
 }
 
@@ -111,6 +115,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.LagInterval <= 0 {
 		c.LagInterval = d.LagInterval
+	}
+	if c.DLQTimeout <= 0 {
+		c.DLQTimeout = d.DLQTimeout
 	}
 	if c.MaxFutureSkew <= 0 {
 		c.MaxFutureSkew = d.MaxFutureSkew

@@ -302,6 +302,7 @@ type Status struct {
 	TotalLag   int64
 	MeasuredAt time.Time // when end offsets were last listed (zero: never)
 	Faults     []string  // conditions that need an operator
+	Stalled    []string  // partitions whose batch in flight keeps failing, and why
 }
 
 // Status returns a snapshot of the consumer's progress.
@@ -311,6 +312,9 @@ func (c *Consumer) Status() Status {
 	s := Status{Joined: c.joined, Applied: make(map[int32]int64), Lag: make(map[int32]int64), MeasuredAt: c.endsAt}
 	for p, w := range c.workers {
 		s.Partitions = append(s.Partitions, p)
+		if why := w.stalled.Load(); why != nil {
+			s.Stalled = append(s.Stalled, *why)
+		}
 		last := w.applied.Load()
 		s.Applied[p] = last
 		if end, ok := c.ends[p]; ok {
@@ -324,6 +328,7 @@ func (c *Consumer) Status() Status {
 		s.Faults = append(s.Faults, f)
 	}
 	slices.Sort(s.Faults)
+	slices.Sort(s.Stalled)
 	return s
 }
 
@@ -337,9 +342,10 @@ type worker struct {
 	quit chan struct{}
 	done chan struct{}
 
-	last      int64 // last applied offset; -1 none
-	lastKnown bool  // last was read from the store
-	dlqDone   int64 // highest offset already parked on the DLQ by this worker
+	last      int64                  // last applied offset; -1 none
+	lastKnown bool                   // last was read from the store
+	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
+	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
 	items     map[string]*features.ItemStats // this partition's item shares, as committed
 	deltas    features.Deltas
@@ -427,6 +433,7 @@ func (w *worker) commit(recs []*kgo.Record) bool {
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		err := w.apply(recs)
 		if err == nil {
+			w.stalled.Store(nil)
 			return true
 		}
 		if errors.Is(err, state.ErrBatchTooBig) && len(recs) > 1 {
@@ -435,6 +442,8 @@ func (w *worker) commit(recs []*kgo.Record) bool {
 		}
 		w.c.log.Error("cannot apply batch; retrying", "partition", w.partition,
 			"from", recs[0].Offset, "to", recs[len(recs)-1].Offset, "err", err)
+		why := fmt.Sprintf("partition %d is stalled at offset %d: %v", w.partition, recs[0].Offset, err)
+		w.stalled.Store(&why)
 		select {
 		case <-w.quit:
 			return false
@@ -527,7 +536,7 @@ func (w *worker) apply(recs []*kgo.Record) error {
 		}
 	}
 	if len(dl) > 0 {
-		pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		pctx, cancel := context.WithTimeout(context.Background(), c.cfg.DLQTimeout)
 		err := c.deps.DLQ.Produce(pctx, dl...)
 		cancel()
 		if err != nil {

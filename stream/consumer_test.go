@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/features"
@@ -47,14 +49,15 @@ func (w testWriter) Write(b []byte) (int, error) {
 
 // harness is a kfake broker, a Badger store and the stream configuration.
 type harness struct {
-	t      *testing.T
-	cfg    Config
-	store  *state.Store
-	cat    *state.Catalogue
-	folder *features.Folder
-	dlq    *Producer
-	obs    *countingObserver
-	cl     *kgo.Client // test producer and reader
+	t       *testing.T
+	cluster *kfake.Cluster
+	cfg     Config
+	store   *state.Store
+	cat     *state.Catalogue
+	folder  *features.Folder
+	dlq     *Producer
+	obs     *countingObserver
+	cl      *kgo.Client // test producer and reader
 }
 
 func newHarness(t *testing.T, partitions int32) *harness {
@@ -90,7 +93,7 @@ func newHarness(t *testing.T, partitions int32) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &harness{t: t, cfg: cfg, store: st, cat: state.NewCatalogue(),
+	return &harness{t: t, cluster: c, cfg: cfg, store: st, cat: state.NewCatalogue(),
 		folder: features.NewFolder(features.DefaultConfig()), dlq: dlq, obs: &countingObserver{invalid: map[string]int{}}, cl: cl}
 }
 
@@ -573,4 +576,69 @@ func TestCatalogueLargerThanOneTransaction(t *testing.T) {
 	if cat.Len() != len(recs) {
 		t.Fatalf("%d items loaded, want %d", cat.Len(), len(recs))
 	}
+}
+
+// When dead letters cannot be parked, the partition does not move past
+// them: it retries, reports itself stalled, and recovers once the DLQ takes
+// writes again; nothing is lost or applied twice.
+func TestStalledPartitionRecovers(t *testing.T) {
+	h := newHarness(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	td, err := kadm.NewClient(h.cl).ListTopics(ctx, h.cfg.DLQTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlqID := td[h.cfg.DLQTopic].ID
+	var failing atomic.Bool
+	failing.Store(true)
+	h.cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		h.cluster.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		if !failing.Load() || len(pr.Topics) == 0 || (pr.Topics[0].Topic != h.cfg.DLQTopic && pr.Topics[0].TopicID != dlqID) {
+			return nil, nil, false
+		}
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, p := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = p.Partition
+				sp.ErrorCode = kerr.NotEnoughReplicas.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	h.cfg.DLQTimeout = 300 * time.Millisecond
+	h.produce(
+		&kgo.Record{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"view","item_id":"a","ts":"2026-11-23T10:00:00Z"}`)},
+		&kgo.Record{Key: []byte("u1"), Value: []byte(`{"broken`)},
+		&kgo.Record{Key: []byte("u1"), Value: []byte(`{"user_id":"u1","type":"view","item_id":"b","ts":"2026-11-23T10:01:00Z"}`)},
+	)
+	c, stop := h.run("g")
+	waitFor(t, 20*time.Second, func() error {
+		if st := c.Status(); len(st.Stalled) == 0 {
+			return fmt.Errorf("not reported stalled yet")
+		}
+		return nil
+	})
+	if _, ok, _ := h.store.Offset(h.cfg.EventsTopic, 0); ok {
+		t.Fatal("the batch committed although its dead letter was not parked")
+	}
+	failing.Store(false)
+	h.waitApplied()
+	waitFor(t, 10*time.Second, func() error {
+		if st := c.Status(); len(st.Stalled) != 0 {
+			return fmt.Errorf("still stalled: %v", st.Stalled)
+		}
+		return nil
+	})
+	stop()
+	if n := len(h.readLog(h.cfg.DLQTopic)[0]); n != 1 {
+		t.Fatalf("%d dead letters, want 1", n)
+	}
+	h.assertStateEqualsReference()
 }

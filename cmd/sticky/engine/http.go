@@ -334,6 +334,7 @@ func (e *Engine) Readiness() ReadyState {
 		rd.Reasons = append(rd.Reasons, err.Error())
 	}
 	rd.Reasons = append(rd.Reasons, st.Faults...)
+	rd.Reasons = append(rd.Reasons, st.Stalled...)
 	rd.Ready = len(rd.Reasons) == 0
 	return rd
 }
