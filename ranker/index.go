@@ -59,7 +59,7 @@ type Index struct {
 	trending map[int64][]string // by now / TrendingTTL
 }
 
-// NewIndex returns an empty index.
+// NewIndex returns an empty index; zero fields of cfg take their defaults.
 func NewIndex(cfg IndexConfig, f *features.Folder, cat ItemSource) *Index {
 	def := DefaultIndexConfig()
 	if cfg.TopN <= 0 {
@@ -73,6 +73,9 @@ func NewIndex(cfg IndexConfig, f *features.Folder, cat ItemSource) *Index {
 	}
 	if cfg.TrendingTTL <= 0 {
 		cfg.TrendingTTL = def.TrendingTTL
+	}
+	if cfg.TrendingMinActions <= 0 {
+		cfg.TrendingMinActions = def.TrendingMinActions
 	}
 	return &Index{
 		cfg: cfg, f: f, cat: cat,

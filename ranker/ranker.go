@@ -136,18 +136,30 @@ type Ranker struct {
 	idx   *Index
 }
 
-// New returns a Ranker.
-func New(cfg Config, f *features.Folder, users Users, cat Catalogue, idx *Index) *Ranker {
+// EnsureDefaults fills zero fields with their defaults; all-zero Weights
+// become the default weights.
+func (c *Config) EnsureDefaults() {
 	def := DefaultConfig()
-	if cfg.DefaultK <= 0 {
-		cfg.DefaultK = def.DefaultK
+	for _, f := range []struct{ v, d *int }{
+		{&c.DefaultK, &def.DefaultK}, {&c.MaxK, &def.MaxK}, {&c.MaxPerCategory, &def.MaxPerCategory},
+		{&c.Seeds, &def.Seeds}, {&c.Categories, &def.Categories}, {&c.PerCategory, &def.PerCategory},
+		{&c.PerBucket, &def.PerBucket}, {&c.Trending, &def.Trending}, {&c.Popular, &def.Popular},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
-	if cfg.MaxK <= 0 {
-		cfg.MaxK = def.MaxK
+	if c.MinNeighbour <= 0 {
+		c.MinNeighbour = def.MinNeighbour
 	}
-	if cfg.MaxPerCategory <= 0 {
-		cfg.MaxPerCategory = def.MaxPerCategory
+	if c.Weights == (Weights{}) {
+		c.Weights = def.Weights
 	}
+}
+
+// New returns a Ranker; zero fields of cfg take their defaults.
+func New(cfg Config, f *features.Folder, users Users, cat Catalogue, idx *Index) *Ranker {
+	cfg.EnsureDefaults()
 	return &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx}
 }
 

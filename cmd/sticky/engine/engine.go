@@ -124,10 +124,6 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.Features.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Ranker.Weights == (ranker.Weights{}) {
-		w := def.Ranker.Weights
-		cfg.Ranker.Weights = w
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
