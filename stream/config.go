@@ -24,6 +24,13 @@ type Config struct {
 
 	// Group is the consumer group of the events consumer. Default "sticky".
 	Group string
+	// InstanceID, when set, makes this consumer a static group member
+	// (KIP-345): a restarted process with the same id takes its partitions
+	// back without a rebalance, within SessionTimeout. Default "" (dynamic).
+	InstanceID string
+	// SessionTimeout is how long the group waits for a silent member before
+	// moving its partitions. Default 45s.
+	SessionTimeout time.Duration
 	// EventsTopic carries shopper events, key = user_id. Default "sticky.events".
 	EventsTopic string
 	// ItemsTopic is the compacted catalogue, key = item_id. Default "sticky.items".
@@ -73,11 +80,17 @@ type Config struct {
 // DefaultConfig returns the documented defaults, without brokers.
 func DefaultConfig() Config {
 	return Config{
-		Group: "sticky", EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
+		Group: "sticky", SessionTimeout: 45 * time.Second, EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
 	}
+}
+
+// WithTopicPrefix names the three topics after prefix: <prefix>.events,
+// <prefix>.items and <prefix>.events.dlq.
+func (c *Config) WithTopicPrefix(prefix string) {
+	c.EventsTopic, c.ItemsTopic, c.DLQTopic = prefix+".events", prefix+".items", prefix+".events.dlq"
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -89,6 +102,9 @@ func (c *Config) EnsureDefaults() {
 		}
 	}
 	set(&c.Group, d.Group)
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = d.SessionTimeout
+	}
 	set(&c.EventsTopic, d.EventsTopic)
 	set(&c.ItemsTopic, d.ItemsTopic)
 	set(&c.DLQTopic, d.DLQTopic)
@@ -142,6 +158,9 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("cannot create admin client: %w", err)
 	}
 	defer cl.Close()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("cannot reach the brokers %v: %w", cfg.Brokers, err)
+	}
 	adm := kadm.NewClient(cl)
 	for _, t := range []struct {
 		name  string

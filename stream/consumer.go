@@ -82,7 +82,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	defer admCl.Close()
 	c.adm = kadm.NewClient(admCl)
-	cl, err := kgo.NewClient(c.cfg.clientOpts(
+	opts := []kgo.Opt{kgo.SessionTimeout(c.cfg.SessionTimeout)}
+	if c.cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(c.cfg.InstanceID))
+	}
+	cl, err := kgo.NewClient(c.cfg.clientOpts(append(opts,
 		kgo.ConsumerGroup(c.cfg.Group),
 		kgo.ConsumeTopics(c.cfg.EventsTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -94,7 +98,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchMaxBytes(c.cfg.FetchMaxBytes),
 		kgo.FetchMaxWait(time.Second),
-	)...)
+	)...)...)
 	if err != nil {
 		return fmt.Errorf("cannot create consumer: %w", err)
 	}

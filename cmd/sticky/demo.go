@@ -26,7 +26,8 @@ func demo(ctx context.Context, cfg engine.Config, o demoOptions, stdout io.Write
 	defer e.Close()
 	log := cfg.Logger
 	scfg := e.StreamConfig()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers()...), kgo.ProducerLinger(5*time.Millisecond))
+	opts := append([]kgo.Opt{kgo.SeedBrokers(e.Brokers()...), kgo.ProducerLinger(5 * time.Millisecond)}, scfg.ClientOpts...)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("cannot create demo producer: %w", err)
 	}

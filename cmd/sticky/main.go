@@ -85,8 +85,10 @@ type options struct {
 	embeddedSync                                                 bool
 	partitions, batch, maxK, perCategory                         int
 	readyLag                                                     int64
-	group                                                        string
+	group, topicPrefix, instanceID                               string
+	sessionTimeout                                               time.Duration
 	affinityHL, habitHL, popularityHL, coocHL                    time.Duration
+	kafka                                                        kafkaOptions
 	demo                                                         demoOptions
 }
 
@@ -101,6 +103,7 @@ func defaultOptions() *options {
 	return &options{
 		http: d.HTTPAddr, data: d.DataDir, embedded: d.EmbeddedKafka, cacheBytes: "256MiB", logLevel: "info",
 		partitions: int(d.Stream.Partitions), batch: d.Stream.BatchEvents, group: d.Stream.Group,
+		topicPrefix: "sticky", sessionTimeout: d.Stream.SessionTimeout,
 		maxK: d.Ranker.MaxK, perCategory: d.Ranker.MaxPerCategory, readyLag: d.ReadyLag,
 		affinityHL: d.Features.AffinityHalfLife, habitHL: d.Features.HabitHalfLife,
 		popularityHL: d.Features.PopularityHalfLife, coocHL: d.Features.CoocHalfLife,
@@ -119,6 +122,10 @@ func (o *options) flags(cmd string) *flag.FlagSet {
 	fs.StringVar(&o.cacheBytes, "cache-bytes", o.cacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
 	fs.IntVar(&o.partitions, "partitions", o.partitions, "partitions of topics Sticky creates")
 	fs.StringVar(&o.group, "group", o.group, "Kafka consumer group")
+	fs.StringVar(&o.topicPrefix, "topic-prefix", o.topicPrefix, "topics are <prefix>.events, <prefix>.items and <prefix>.events.dlq")
+	fs.StringVar(&o.instanceID, "instance-id", o.instanceID, "static group membership id: a restart with the same id resumes without a rebalance")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", o.sessionTimeout, "how long the group waits for a silent member before moving its partitions")
+	o.kafka.flags(fs)
 	fs.IntVar(&o.batch, "batch-events", o.batch, "most events applied per state commit")
 	fs.Int64Var(&o.readyLag, "ready-lag", o.readyLag, "largest consumer lag (records) at which /readyz reports ready")
 	fs.IntVar(&o.maxK, "max-k", o.maxK, "largest k a recommendation request may ask for")
@@ -192,6 +199,15 @@ func (o *options) config(stderr io.Writer) (engine.Config, error) {
 	}
 	cfg.Stream.Partitions = int32(o.partitions)
 	cfg.Stream.Group = o.group
+	if o.topicPrefix == "" {
+		return cfg, errors.New("invalid --topic-prefix: empty")
+	}
+	cfg.Stream.WithTopicPrefix(o.topicPrefix)
+	cfg.Stream.InstanceID = o.instanceID
+	cfg.Stream.SessionTimeout = o.sessionTimeout
+	if cfg.Stream.ClientOpts, err = o.kafka.opts(); err != nil {
+		return cfg, err
+	}
 	cfg.Stream.BatchEvents = o.batch
 	cfg.ReadyLag = o.readyLag
 	cfg.Ranker.MaxK, cfg.Ranker.MaxPerCategory = o.maxK, o.perCategory
