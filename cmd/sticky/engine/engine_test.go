@@ -17,6 +17,7 @@ import (
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
+	"github.com/stickyhq/sticky/stream/streamtest"
 )
 
 type testWriter struct{ t *testing.T }
@@ -26,9 +27,17 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func testConfig(t *testing.T, dir string) Config {
+// testConfig runs on the embedded broker, or on the real one of
+// STICKY_TEST_BROKERS with topics and a group of the test's own (name: the
+// same name gives the same topics, for restarts).
+func testConfig(t *testing.T, dir, name string) Config {
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
+	if bs := streamtest.RealBrokers(); len(bs) > 0 {
+		cfg.Brokers = bs
+		cfg.Stream.WithTopicPrefix(name)
+		cfg.Stream.Group = name
+	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.EmbeddedKafka = "127.0.0.1:0"
 	cfg.CacheBytes = 32 << 20
@@ -106,9 +115,9 @@ func produce(t *testing.T, e *Engine, recs ...*kgo.Record) {
 	}
 }
 
-func event(user, typ, item string, at time.Time, extra string) *kgo.Record {
+func event(topic, user, typ, item string, at time.Time, extra string) *kgo.Record {
 	v := fmt.Sprintf(`{"user_id":%q,"type":%q,"item_id":%q,"ts":%q%s}`, user, typ, item, at.UTC().Format(time.RFC3339), extra)
-	return &kgo.Record{Topic: "sticky.events", Key: []byte(user), Value: []byte(v)}
+	return &kgo.Record{Topic: topic, Key: []byte(user), Value: []byte(v)}
 }
 
 // TestEndToEnd: produce a catalogue and events with a Kafka client, read
@@ -116,12 +125,14 @@ func event(user, typ, item string, at time.Time, extra string) *kgo.Record {
 func TestEndToEnd(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	dir := t.TempDir()
-	e := start(t, testConfig(t, dir))
+	name := streamtest.Unique("e2e")
+	e := start(t, testConfig(t, dir, name))
+	topics := e.StreamConfig()
 
 	var items []*kgo.Record
 	for i, cat := range []string{"Baby", "Baby", "Baby", "Toys", "Toys", "Books", "Books", "Garden"} {
 		v := fmt.Sprintf(`{"item_id":"sku-%d","title":"Item %d","category":%q,"brand":"B%d","price":%d,"available":true}`, i, i, cat, i%3, 10+i)
-		items = append(items, &kgo.Record{Topic: "sticky.items", Key: []byte(fmt.Sprint("sku-", i)), Value: []byte(v)})
+		items = append(items, &kgo.Record{Topic: topics.ItemsTopic, Key: []byte(fmt.Sprint("sku-", i)), Value: []byte(v)})
 	}
 	produce(t, e, items...)
 	waitFor(t, 10*time.Second, func() error {
@@ -136,12 +147,12 @@ func TestEndToEnd(t *testing.T) {
 	for u := 0; u < 20; u++ {
 		user := fmt.Sprint("u", u)
 		evs = append(evs,
-			event(user, "view", "sku-0", now, `,"context":{"device":"mobile","region":"CN-SH","tz":"Asia/Shanghai"}`),
-			event(user, "purchase", "sku-1", now.Add(time.Minute), `,"price":11,"quantity":2`),
-			event(user, "view", "sku-2", now.Add(2*time.Minute), ""),
+			event(topics.EventsTopic, user, "view", "sku-0", now, `,"context":{"device":"mobile","region":"CN-SH","tz":"Asia/Shanghai"}`),
+			event(topics.EventsTopic, user, "purchase", "sku-1", now.Add(time.Minute), `,"price":11,"quantity":2`),
+			event(topics.EventsTopic, user, "view", "sku-2", now.Add(2*time.Minute), ""),
 		)
 	}
-	evs = append(evs, &kgo.Record{Topic: "sticky.events", Key: []byte("u0"), Value: []byte(`{"broken":`)})
+	evs = append(evs, &kgo.Record{Topic: topics.EventsTopic, Key: []byte("u0"), Value: []byte(`{"broken":`)})
 	produce(t, e, evs...)
 
 	var prof features.Profile
@@ -256,7 +267,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t, dir)
+	cfg := testConfig(t, dir, name)
 	e = start(t, cfg)
 	var prof2 features.Profile
 	if code := call(t, e, "GET", "/v1/users/u0/profile", "", &prof2); code != 200 || prof2.Events != prof.Events {
