@@ -1,7 +1,7 @@
 # Sticky's developer commands. `make test` is the test command CI runs.
 GO ?= go
 
-.PHONY: build test check bench fuzz demo clean
+.PHONY: build test check bench fuzz demo clean kafka-up kafka-down test-kafka
 
 build: ## the binary, in bin/
 	$(GO) build -o bin/sticky ./cmd/sticky
@@ -20,6 +20,16 @@ fuzz: ## a short run of every fuzz test
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime 30s ./stream/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUser$$' -fuzztime 30s ./state/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItemStats$$' -fuzztime 30s ./state/
+
+kafka-up: ## a real Apache Kafka broker (KRaft, one node) on a free loopback port
+	.ci/kafka up
+
+kafka-down: ## stop it and remove its data
+	.ci/kafka down
+
+test-kafka: ## every test against the real broker (starts it if needed; fails if it cannot)
+	@.ci/kafka up >/dev/null
+	env $$(.ci/kafka env) STICKY_TEST_REQUIRE_KAFKA=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 demo: ## the demo shop on the embedded broker
 	$(GO) run ./cmd/sticky demo
