@@ -63,6 +63,26 @@ type Config struct {
 	// NeighboursMax bounds the co-occurrence neighbours kept per item.
 	// Default 30.
 	NeighboursMax int
+
+	// EarnRules are the loyalty points each event type earns. Default
+	// DefaultEarnRules(): 1 per currency unit on purchases (expiring after
+	// 12 months), 10 per review (3), 5 per share (6).
+	EarnRules map[Type]EarnRule
+	// Tiers are the loyalty tiers by points earned in the tier window,
+	// lowest first. Default DefaultTiers().
+	Tiers []Tier
+	// TierWindowMonths is the rolling window of the tiers. Default 12.
+	TierWindowMonths int
+	// AtRiskFactor and ChurnFactor: a customer silent for more than this
+	// many times their own mean time between purchase days is at risk, or
+	// churned. Defaults 2 and 4.
+	AtRiskFactor, ChurnFactor float64
+	// DefaultInterPurchase stands for the rhythm of a customer with a
+	// single purchase day. Default 30 days.
+	DefaultInterPurchase time.Duration
+	// ReactivatedWindow is how long a customer who came back counts as
+	// reactivated. Default 30 days.
+	ReactivatedWindow time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -91,6 +111,14 @@ func DefaultConfig() Config {
 		CoocWindow:         day,
 		CoocMaxPairs:       5,
 		NeighboursMax:      30,
+
+		EarnRules:            DefaultEarnRules(),
+		Tiers:                DefaultTiers(),
+		TierWindowMonths:     12,
+		AtRiskFactor:         2,
+		ChurnFactor:          4,
+		DefaultInterPurchase: 30 * day,
+		ReactivatedWindow:    30 * day,
 	}
 }
 
@@ -122,6 +150,25 @@ func (c *Config) Validate() error {
 	} {
 		if n < 1 || n > 10000 {
 			return fmt.Errorf("features: %s must be in [1, 10000], got %d", name, n)
+		}
+	}
+	if c.TierWindowMonths < 1 || c.TierWindowMonths > 120 {
+		return fmt.Errorf("features: TierWindowMonths must be in [1, 120], got %d", c.TierWindowMonths)
+	}
+	if !(c.AtRiskFactor > 0 && c.ChurnFactor > c.AtRiskFactor) {
+		return fmt.Errorf("features: need 0 < AtRiskFactor < ChurnFactor, got %v and %v", c.AtRiskFactor, c.ChurnFactor)
+	}
+	if c.DefaultInterPurchase < time.Hour || c.ReactivatedWindow < 0 {
+		return fmt.Errorf("features: DefaultInterPurchase must be at least 1h and ReactivatedWindow not negative")
+	}
+	for t, r := range c.EarnRules {
+		if r.PerUnit < 0 || r.Fixed < 0 || r.ExpiryMonths < 1 || math.IsNaN(r.PerUnit+r.Fixed) || math.IsInf(r.PerUnit+r.Fixed, 0) {
+			return fmt.Errorf("features: earn rule of %s must have PerUnit, Fixed >= 0 and ExpiryMonths >= 1", t)
+		}
+	}
+	for i := 1; i < len(c.Tiers); i++ {
+		if c.Tiers[i].MinPoints <= c.Tiers[i-1].MinPoints {
+			return fmt.Errorf("features: tiers must be in increasing order of MinPoints")
 		}
 	}
 	if c.CoocMaxPairs < 0 || c.CoocMaxPairs > c.RecentMax {

@@ -33,6 +33,7 @@ type User struct {
 
 	Price  PriceBand
 	Orders Orders
+	Points []PointsBucket // loyalty points by month and source, sorted
 	Push   Push
 
 	// Seen holds hashes of the latest event ids, so that an event produced
@@ -139,12 +140,35 @@ func (p PriceBand) Fit(price float64) float64 {
 
 // Orders holds the sufficient statistics of a user's purchases for RFM and
 // lifetime-value models.
+//
+// Purchases are grouped into purchase days (UTC calendar days): the
+// transactions of the BG/NBD model. Days counts them; the spend of the first
+// and of the latest day and the spend of all days after the first (the
+// repeat transactions of the Gamma-Gamma model) are kept.
 type Orders struct {
 	First    int64   // Unix ms of the first purchase
 	Last     int64   // Unix ms of the latest purchase
 	Count    uint32  // purchase events
 	Units    float64 // units bought
 	Monetary float64 // sum of price × quantity
+
+	Days          uint32  // distinct purchase days
+	FirstDaySpend float64 // spend on the first purchase day
+	LastDaySpend  float64 // spend on the latest purchase day
+	RepeatSpend   float64 // spend on purchase days after the first
+	ReturnedAt    int64   // Unix ms of the latest purchase that ended an at-risk silence
+}
+
+// msPerDay is the length of a purchase day.
+const msPerDay = 24 * 3600 * 1000
+
+// dayOf returns the UTC day number of a Unix ms time.
+func dayOf(ms int64) int64 {
+	d := ms / msPerDay
+	if ms < 0 && ms%msPerDay != 0 {
+		d--
+	}
+	return d
 }
 
 // Push holds the user's push history for frequency caps and responsiveness.
@@ -247,6 +271,19 @@ func (f *Folder) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
 		}
 	}
 
+	var qty, price float64
+	if ev.Type == TypePurchase {
+		qty = ev.Quantity
+		if qty == 0 {
+			qty = 1
+		}
+		price = ev.Price
+		if price == 0 && item != nil {
+			price = item.Price
+		}
+	}
+	f.earn(u, ev.Type, price*qty, at)
+
 	switch ev.Type {
 	case TypePushSent:
 		u.Push.Sent++
@@ -308,27 +345,69 @@ func (f *Folder) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
 
 	if ev.Type == TypePurchase {
 		u.Purchased = addMark(u.Purchased, ev.ItemID, at, cfg.PurchasedMax)
-		qty := ev.Quantity
-		if qty == 0 {
-			qty = 1
-		}
-		price := ev.Price
-		if price == 0 && item != nil {
-			price = item.Price
-		}
-		o := &u.Orders
-		if o.Count == 0 || at < o.First {
-			o.First = at
-		}
-		o.Last = max(o.Last, at)
-		o.Count++
-		o.Units += qty
-		o.Monetary += price * qty
+		f.addOrder(&u.Orders, at, qty, price)
 		if price > 0 {
 			u.Price.add(price, at, p.Price)
 		}
 	}
 	return true
+}
+
+// addOrder folds one purchase of qty units at price, at time at.
+func (f *Folder) addOrder(o *Orders, at int64, qty, price float64) {
+	v := price * qty
+	o.Units += qty
+	o.Monetary += v
+	o.Count++
+	if o.Days == 0 {
+		o.First, o.Last, o.Days = at, at, 1
+		o.FirstDaySpend, o.LastDaySpend = v, v
+		return
+	}
+	d, fd, ld := dayOf(at), dayOf(o.First), dayOf(o.Last)
+	switch {
+	case d == ld:
+		o.LastDaySpend += v
+		if fd == ld {
+			o.FirstDaySpend += v
+		} else {
+			o.RepeatSpend += v
+		}
+	case d > ld:
+		// A new purchase day. If the silence before it was long for this
+		// customer, they have come back.
+		if float64(d-ld) > f.cfg.AtRiskFactor*f.interPurchaseDays(o) {
+			o.ReturnedAt = at
+		}
+		o.Days++
+		o.LastDaySpend = v
+		o.RepeatSpend += v
+	case d == fd:
+		o.FirstDaySpend += v
+	case d < fd:
+		// A late event before the first day: the old first day becomes a
+		// repeat day.
+		o.Days++
+		o.RepeatSpend += o.FirstDaySpend
+		o.FirstDaySpend = v
+	default:
+		// Between the first and the latest day: counted as another day
+		// (days in between are not kept, so a day seen twice out of order
+		// counts twice).
+		o.Days++
+		o.RepeatSpend += v
+	}
+	o.First = min(o.First, at)
+	o.Last = max(o.Last, at)
+}
+
+// interPurchaseDays is the customer's mean time between purchase days, or
+// the configured default for a customer with one purchase day.
+func (f *Folder) interPurchaseDays(o *Orders) float64 {
+	if o.Days < 2 {
+		return max(f.cfg.DefaultInterPurchase.Hours()/24, 1)
+	}
+	return max(float64(dayOf(o.Last)-dayOf(o.First))/float64(o.Days-1), 1)
 }
 
 // addRecent moves item to the newest end of the ring, keeping its strongest

@@ -12,7 +12,8 @@ import (
 // Codec versions. The first byte of every encoded value is its version;
 // decoders accept every version they know and encoders write the newest.
 const (
-	userV1 = 1
+	userV1 = 1 // up to the value features
+	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points
 	itemV1 = 1
 )
 
@@ -34,7 +35,7 @@ const (
 func AppendUser(dst []byte, u *features.User) []byte {
 	w := writer{b: dst}
 	ref := u.LastSeen
-	w.byte(userV1)
+	w.byte(userV2)
 	w.varint(u.LastSeen)
 	w.varint(ref - u.FirstSeen)
 	w.uvarint(uint64(u.Events))
@@ -81,6 +82,17 @@ func AppendUser(dst []byte, u *features.User) []byte {
 	w.uvarint(uint64(o.Count))
 	w.f64(o.Units)
 	w.f64(o.Monetary)
+	w.uvarint(uint64(o.Days))
+	w.f64(o.FirstDaySpend)
+	w.f64(o.LastDaySpend)
+	w.f64(o.RepeatSpend)
+	w.varint(ref - o.ReturnedAt)
+	w.uvarint(uint64(len(u.Points)))
+	for _, b := range u.Points {
+		w.varint(int64(b.Month))
+		w.byte(byte(b.Source))
+		w.f64(b.Points)
+	}
 	p := u.Push
 	var flags byte
 	if p.OptedOut {
@@ -106,11 +118,12 @@ func AppendUser(dst []byte, u *features.User) []byte {
 // decoded value does not alias b.
 func DecodeUser(b []byte, u *features.User) error {
 	r := reader{b: b}
-	if v := r.byte(); v != userV1 {
+	version := r.byte()
+	if version != userV1 && version != userV2 {
 		if r.err != nil {
 			return fmt.Errorf("cannot decode user: %w", r.err)
 		}
-		return fmt.Errorf("cannot decode user: unknown version %d: %w", v, ErrCorrupt)
+		return fmt.Errorf("cannot decode user: unknown version %d: %w", version, ErrCorrupt)
 	}
 	id := u.ID
 	*u = features.User{ID: id}
@@ -153,6 +166,31 @@ func DecodeUser(b []byte, u *features.User) error {
 	u.Orders.Count = r.u32()
 	u.Orders.Units = r.f64()
 	u.Orders.Monetary = r.f64()
+	if version >= userV2 {
+		u.Orders.Days = r.u32()
+		u.Orders.FirstDaySpend = r.f64()
+		u.Orders.LastDaySpend = r.f64()
+		u.Orders.RepeatSpend = r.f64()
+		u.Orders.ReturnedAt = ref - r.varint()
+		if n := r.count(10); n > 0 {
+			u.Points = make([]features.PointsBucket, n)
+			for i := range u.Points {
+				m := r.varint()
+				if m < math.MinInt32 || m > math.MaxInt32 {
+					r.fail("points month %d", m)
+				}
+				u.Points[i] = features.PointsBucket{Month: int32(m), Source: r.typ(), Points: r.f64()}
+			}
+		}
+	} else if u.Orders.Count > 0 {
+		// Version 1 kept no purchase days: one day, or two when the first
+		// and latest purchases fall on different days. The split of spend
+		// between days is unknown; the Gamma-Gamma inputs start from here.
+		u.Orders.Days = 1
+		if u.Orders.First/86_400_000 != u.Orders.Last/86_400_000 {
+			u.Orders.Days = 2
+		}
+	}
 	flags := r.byte()
 	u.Push.OptedOut = flags&1 != 0
 	u.Push.Sent = r.u32()

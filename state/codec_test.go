@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -170,4 +171,37 @@ func FuzzDecodeItemStats(f *testing.F) {
 			t.Fatalf("encoding is not a fixed point:\n%x\n%x", e1, e2)
 		}
 	})
+}
+
+// TestDecodeVersion1 reads a vector written by the version-1 codec
+// (testdata/user_v1.bin, from before the value features): every field it
+// had survives, the purchase-day statistics are derived, and writing it back
+// gives version 2.
+func TestDecodeVersion1(t *testing.T) {
+	b, err := os.ReadFile("testdata/user_v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != userV1 {
+		t.Fatalf("testdata holds version %d", b[0])
+	}
+	var u features.User
+	if err := DecodeUser(b, &u); err != nil {
+		t.Fatal(err)
+	}
+	o := u.Orders
+	if u.Events != 60 || o.Count != 3 || o.Monetary != 382.55 || o.First != 1767275287000 || o.Last != 1767286201000 {
+		t.Fatalf("version-1 fields: events %d, orders %+v", u.Events, o)
+	}
+	if o.Days != 1 || len(u.Points) != 0 {
+		t.Fatalf("derived purchase days %d (first and last on one day), points %v", o.Days, u.Points)
+	}
+	v2 := AppendUser(nil, &u)
+	if v2[0] != userV2 {
+		t.Fatalf("re-encoded as version %d", v2[0])
+	}
+	var back features.User
+	if err := DecodeUser(v2, &back); err != nil || back.Events != 60 {
+		t.Fatalf("v2 round trip: %v", err)
+	}
 }
