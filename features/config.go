@@ -80,8 +80,8 @@ type Config struct {
 	// DefaultInterPurchase stands for the rhythm of a customer with a
 	// single purchase day. Default 30 days.
 	DefaultInterPurchase time.Duration
-	// ReactivatedWindow is how long a customer who came back counts as
-	// reactivated. Default 30 days.
+	// ReactivatedWindow is how long, at most, a customer who came back
+	// counts as reactivated (until they buy on another day). Default 30 days.
 	ReactivatedWindow time.Duration
 }
 

@@ -154,7 +154,7 @@ const (
 	Active                       // buying at their usual rhythm
 	AtRisk                       // silent for more than AtRiskFactor × their rhythm
 	Churned                      // silent for more than ChurnFactor × their rhythm
-	Reactivated                  // came back after an at-risk silence, within ReactivatedWindow
+	Reactivated                  // came back after an at-risk silence and has not bought on another day since (at most ReactivatedWindow)
 	numLifecycles
 )
 
@@ -188,7 +188,7 @@ func (f *Folder) Lifecycle(o *Orders, now int64) Lifecycle {
 		return Churned
 	case gap > f.cfg.AtRiskFactor*ipt:
 		return AtRisk
-	case o.ReturnedAt != 0 && now-o.ReturnedAt <= f.cfg.ReactivatedWindow.Milliseconds():
+	case o.ReturnedAt != 0 && dayOf(o.ReturnedAt) == dayOf(o.Last) && now-o.ReturnedAt <= f.cfg.ReactivatedWindow.Milliseconds():
 		return Reactivated
 	case o.Days == 1:
 		return New

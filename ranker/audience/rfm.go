@@ -1,0 +1,157 @@
+package audience
+
+import (
+	"math"
+	"slices"
+)
+
+// hist is an exact histogram of integer keys with deletions: the population
+// distribution of one RFM figure. Monetary values are keyed by log buckets
+// of 1% relative width, so quantiles of money are exact to 1%.
+type hist struct {
+	counts map[int64]int64
+	n      int64
+}
+
+func newHist() *hist { return &hist{counts: make(map[int64]int64)} }
+
+func (h *hist) add(k, d int64) {
+	c := h.counts[k] + d
+	if c == 0 {
+		delete(h.counts, k)
+	} else {
+		h.counts[k] = c
+	}
+	h.n += d
+}
+
+// cuts returns the keys at the given quantiles (0..1, increasing): the
+// smallest key whose cumulative count reaches q·n.
+func (h *hist) cuts(qs []float64) []int64 {
+	out := make([]int64, len(qs))
+	if h.n == 0 {
+		return out
+	}
+	keys := make([]int64, 0, len(h.counts))
+	for k := range h.counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var cum int64
+	i := 0
+	for _, k := range keys {
+		cum += h.counts[k]
+		for i < len(qs) && float64(cum) >= qs[i]*float64(h.n) {
+			out[i] = k
+			i++
+		}
+	}
+	for ; i < len(qs); i++ {
+		out[i] = keys[len(keys)-1]
+	}
+	return out
+}
+
+// moneyKey buckets an amount into 1%-wide log buckets.
+func moneyKey(v float64) int64 {
+	if v <= 0.01 {
+		return math.MinInt32
+	}
+	return int64(math.Floor(math.Log(v) / math.Log1p(0.01)))
+}
+
+// moneyOfKey returns the lower edge of a money bucket.
+func moneyOfKey(k int64) float64 {
+	if k == math.MinInt32 {
+		return 0
+	}
+	return math.Exp(float64(k) * math.Log1p(0.01))
+}
+
+// quintiles are the cut points shown for the 1-5 scores.
+var quintiles = []float64{0.2, 0.4, 0.6, 0.8}
+
+// cdf is a snapshot of a hist for scoring: sorted keys with the count below
+// each and at each.
+type cdf struct {
+	keys, below, at []int64
+	n               int64
+}
+
+func (h *hist) cdf() cdf {
+	c := cdf{n: h.n, keys: make([]int64, 0, len(h.counts))}
+	for k := range h.counts {
+		c.keys = append(c.keys, k)
+	}
+	slices.Sort(c.keys)
+	var cum int64
+	for _, k := range c.keys {
+		c.below = append(c.below, cum)
+		c.at = append(c.at, h.counts[k])
+		cum += h.counts[k]
+	}
+	return c
+}
+
+// score maps a key to 1..5 by its mid-rank in the population: the share of
+// customers below it plus half of those tied with it, in fifths. Ties all
+// get the same score, and a large tied group lands in the middle of the
+// range it spans rather than at its bottom.
+func (c cdf) score(k int64) int {
+	if c.n == 0 {
+		return 3
+	}
+	i, found := slices.BinarySearch(c.keys, k)
+	var below, at float64
+	if i < len(c.keys) {
+		below = float64(c.below[i])
+	} else {
+		below = float64(c.n)
+	}
+	if found {
+		at = float64(c.at[i])
+	}
+	p := (below + at/2) / float64(c.n)
+	return min(1+int(5*p), 5)
+}
+
+// Segment names, from the grid below.
+const (
+	Champions         = "champions"
+	Loyal             = "loyal"
+	PotentialLoyalist = "potential_loyalist"
+	NewCustomers      = "new"
+	Promising         = "promising"
+	NeedAttention     = "need_attention"
+	AboutToSleep      = "about_to_sleep"
+	AtRisk            = "at_risk"
+	CantLose          = "cant_lose"
+	Hibernating       = "hibernating"
+	Lost              = "lost"
+)
+
+// Segments lists every RFM segment name.
+func Segments() []string {
+	return []string{Champions, Loyal, PotentialLoyalist, NewCustomers, Promising, NeedAttention,
+		AboutToSleep, AtRisk, CantLose, Hibernating, Lost}
+}
+
+// segmentGrid names the segment of a recency score (row, 1..5) and a
+// frequency-monetary score (column, 1..5; the rounded mean of F and M).
+// It is the table documented in docs/design.md.
+var segmentGrid = [5][5]string{
+	// FM:  1             2                  3                  4          5
+	{Lost, Hibernating, AtRisk, CantLose, CantLose},                            // R = 1
+	{Hibernating, Hibernating, AtRisk, AtRisk, CantLose},                       // R = 2
+	{AboutToSleep, AboutToSleep, NeedAttention, Loyal, Loyal},                  // R = 3
+	{Promising, PotentialLoyalist, PotentialLoyalist, Loyal, Champions},        // R = 4
+	{NewCustomers, PotentialLoyalist, PotentialLoyalist, Champions, Champions}, // R = 5
+}
+
+// Segment returns the segment of R, F and M scores (1..5 each).
+func Segment(r, f, m int) string {
+	fm := (f + m + 1) / 2 // the mean, halves rounded up
+	return segmentGrid[clamp(r)-1][clamp(fm)-1]
+}
+
+func clamp(s int) int { return min(max(s, 1), 5) }

@@ -1,0 +1,410 @@
+// Package audience keeps the population view of Sticky's users: a compact
+// in-memory record of every user's value features, the population
+// distributions that turn raw recency, frequency and monetary figures into
+// 1-5 RFM scores, counts per RFM segment and lifecycle stage, and the
+// BG/NBD and Gamma-Gamma models fitted on the whole population. It answers
+// per-user value views (profile) and segment counts without touching the
+// state store; targeting rules (Rule) read it too.
+//
+// The table is fed after every committed batch (Update) and rebuilt from
+// the store at start-up (Load). A background loop (Run) recounts segments
+// and stages as time passes and quantiles move, and refits the models.
+package audience
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/features/clv"
+)
+
+// Config configures a Table.
+type Config struct {
+	// RecountInterval is how often RFM cut points and the segment and
+	// lifecycle counts are recomputed from every record, to follow time
+	// passing and quantiles moving (between recounts, counts are kept up to
+	// date incrementally). Default 1 minute.
+	RecountInterval time.Duration
+	// RefitInterval is how often the BG/NBD and Gamma-Gamma models are
+	// refitted on the whole population. Default 1 hour.
+	RefitInterval time.Duration
+	// MinCustomers is the fewest customers with a repeat purchase day for
+	// a fit; with fewer, predictions are absent. Default 20.
+	MinCustomers int
+	// ExpiringWithin is the default window of "points expiring". Default
+	// 30 days.
+	ExpiringWithin time.Duration
+	// CLVMonths and DiscountRate set the lifetime value: months of 30 days
+	// ahead, discounted at DiscountRate a year. Defaults 12 and 0.10.
+	CLVMonths    int
+	DiscountRate float64
+	// OnFit is called with every new fit, to persist it. Default none.
+	OnFit func(Fit)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{RecountInterval: time.Minute, RefitInterval: time.Hour, MinCustomers: 20,
+		ExpiringWithin: 30 * 24 * time.Hour, CLVMonths: 12, DiscountRate: 0.10}
+}
+
+func (c *Config) ensureDefaults() {
+	d := DefaultConfig()
+	if c.RecountInterval <= 0 {
+		c.RecountInterval = d.RecountInterval
+	}
+	if c.RefitInterval <= 0 {
+		c.RefitInterval = d.RefitInterval
+	}
+	if c.MinCustomers <= 0 {
+		c.MinCustomers = d.MinCustomers
+	}
+	if c.ExpiringWithin <= 0 {
+		c.ExpiringWithin = d.ExpiringWithin
+	}
+	if c.CLVMonths <= 0 {
+		c.CLVMonths = d.CLVMonths
+	}
+	if c.DiscountRate < 0 {
+		c.DiscountRate = d.DiscountRate
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Fit is a pair of fitted models, in days.
+type Fit struct {
+	BGNBD     clv.BGNBD      `json:"bgnbd"`
+	Gamma     clv.GammaGamma `json:"gamma_gamma"`
+	HasGamma  bool           `json:"has_gamma_gamma"`
+	At        time.Time      `json:"fitted_at"`
+	Customers int            `json:"customers"`        // customers fitted (BG/NBD)
+	Repeat    int            `json:"repeat_customers"` // with a repeat purchase day (Gamma-Gamma)
+	Took      string         `json:"took"`
+}
+
+// record is what the table keeps of one user.
+type record struct {
+	first, last, returnedAt int64
+	days                    uint32
+	monetary, repeatSpend   float64
+	points                  []features.PointsBucket
+
+	// What the record is counted under now.
+	segment string
+	stage   features.Lifecycle
+}
+
+// Table is the population view. It is safe for concurrent use.
+type Table struct {
+	cfg Config
+	f   *features.Folder
+
+	mu          sync.RWMutex
+	users       map[string]*record
+	r, fr, m    *hist // last purchase day, purchase days, monetary key (buyers only)
+	rc, fc, mc  cdf   // their snapshots at the last recount, for scores
+	segments    map[string]int64
+	stages      [8]int64
+	recountedAt time.Time
+
+	fit atomic.Pointer[Fit]
+	now func() time.Time
+}
+
+// New returns an empty table.
+func New(cfg Config, f *features.Folder) *Table {
+	cfg.ensureDefaults()
+	return &Table{cfg: cfg, f: f, users: make(map[string]*record), r: newHist(), fr: newHist(), m: newHist(),
+		segments: make(map[string]int64), now: time.Now}
+}
+
+func (r *record) dayKey() int64 { return r.last / (24 * 3600 * 1000) }
+
+// Update takes the new vectors of users whose state just changed.
+func (t *Table) Update(users []*features.User) {
+	now := t.now().UnixMilli()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, u := range users {
+		t.put(u, now)
+	}
+}
+
+func (t *Table) put(u *features.User, now int64) {
+	o := &u.Orders
+	old := t.users[u.ID]
+	if old != nil {
+		t.uncount(old)
+	}
+	rec := &record{first: o.First, last: o.Last, returnedAt: o.ReturnedAt, days: o.Days, monetary: o.Monetary,
+		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...)}
+	t.users[u.ID] = rec
+	t.count(rec, now)
+}
+
+func (t *Table) count(rec *record, now int64) {
+	if rec.days > 0 {
+		t.r.add(rec.dayKey(), 1)
+		t.fr.add(int64(rec.days), 1)
+		t.m.add(moneyKey(rec.monetary), 1)
+		rec.segment = t.segmentOf(rec.dayKey(), rec.days, rec.monetary)
+		t.segments[rec.segment]++
+	}
+	rec.stage = t.f.Lifecycle(rec.orders(), now)
+	t.stages[rec.stage]++
+}
+
+func (t *Table) scores(day int64, days uint32, monetary float64) (r, f, m int) {
+	return t.rc.score(day), t.fc.score(int64(days)), t.mc.score(moneyKey(monetary))
+}
+
+func (t *Table) segmentOf(day int64, days uint32, monetary float64) string {
+	return Segment(t.scores(day, days, monetary))
+}
+
+func (t *Table) uncount(rec *record) {
+	if rec.days > 0 {
+		t.r.add(rec.dayKey(), -1)
+		t.fr.add(int64(rec.days), -1)
+		t.m.add(moneyKey(rec.monetary), -1)
+		if t.segments[rec.segment]--; t.segments[rec.segment] == 0 {
+			delete(t.segments, rec.segment)
+		}
+	}
+	t.stages[rec.stage]--
+}
+
+func (r *record) orders() *features.Orders {
+	return &features.Orders{First: r.first, Last: r.last, ReturnedAt: r.returnedAt, Days: r.days, Monetary: r.monetary, RepeatSpend: r.repeatSpend}
+}
+
+// Recount recomputes the RFM cut points from the population and every
+// user's segment and stage at now.
+func (t *Table) Recount(now time.Time) {
+	n := now.UnixMilli()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rc, t.fc, t.mc = t.r.cdf(), t.fr.cdf(), t.m.cdf()
+	t.segments = make(map[string]int64, 11)
+	t.stages = [8]int64{}
+	for _, rec := range t.users {
+		if rec.days > 0 {
+			rec.segment = t.segmentOf(rec.dayKey(), rec.days, rec.monetary)
+			t.segments[rec.segment]++
+		}
+		rec.stage = t.f.Lifecycle(rec.orders(), n)
+		t.stages[rec.stage]++
+	}
+	t.recountedAt = now
+}
+
+// customers returns the BG/NBD summaries (in days) of every buyer at now.
+func (t *Table) customers(now time.Time) []clv.Customer {
+	nowDay := float64(now.UnixMilli() / (24 * 3600 * 1000))
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	cs := make([]clv.Customer, 0, len(t.users))
+	for _, rec := range t.users {
+		if rec.days == 0 {
+			continue
+		}
+		c := summary(rec.first, rec.last, rec.days, rec.repeatSpend, nowDay)
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func summary(first, last int64, days uint32, repeatSpend, nowDay float64) clv.Customer {
+	const d = 24 * 3600 * 1000
+	fd := float64(first / d)
+	c := clv.Customer{X: float64(days - 1), Tx: float64(last/d) - fd, T: math.Max(nowDay-fd, 0)}
+	if days > 1 {
+		c.M = repeatSpend / c.X
+	}
+	return c
+}
+
+// ErrTooFew is returned by Refit when too few customers have a repeat
+// purchase day to fit the models.
+var ErrTooFew = errors.New("too few repeat customers to fit")
+
+// Refit fits both models on every buyer's summary at now and makes them
+// current.
+func (t *Table) Refit(now time.Time) (Fit, error) {
+	start := time.Now()
+	cs := t.customers(now)
+	repeat := 0
+	for _, c := range cs {
+		if c.X > 0 {
+			repeat++
+		}
+	}
+	if repeat < t.cfg.MinCustomers {
+		return Fit{}, ErrTooFew
+	}
+	m, _, err := clv.FitBGNBD(cs)
+	if err != nil {
+		return Fit{}, err
+	}
+	fit := Fit{BGNBD: m, At: now.UTC(), Customers: len(cs), Repeat: repeat}
+	if g, _, err := clv.FitGammaGamma(cs); err == nil && g.Q > 1 {
+		fit.Gamma, fit.HasGamma = g, true
+	}
+	fit.Took = time.Since(start).Round(time.Millisecond).String()
+	t.SetFit(fit)
+	if t.cfg.OnFit != nil {
+		t.cfg.OnFit(fit)
+	}
+	return fit, nil
+}
+
+// SetFit makes f the current models (e.g. a fit persisted earlier).
+func (t *Table) SetFit(f Fit) { t.fit.Store(&f) }
+
+// CurrentFit returns the current models, or nil before the first fit.
+func (t *Table) CurrentFit() *Fit { return t.fit.Load() }
+
+// Run recounts every RecountInterval and refits every RefitInterval (at
+// once if there is no fit yet) until ctx is canceled.
+func (t *Table) Run(ctx context.Context) {
+	recount := time.NewTicker(t.cfg.RecountInterval)
+	defer recount.Stop()
+	refit := time.NewTicker(t.cfg.RefitInterval)
+	defer refit.Stop()
+	tryFit := func() {
+		if f, err := t.Refit(t.now()); err == nil {
+			t.cfg.Logger.Info("value models fitted", "customers", f.Customers, "repeat", f.Repeat, "took", f.Took,
+				"r", f.BGNBD.R, "alpha", f.BGNBD.Alpha, "a", f.BGNBD.A, "b", f.BGNBD.B)
+		} else if !errors.Is(err, ErrTooFew) {
+			t.cfg.Logger.Warn("cannot fit value models", "err", err)
+		}
+	}
+	if t.CurrentFit() == nil {
+		tryFit()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-recount.C:
+			t.Recount(t.now())
+			if t.CurrentFit() == nil {
+				tryFit() // the population may have grown enough
+			}
+		case <-refit.C:
+			tryFit()
+		}
+	}
+}
+
+// RFM are a customer's scores (1-5, 5 best) and segment.
+type RFM struct {
+	R       int    `json:"r"`
+	F       int    `json:"f"`
+	M       int    `json:"m"`
+	Segment string `json:"segment"`
+}
+
+// View is the value object of a profile: the user's own figures and those
+// relative to the population and the fitted models (absent before a fit or
+// without a purchase).
+type View struct {
+	features.Value
+	RFM                  *RFM     `json:"rfm,omitempty"`
+	PAlive               *float64 `json:"p_alive"`
+	ExpectedPurchases90d *float64 `json:"expected_purchases_90d"`
+	ExpectedSpend        *float64 `json:"expected_spend"`
+	CLV                  *float64 `json:"clv"`
+}
+
+// View returns u's value at now; within is the "points expiring" window
+// (0: the configured default).
+func (t *Table) View(u *features.User, now time.Time, within time.Duration) View {
+	if within <= 0 {
+		within = t.cfg.ExpiringWithin
+	}
+	v := View{Value: t.f.Value(u, now, within)}
+	o := &u.Orders
+	if o.Days == 0 {
+		return v
+	}
+	t.mu.RLock()
+	r, f, m := t.scores(o.Last/(24*3600*1000), o.Days, o.Monetary)
+	t.mu.RUnlock()
+	v.RFM = &RFM{R: r, F: f, M: m, Segment: Segment(r, f, m)}
+	if fit := t.CurrentFit(); fit != nil {
+		c := summary(o.First, o.Last, o.Days, o.RepeatSpend, float64(now.UnixMilli()/(24*3600*1000)))
+		pa := round4(fit.BGNBD.PAlive(c))
+		ep := round4(fit.BGNBD.ExpectedPurchases(c, 90))
+		v.PAlive, v.ExpectedPurchases90d = &pa, &ep
+		if fit.HasGamma {
+			es := round4(fit.Gamma.ExpectedSpend(c))
+			monthly := math.Pow(1+t.cfg.DiscountRate, 1.0/12) - 1
+			cl := round4(clv.CLV(fit.BGNBD, fit.Gamma, c, t.cfg.CLVMonths, 30, monthly))
+			v.ExpectedSpend, v.CLV = &es, &cl
+		}
+	}
+	return v
+}
+
+func round4(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return math.Round(x*1e4) / 1e4
+}
+
+// Counts are the users per RFM segment and per lifecycle stage.
+type Counts struct {
+	AsOf      time.Time        `json:"as_of"`        // the last full recount
+	Users     int64            `json:"users"`        // every user with an event
+	Customers int64            `json:"customers"`    // users with a purchase
+	Segments  map[string]int64 `json:"rfm_segments"` // customers per RFM segment
+	Lifecycle map[string]int64 `json:"lifecycle"`    // users per stage
+	Recency   []float64        `json:"recency_days_cuts"`
+	Frequency []int64          `json:"frequency_cuts"`
+	Monetary  []float64        `json:"monetary_cuts"`
+	Model     *Fit             `json:"model,omitempty"`
+}
+
+// Counts returns the current counts (kept up to date by Update and Run;
+// no scan of users; the quintiles are read from the histograms).
+func (t *Table) Counts() Counts {
+	now := t.now()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	c := Counts{AsOf: t.recountedAt.UTC(), Users: int64(len(t.users)), Customers: t.r.n,
+		Segments: make(map[string]int64), Lifecycle: make(map[string]int64), Model: t.CurrentFit()}
+	for _, s := range Segments() {
+		c.Segments[s] = t.segments[s]
+	}
+	for _, l := range features.Lifecycles() {
+		c.Lifecycle[l.String()] = t.stages[l]
+	}
+	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
+	for _, k := range t.r.cuts(quintiles) {
+		c.Recency = append(c.Recency, float64(nowDay-k))
+	}
+	c.Frequency = t.fr.cuts(quintiles)
+	for _, k := range t.m.cuts(quintiles) {
+		c.Monetary = append(c.Monetary, round4(moneyOfKey(k)))
+	}
+	return c
+}
+
+// Len returns the number of users in the table.
+func (t *Table) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.users)
+}
