@@ -8,6 +8,7 @@ import "encoding/binary"
 //	i <partition:4 BE> <item id>     one partition's share of an item's statistics (AppendItemStats)
 //	o <partition:4 BE> <topic>       offset of the last record applied from topic/partition (8 bytes BE)
 //	c <item id>                      catalogue entry (JSON)
+//	m <name>                         engine metadata (e.g. the fitted value models, JSON)
 //
 // Item statistics are kept per source partition so that each partition
 // worker owns its keys outright: its share and its offset commit together,
@@ -17,6 +18,7 @@ const (
 	prefixItemPart  = 'i'
 	prefixOffset    = 'o'
 	prefixCatalogue = 'c'
+	prefixMeta      = 'm'
 )
 
 func userKey(dst []byte, id string) []byte {

@@ -431,6 +431,35 @@ func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
 	return nil
 }
 
+// PutMeta stores an engine metadata value under name.
+func (s *Store) PutMeta(name string, v []byte) error {
+	err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(append([]byte{prefixMeta}, name...), v) })
+	if err != nil {
+		return fmt.Errorf("cannot store %s: %w", name, err)
+	}
+	return nil
+}
+
+// Meta returns the metadata value stored under name, or nil.
+func (s *Store) Meta(name string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(append([]byte{prefixMeta}, name...))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, err = it.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	return out, nil
+}
+
 // Stats is a snapshot of the store's counters.
 type Stats struct {
 	CacheHits     uint64 // user reads served by the cache

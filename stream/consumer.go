@@ -17,10 +17,11 @@ import (
 	"github.com/stickyhq/sticky/state"
 )
 
-// Sink receives the item-statistics deltas of every committed batch;
-// ranker.Index satisfies it.
+// Sink learns what every batch changed, once it is committed: the new
+// vectors of its users and the item-statistics deltas of its events. It
+// must not keep d, and must not change the users.
 type Sink interface {
-	Apply(d *features.Deltas)
+	Committed(users []*features.User, d *features.Deltas)
 }
 
 // Deps are what the consumer folds into and reports to.
@@ -566,7 +567,7 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	w.last = last.Offset
 	w.applied.Store(last.Offset)
 	if c.deps.Sink != nil {
-		c.deps.Sink.Apply(d)
+		c.deps.Sink.Committed(order, d)
 	}
 	if w.cl != nil {
 		w.cl.MarkCommitRecords(last)

@@ -72,10 +72,10 @@ func moneyOfKey(k int64) float64 {
 var quintiles = []float64{0.2, 0.4, 0.6, 0.8}
 
 // cdf is a snapshot of a hist for scoring: sorted keys with the count below
-// each and at each.
+// each.
 type cdf struct {
-	keys, below, at []int64
-	n               int64
+	keys, below []int64
+	n           int64
 }
 
 func (h *hist) cdf() cdf {
@@ -87,32 +87,24 @@ func (h *hist) cdf() cdf {
 	var cum int64
 	for _, k := range c.keys {
 		c.below = append(c.below, cum)
-		c.at = append(c.at, h.counts[k])
 		cum += h.counts[k]
 	}
 	return c
 }
 
-// score maps a key to 1..5 by its mid-rank in the population: the share of
-// customers below it plus half of those tied with it, in fifths. Ties all
-// get the same score, and a large tied group lands in the middle of the
-// range it spans rather than at its bottom.
+// score maps a key to 1..5 by the share of customers strictly below it, in
+// fifths: ties share the lowest score of the range they span, so that the
+// many one-time buyers of a shop all have F = 1.
 func (c cdf) score(k int64) int {
 	if c.n == 0 {
 		return 3
 	}
-	i, found := slices.BinarySearch(c.keys, k)
-	var below, at float64
+	i, _ := slices.BinarySearch(c.keys, k)
+	below := c.n
 	if i < len(c.keys) {
-		below = float64(c.below[i])
-	} else {
-		below = float64(c.n)
+		below = c.below[i]
 	}
-	if found {
-		at = float64(c.at[i])
-	}
-	p := (below + at/2) / float64(c.n)
-	return min(1+int(5*p), 5)
+	return min(1+int(5*float64(below)/float64(c.n)), 5)
 }
 
 // Segment names, from the grid below.

@@ -83,13 +83,14 @@ func (c *Config) ensureDefaults() {
 
 // Fit is a pair of fitted models, in days.
 type Fit struct {
-	BGNBD     clv.BGNBD      `json:"bgnbd"`
-	Gamma     clv.GammaGamma `json:"gamma_gamma"`
-	HasGamma  bool           `json:"has_gamma_gamma"`
-	At        time.Time      `json:"fitted_at"`
-	Customers int            `json:"customers"`        // customers fitted (BG/NBD)
-	Repeat    int            `json:"repeat_customers"` // with a repeat purchase day (Gamma-Gamma)
-	Took      string         `json:"took"`
+	BGNBD       clv.BGNBD      `json:"bgnbd"`
+	Gamma       clv.GammaGamma `json:"gamma_gamma"`
+	HasGamma    bool           `json:"has_gamma_gamma"`
+	At          time.Time      `json:"fitted_at"`
+	Customers   int            `json:"customers"`        // customers fitted (BG/NBD)
+	Repeat      int            `json:"repeat_customers"` // with a repeat purchase day (Gamma-Gamma)
+	Took        string         `json:"took"`
+	TookSeconds float64        `json:"took_seconds"`
 }
 
 // record is what the table keeps of one user.
@@ -130,13 +131,18 @@ func New(cfg Config, f *features.Folder) *Table {
 
 func (r *record) dayKey() int64 { return r.last / (24 * 3600 * 1000) }
 
-// Update takes the new vectors of users whose state just changed.
+// Update takes the new vectors of users whose state just changed. While the
+// population grows fast (by more than a tenth since the last recount), it
+// recounts at once, so that scores never come from a much smaller crowd.
 func (t *Table) Update(users []*features.User) {
-	now := t.now().UnixMilli()
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, u := range users {
-		t.put(u, now)
+		t.put(u, now.UnixMilli())
+	}
+	if n := t.r.n; n > 0 && float64(n) > 1.1*float64(t.rc.n) {
+		t.recount(now)
 	}
 }
 
@@ -191,9 +197,13 @@ func (r *record) orders() *features.Orders {
 // Recount recomputes the RFM cut points from the population and every
 // user's segment and stage at now.
 func (t *Table) Recount(now time.Time) {
-	n := now.UnixMilli()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.recount(now)
+}
+
+func (t *Table) recount(now time.Time) {
+	n := now.UnixMilli()
 	t.rc, t.fc, t.mc = t.r.cdf(), t.fr.cdf(), t.m.cdf()
 	t.segments = make(map[string]int64, 11)
 	t.stages = [8]int64{}
@@ -260,7 +270,8 @@ func (t *Table) Refit(now time.Time) (Fit, error) {
 	if g, _, err := clv.FitGammaGamma(cs); err == nil && g.Q > 1 {
 		fit.Gamma, fit.HasGamma = g, true
 	}
-	fit.Took = time.Since(start).Round(time.Millisecond).String()
+	took := time.Since(start)
+	fit.Took, fit.TookSeconds = took.Round(time.Millisecond).String(), took.Seconds()
 	t.SetFit(fit)
 	if t.cfg.OnFit != nil {
 		t.cfg.OnFit(fit)

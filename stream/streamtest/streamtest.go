@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,34 @@ const (
 	// EnvKafkaLibs is the directory of the Apache Kafka jars (.ci/kafka).
 	EnvKafkaLibs = "STICKY_TEST_KAFKA_LIBS"
 )
+
+// EnvRequireData, set to 1, turns "data sets not found" into a failure.
+const EnvRequireData = "STICKY_TEST_REQUIRE_DATA"
+
+// DataDir returns the shared data sets directory, ../shared/data beside the
+// repository, or skips the test (fails it under EnvRequireData=1).
+func DataDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			p := filepath.Join(d, "..", "shared", "data")
+			if _, err := os.Stat(p); err != nil {
+				msg := "data sets not found at " + p + " (they sit beside the repository as ../shared/data)"
+				if os.Getenv(EnvRequireData) == "1" {
+					t.Fatal(msg)
+				}
+				t.Skip(msg)
+			}
+			return p
+		}
+	}
+	t.Fatal("no go.mod above " + dir)
+	return ""
+}
 
 // RealBrokers returns the real brokers of EnvBrokers, or nil.
 func RealBrokers() []string {

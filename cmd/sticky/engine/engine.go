@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
+	"github.com/stickyhq/sticky/ranker/audience"
 	"github.com/stickyhq/sticky/state"
 	"github.com/stickyhq/sticky/stream"
 )
@@ -54,6 +56,7 @@ type Config struct {
 	Features features.Config    // zero value: features.DefaultConfig()
 	Ranker   ranker.Config      // zero value: ranker.DefaultConfig()
 	Index    ranker.IndexConfig // zero value: ranker.DefaultIndexConfig()
+	Audience audience.Config    // zero value: audience.DefaultConfig(); OnFit and Logger are set by Start
 	State    state.Options      // Dir and CacheBytes are filled from DataDir and CacheBytes
 
 	// Logger defaults to slog.Default().
@@ -66,7 +69,7 @@ func DefaultConfig() Config {
 		HTTPAddr: "127.0.0.1:8080", DataDir: "./sticky-data", EmbeddedKafka: "127.0.0.1:9092",
 		CacheBytes: 256 << 20, ReadyLag: 1000,
 		Stream: stream.DefaultConfig(), Features: features.DefaultConfig(),
-		Ranker: ranker.DefaultConfig(), Index: ranker.DefaultIndexConfig(),
+		Ranker: ranker.DefaultConfig(), Index: ranker.DefaultIndexConfig(), Audience: audience.DefaultConfig(),
 	}
 }
 
@@ -81,6 +84,7 @@ type Engine struct {
 	cat     *state.Catalogue
 	folder  *features.Folder
 	idx     *ranker.Index
+	aud     *audience.Table
 	rank    *ranker.Ranker
 	loader  *stream.CatalogueLoader
 	cons    *stream.Consumer
@@ -189,14 +193,18 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.log.Info("state loaded", "catalogue_items", e.cat.Len(), "indexed_items", e.idx.Size().Items, "took", time.Since(t0).Round(time.Millisecond))
+	if err := e.loadAudience(); err != nil {
+		return nil, err
+	}
+	e.log.Info("state loaded", "catalogue_items", e.cat.Len(), "indexed_items", e.idx.Size().Items,
+		"users", e.aud.Len(), "took", time.Since(t0).Round(time.Millisecond))
 	e.rank = ranker.New(cfg.Ranker, e.folder, e.store, e.cat, e.idx)
 
 	e.reg = prometheus.NewRegistry()
 	e.met = newMetrics(e.reg, e)
 	e.loader = stream.NewCatalogueLoader(scfg, e.store, e.cat, e.prod)
 	if e.cons, err = stream.NewConsumer(scfg, stream.Deps{
-		Store: e.store, Folder: e.folder, Catalogue: e.cat, Sink: e.idx, Observer: e.met, DLQ: e.prod,
+		Store: e.store, Folder: e.folder, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
 	}); err != nil {
 		return nil, err
 	}
@@ -208,7 +216,11 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 
 	runCtx, runCancel := context.WithCancel(context.Background())
 	e.cancel = runCancel
-	e.wg.Add(2)
+	e.wg.Add(3)
+	go func() {
+		defer e.wg.Done()
+		e.aud.Run(runCtx)
+	}()
 	go func() {
 		defer e.wg.Done()
 		if err := e.httpSrv.Serve(e.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -222,6 +234,63 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	e.log.Info("sticky is serving", "http", e.Addr(), "brokers", e.brokers, "data", cfg.DataDir)
 	ok = true
 	return e, nil
+}
+
+// sink hands every committed batch to the item index and the audience.
+type sink struct {
+	idx *ranker.Index
+	aud *audience.Table
+}
+
+func (s sink) Committed(users []*features.User, d *features.Deltas) {
+	s.idx.Apply(d)
+	s.aud.Update(users)
+}
+
+// metaValueFit is where the last fit of the value models is kept.
+const metaValueFit = "value-fit"
+
+// loadAudience builds the population table from every stored user and
+// reuses the last persisted fit of the value models.
+func (e *Engine) loadAudience() error {
+	ac := e.cfg.Audience
+	ac.Logger = e.log
+	ac.OnFit = func(f audience.Fit) {
+		b, err := json.Marshal(f)
+		if err == nil {
+			err = e.store.PutMeta(metaValueFit, b)
+		}
+		if err != nil {
+			e.log.Warn("cannot persist the value models", "err", err)
+		}
+	}
+	e.aud = audience.New(ac, e.folder)
+	batch := make([]*features.User, 0, 1024)
+	err := e.store.ScanUsers(func(u *features.User) error {
+		if batch = append(batch, u); len(batch) == cap(batch) {
+			e.aud.Update(batch)
+			batch = batch[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.aud.Update(batch)
+	e.aud.Recount(time.Now())
+	b, err := e.store.Meta(metaValueFit)
+	if err != nil {
+		return err
+	}
+	if b != nil {
+		var f audience.Fit
+		if err := json.Unmarshal(b, &f); err != nil {
+			e.log.Warn("ignoring an unreadable persisted fit", "err", err)
+		} else {
+			e.aud.SetFit(f)
+		}
+	}
+	return nil
 }
 
 // runStream runs the catalogue loader, and the consumer once the catalogue

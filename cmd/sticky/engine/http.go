@@ -17,6 +17,7 @@ import (
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
+	"github.com/stickyhq/sticky/ranker/audience"
 	"github.com/stickyhq/sticky/stream"
 )
 
@@ -32,6 +33,7 @@ func (e *Engine) routes() http.Handler {
 	handle("GET /v1/users/{id}/profile", e.profile)
 	handle("POST /v1/events", e.events)
 	handle("GET /v1/items/{id}", e.item)
+	handle("GET /v1/segments", e.segments)
 	handle("GET /healthz", e.healthz)
 	handle("GET /readyz", e.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
@@ -186,7 +188,28 @@ func (e *Engine) profile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, e.folder.Profile(&u, now))
+	var within time.Duration
+	if s := r.URL.Query().Get("expiring_within_days"); s != "" {
+		d, err := strconv.Atoi(s)
+		if err != nil || d < 1 || d > 3650 {
+			writeError(w, http.StatusBadRequest, "expiring_within_days", "expiring_within_days must be an integer from 1 to 3650")
+			return
+		}
+		within = time.Duration(d) * 24 * time.Hour
+	}
+	writeJSON(w, http.StatusOK, profileView{Profile: e.folder.Profile(&u, now), Value: e.aud.View(&u, now, within)})
+}
+
+// profileView is the body of GET /v1/users/{id}/profile.
+type profileView struct {
+	features.Profile
+	Value audience.View `json:"value"`
+}
+
+// GET /v1/segments: users per RFM segment and lifecycle stage, the RFM
+// quintiles and the current value models.
+func (e *Engine) segments(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, e.aud.Counts())
 }
 
 // POST /v1/events: one event or an array; all are validated before any is

@@ -28,6 +28,7 @@ type metrics struct {
 
 	lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
 	diskDesc, commitsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
+	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 }
 
 func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
@@ -63,18 +64,24 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			Name: "sticky_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
-		lagDesc:        prometheus.NewDesc("sticky_stream_consumer_lag_records", "Records between the last applied offset and the end of the partition.", []string{"partition"}, nil),
-		partsDesc:      prometheus.NewDesc("sticky_stream_assigned_partitions", "Partitions of the events topic assigned to this instance.", nil, nil),
-		hitsDesc:       prometheus.NewDesc("sticky_state_cache_hits_total", "User reads served by the cache.", nil, nil),
-		missesDesc:     prometheus.NewDesc("sticky_state_cache_misses_total", "User reads that went to Badger.", nil, nil),
-		entriesDesc:    prometheus.NewDesc("sticky_state_cache_entries", "Entries in the user cache.", nil, nil),
-		cacheBytesDesc: prometheus.NewDesc("sticky_state_cache_bytes", "Bytes held by the user cache.", nil, nil),
-		cacheMaxDesc:   prometheus.NewDesc("sticky_state_cache_max_bytes", "Configured size of the user cache.", nil, nil),
-		diskDesc:       prometheus.NewDesc("sticky_state_disk_bytes", "Badger size on disk, by part.", []string{"part"}, nil),
-		commitsDesc:    prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
-		itemsDesc:      prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
-		catDesc:        prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
-		catInvalidDesc: prometheus.NewDesc("sticky_catalogue_items_invalid_total", "Malformed catalogue records parked on the dead-letter topic.", nil, nil),
+		lagDesc:          prometheus.NewDesc("sticky_stream_consumer_lag_records", "Records between the last applied offset and the end of the partition.", []string{"partition"}, nil),
+		partsDesc:        prometheus.NewDesc("sticky_stream_assigned_partitions", "Partitions of the events topic assigned to this instance.", nil, nil),
+		hitsDesc:         prometheus.NewDesc("sticky_state_cache_hits_total", "User reads served by the cache.", nil, nil),
+		missesDesc:       prometheus.NewDesc("sticky_state_cache_misses_total", "User reads that went to Badger.", nil, nil),
+		entriesDesc:      prometheus.NewDesc("sticky_state_cache_entries", "Entries in the user cache.", nil, nil),
+		cacheBytesDesc:   prometheus.NewDesc("sticky_state_cache_bytes", "Bytes held by the user cache.", nil, nil),
+		cacheMaxDesc:     prometheus.NewDesc("sticky_state_cache_max_bytes", "Configured size of the user cache.", nil, nil),
+		diskDesc:         prometheus.NewDesc("sticky_state_disk_bytes", "Badger size on disk, by part.", []string{"part"}, nil),
+		commitsDesc:      prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
+		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
+		catDesc:          prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
+		catInvalidDesc:   prometheus.NewDesc("sticky_catalogue_items_invalid_total", "Malformed catalogue records parked on the dead-letter topic.", nil, nil),
+		audUsersDesc:     prometheus.NewDesc("sticky_audience_users", "Users with at least one event.", nil, nil),
+		audCustomersDesc: prometheus.NewDesc("sticky_audience_customers", "Users with at least one purchase.", nil, nil),
+		audSegmentDesc:   prometheus.NewDesc("sticky_audience_segment_customers", "Customers per RFM segment.", []string{"segment"}, nil),
+		audStageDesc:     prometheus.NewDesc("sticky_audience_lifecycle_users", "Users per lifecycle stage.", []string{"stage"}, nil),
+		audFitAtDesc:     prometheus.NewDesc("sticky_audience_model_fitted_timestamp_seconds", "When the BG/NBD and Gamma-Gamma models were last fitted.", nil, nil),
+		audFitTookDesc:   prometheus.NewDesc("sticky_audience_model_fit_seconds", "How long the last fit of the value models took.", nil, nil),
 	}
 	for _, t := range features.Types() {
 		m.applied.WithLabelValues(t.String())
@@ -107,7 +114,8 @@ func (m *metrics) Batch(_ int32, n int, took time.Duration) {
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
-		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc} {
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
+		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc} {
 		ch <- d
 	}
 }
@@ -131,6 +139,19 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
 	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
 	ch <- prometheus.MustNewConstMetric(m.catInvalidDesc, prometheus.CounterValue, float64(e.loader.Invalid()))
+	ac := e.aud.Counts()
+	ch <- prometheus.MustNewConstMetric(m.audUsersDesc, prometheus.GaugeValue, float64(ac.Users))
+	ch <- prometheus.MustNewConstMetric(m.audCustomersDesc, prometheus.GaugeValue, float64(ac.Customers))
+	for s, n := range ac.Segments {
+		ch <- prometheus.MustNewConstMetric(m.audSegmentDesc, prometheus.GaugeValue, float64(n), s)
+	}
+	for s, n := range ac.Lifecycle {
+		ch <- prometheus.MustNewConstMetric(m.audStageDesc, prometheus.GaugeValue, float64(n), s)
+	}
+	if f := ac.Model; f != nil {
+		ch <- prometheus.MustNewConstMetric(m.audFitAtDesc, prometheus.GaugeValue, float64(f.At.UnixMilli())/1e3)
+		ch <- prometheus.MustNewConstMetric(m.audFitTookDesc, prometheus.GaugeValue, f.TookSeconds)
+	}
 }
 
 // instrument records the latency of h under a bounded route label.
