@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker/audience"
 )
 
 // Users reads user vectors; state.Store satisfies it.
@@ -67,6 +68,34 @@ type Config struct {
 	Trending int
 	Popular  int
 	Weights  Weights
+	// Boosts multiply the score of some items for users matching a rule
+	// (see audience.Rule), e.g. items tagged "points" for users whose points
+	// expire within a month. They apply once the ranker has an audience
+	// (WithAudience). Default none.
+	Boosts []Boost
+}
+
+// Boost multiplies the score of the items it names for users matching When.
+type Boost struct {
+	When     string  // audience rule, e.g. "points_expiring(30) > 0"
+	Category string  // items of this category; "" any
+	Brand    string  // items of this brand; "" any
+	Tag      string  // items with this tag; "" any
+	Factor   float64 // score multiplier; below 1 demotes
+	Reason   string  // shown with boosted items, e.g. "use your points before they expire"
+}
+
+type boost struct {
+	Boost
+	rule *audience.Rule
+}
+
+func (b *boost) matches(it *features.Item) bool {
+	if it == nil {
+		return b.Category == "" && b.Brand == "" && b.Tag == ""
+	}
+	return (b.Category == "" || it.Category == b.Category) && (b.Brand == "" || it.Brand == b.Brand) &&
+		(b.Tag == "" || slices.Contains(it.Tags, b.Tag))
 }
 
 // DefaultConfig returns the documented defaults.
@@ -94,11 +123,21 @@ type Request struct {
 	K       int
 	Context Context
 	Exclude []string
+	// Audience, if set, restricts the answer to users matching the rule:
+	// others get no items (e.g. a loyalty slot shown only to users whose
+	// points expire soon).
+	Audience *audience.Rule
+}
+
+// AudienceMatch says whether the user matched the request's audience rule.
+type AudienceMatch struct {
+	Rule    string `json:"rule"`
+	Matched bool   `json:"matched"`
 }
 
 // Reason says why an item was recommended.
 type Reason struct {
-	Code string `json:"code"` // co_occurrence, category, context, brand, context_trend, trending, popular, price
+	Code string `json:"code"` // co_occurrence, category, context, brand, context_trend, trending, popular, price, boost
 	Text string `json:"text"`
 }
 
@@ -122,6 +161,8 @@ type Response struct {
 	Daypart    string `json:"daypart"`    // the request's local daypart
 	Region     string `json:"region,omitempty"`
 	Device     string `json:"device,omitempty"`
+
+	Audience *AudienceMatch `json:"audience,omitempty"`
 }
 
 // ErrBadRequest is wrapped by errors about the request itself.
@@ -129,11 +170,13 @@ var ErrBadRequest = errors.New("bad request")
 
 // Ranker answers recommendation requests. It is safe for concurrent use.
 type Ranker struct {
-	cfg   Config
-	f     *features.Folder
-	users Users
-	cat   Catalogue
-	idx   *Index
+	cfg    Config
+	f      *features.Folder
+	users  Users
+	cat    Catalogue
+	idx    *Index
+	aud    *audience.Table
+	boosts []boost
 }
 
 // EnsureDefaults fills zero fields with their defaults; all-zero Weights
@@ -163,6 +206,25 @@ func New(cfg Config, f *features.Folder, users Users, cat Catalogue, idx *Index)
 	return &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx}
 }
 
+// WithAudience lets the ranker read the population's value features:
+// audience rules in requests and the configured Boosts. It returns an error
+// naming a boost whose rule does not parse.
+func (r *Ranker) WithAudience(t *audience.Table) error {
+	var bs []boost
+	for i, b := range r.cfg.Boosts {
+		rule, err := audience.ParseRule(b.When)
+		if err != nil {
+			return fmt.Errorf("boost %d: %w", i, err)
+		}
+		if b.Factor <= 0 || math.IsNaN(b.Factor) || math.IsInf(b.Factor, 0) {
+			return fmt.Errorf("boost %d: factor must be positive, got %v", i, b.Factor)
+		}
+		bs = append(bs, boost{b, rule})
+	}
+	r.aud, r.boosts = t, bs
+	return nil
+}
+
 // Config returns the ranker's configuration.
 func (r *Ranker) Config() Config { return r.cfg }
 
@@ -189,6 +251,7 @@ type candidate struct {
 	sig      Signals
 	f        [numFeatures]float64
 	score    float64
+	boost    *boost // the first boost applied, for its reason
 }
 
 // Recommend returns the top K items for req.
@@ -232,8 +295,22 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	}
 	device := strings.ToLower(req.Context.Device)
 
+	if req.Audience != nil {
+		if r.aud == nil {
+			return Response{}, fmt.Errorf("audience rules need the population, which this ranker lacks: %w", ErrBadRequest)
+		}
+		if !req.Audience.Match(r.aud, &u, at) {
+			return Response{UserID: req.UserID, KnownUser: known, Items: []Item{}, Daypart: daypart.String(), Region: region,
+				Device: device, Audience: &AudienceMatch{Rule: req.Audience.String(), Matched: false}}, nil
+		}
+	}
 	s := scorer{r: r, u: &u, now: now, daypart: daypart, region: region, device: device,
 		cands: make(map[string]*candidate, 256), catalogued: r.cat.Len() > 0}
+	for i := range r.boosts {
+		if r.boosts[i].rule.Match(r.aud, &u, at) {
+			s.boosts = append(s.boosts, &r.boosts[i])
+		}
+	}
 	s.exclude = make(map[string]struct{}, len(req.Exclude)+1)
 	for _, id := range req.Exclude {
 		s.exclude[id] = struct{}{}
@@ -248,6 +325,9 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		UserID: req.UserID, KnownUser: known, Candidates: len(list),
 		Daypart: daypart.String(), Region: region, Device: device,
 		Items: make([]Item, 0, len(picked)),
+	}
+	if req.Audience != nil {
+		resp.Audience = &AudienceMatch{Rule: req.Audience.String(), Matched: true}
 	}
 	for _, c := range picked {
 		it := Item{ItemID: c.id, Score: round(c.score), Reasons: s.reasons(c)}
@@ -272,6 +352,7 @@ type scorer struct {
 	exclude    map[string]struct{}
 	catalogued bool
 	cands      map[string]*candidate
+	boosts     []*boost // the boosts whose rule the user matches
 
 	catAff, ctxAff, brandAff map[string]float64 // normalised to max 1 (negatives kept)
 	topCats                  []string
@@ -502,6 +583,14 @@ func (s *scorer) rank() []*candidate {
 		for i := range c.f {
 			c.score += weights[i] * c.f[i]
 		}
+		for _, b := range s.boosts {
+			if b.matches(c.item) {
+				c.score *= b.Factor
+				if c.boost == nil && b.Factor > 1 {
+					c.boost = b
+				}
+			}
+		}
 	}
 	slices.SortStableFunc(list, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
 	return list
@@ -563,6 +652,9 @@ func (s *scorer) reasons(c *candidate) []Reason {
 	}
 	slices.SortStableFunc(cs, func(a, b contrib) int { return cmp.Compare(b.v, a.v) })
 	var out []Reason
+	if c.boost != nil && c.boost.Reason != "" {
+		out = append(out, Reason{Code: "boost", Text: c.boost.Reason})
+	}
 	for i, x := range cs {
 		if len(out) == 3 || (i > 0 && x.v < 0.15*c.score) {
 			break

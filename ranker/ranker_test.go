@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker/audience"
 	"github.com/stickyhq/sticky/state"
 )
 
@@ -352,5 +353,75 @@ func TestRecommendWhileCatalogueChanges(t *testing.T) {
 	case <-done:
 	case <-time.After(60 * time.Second):
 		t.Fatal("Recommend and Catalogue.Apply are stuck")
+	}
+}
+
+func TestBoostsAndAudience(t *testing.T) {
+	w := newWorld(t)
+	cfg := DefaultConfig()
+	cfg.Boosts = []Boost{{When: "points_balance > 0", Category: "Garden", Factor: 10, Reason: "spend your points on the garden"}}
+	r := New(cfg, w.f, w.users, w.cat, w.idx)
+	aud := audience.New(audience.DefaultConfig(), w.f)
+	if err := r.WithAudience(aud); err != nil {
+		t.Fatal(err)
+	}
+	w.fold(t, "member", features.TypePurchase, "boo-01", base.Add(-time.Hour), "desktop", "") // earns points
+	w.fold(t, "browser", features.TypeView, "boo-01", base.Add(-time.Hour), "desktop", "")   // no points
+	var us []*features.User
+	for _, u := range w.users {
+		us = append(us, u)
+	}
+	aud.Update(us)
+
+	garden := func(resp Response, boosted bool) int {
+		n := 0
+		for _, it := range resp.Items[:5] {
+			if it.Category == "Garden" {
+				n++
+				if boosted && !hasReason(it, "boost", "spend your points") {
+					t.Fatalf("boosted item without the boost's reason: %+v", it)
+				}
+			}
+		}
+		return n
+	}
+	rec := func(user string, rule string) Response {
+		t.Helper()
+		req := Request{UserID: user, K: 8, Context: Context{Time: base}}
+		if rule != "" {
+			rl, err := audience.ParseRule(rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Audience = rl
+		}
+		resp, err := r.Recommend(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	plain, err := w.r.Recommend(context.Background(), Request{UserID: "member", K: 8, Context: Context{Time: base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, before := garden(rec("member", ""), true), garden(plain, false); n <= before {
+		t.Fatalf("%d Garden items in the member's top 5 with the boost, %d without", n, before)
+	}
+	for _, it := range rec("browser", "").Items {
+		if hasReason(it, "boost", "") {
+			t.Fatalf("browser without points got a boosted item: %+v", it)
+		}
+	}
+	if resp := rec("browser", "points_balance > 0"); len(resp.Items) != 0 || resp.Audience == nil || resp.Audience.Matched {
+		t.Fatalf("audience rule not met: %+v", resp)
+	}
+	if resp := rec("member", "points_balance > 0"); len(resp.Items) != 8 || !resp.Audience.Matched {
+		t.Fatalf("audience rule met: %d items, %+v", len(resp.Items), resp.Audience)
+	}
+	bad := cfg
+	bad.Boosts = []Boost{{When: "colour = red", Factor: 2}}
+	if err := New(bad, w.f, w.users, w.cat, w.idx).WithAudience(aud); err == nil {
+		t.Fatal("a boost with an unknown field was accepted")
 	}
 }

@@ -199,6 +199,9 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	e.log.Info("state loaded", "catalogue_items", e.cat.Len(), "indexed_items", e.idx.Size().Items,
 		"users", e.aud.Len(), "took", time.Since(t0).Round(time.Millisecond))
 	e.rank = ranker.New(cfg.Ranker, e.folder, e.store, e.cat, e.idx)
+	if err := e.rank.WithAudience(e.aud); err != nil {
+		return nil, fmt.Errorf("invalid ranker configuration: %w", err)
+	}
 
 	e.reg = prometheus.NewRegistry()
 	e.met = newMetrics(e.reg, e)

@@ -149,6 +149,14 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s := q.Get("audience"); s != "" {
+		rule, err := audience.ParseRule(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "audience", err.Error())
+			return
+		}
+		req.Audience = rule
+	}
 	if s := q.Get("exclude"); s != "" {
 		req.Exclude = strings.Split(s, ",")
 		if len(req.Exclude) > 1000 {
