@@ -366,7 +366,7 @@ func TestBoostsAndAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.fold(t, "member", features.TypePurchase, "boo-01", base.Add(-time.Hour), "desktop", "") // earns points
-	w.fold(t, "browser", features.TypeView, "boo-01", base.Add(-time.Hour), "desktop", "")   // no points
+	w.fold(t, "browser", features.TypeView, "boo-01", base.Add(-time.Hour), "desktop", "")    // no points
 	var us []*features.User
 	for _, u := range w.users {
 		us = append(us, u)
