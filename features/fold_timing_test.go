@@ -70,3 +70,22 @@ func BenchmarkItemDeltas(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFoldPurchase folds one purchase into a user with a full history:
+// the view's work plus the value features (purchase days, repeat spend,
+// price band, loyalty points). Compare with BenchmarkFoldUser in the same
+// run for the cost of the value update.
+func BenchmarkFoldPurchase(b *testing.B) {
+	f := NewFolder(DefaultConfig())
+	u := warmUser(f, 500)
+	it := &Item{ID: "sku-3", Category: "Toys", Brand: "B3", Price: 20}
+	var d Deltas
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := Event{UserID: "u", Type: TypePurchase, ItemID: "sku-3", Price: 20, Quantity: 1,
+			Time: t0.Add(time.Duration(500*7+i) * time.Minute), Context: Context{Device: "mobile", Region: "CN-SH", TZ: "Asia/Shanghai"}}
+		f.FoldUser(u, &ev, it, &d)
+		d.Reset()
+	}
+}

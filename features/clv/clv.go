@@ -210,6 +210,116 @@ func (m BGNBD) llGrad(c Customer, n float64, g []float64, grad bool) (float64, b
 	return n * ll, true
 }
 
+// bgData is a population prepared for the BG/NBD likelihood: distinct
+// summaries sorted by x, and the distinct values of t_x and T, so that
+// ln(α+t) is computed once per value rather than once per customer.
+type bgData struct {
+	ws      []weighted
+	vals    []float64 // distinct t_x and T values
+	iT, iTx []int32   // per summary, index into vals
+	lv, iv  []float64 // scratch: ln(α+v), 1/(α+v)
+}
+
+func newBGData(ws []weighted) *bgData {
+	idx := map[float64]int32{}
+	d := &bgData{ws: ws, iT: make([]int32, len(ws)), iTx: make([]int32, len(ws))}
+	at := func(v float64) int32 {
+		i, ok := idx[v]
+		if !ok {
+			i = int32(len(d.vals))
+			idx[v] = i
+			d.vals = append(d.vals, v)
+		}
+		return i
+	}
+	for k, w := range ws {
+		d.iT[k], d.iTx[k] = at(w.T), at(w.Tx)
+	}
+	d.lv, d.iv = make([]float64, len(d.vals)), make([]float64, len(d.vals))
+	return d
+}
+
+// bgnbdTotal returns the weighted log-likelihood of the population and, if
+// g is not nil, adds its gradient with respect to (r, α, a, b) to g. The
+// terms that depend only on x (log-gamma, log-beta and digamma values) are
+// computed once per distinct x, ln(α+t) once per distinct t, and the rest
+// per distinct (x, t_x, T).
+func (m BGNBD) bgnbdTotal(d *bgData, g []float64) float64 {
+	ws := d.ws
+	r, al, a, b := m.R, m.Alpha, m.A, m.B
+	for k, v := range d.vals {
+		d.lv[k], d.iv[k] = math.Log(al+v), 1/(al+v)
+	}
+	ps := mathext.Digamma
+	lal := math.Log(al)
+	base := -lgamma(r) + r*lal - lbeta(a, b)
+	var psR, psAB, psA, psB, psA1 float64
+	if g != nil {
+		psR, psAB, psA, psB, psA1 = ps(r), ps(a+b), ps(a), ps(b), ps(a+1)
+	}
+	var ll float64
+	for i := 0; i < len(ws); {
+		x := ws[i].X
+		j := i
+		for j < len(ws) && ws[j].X == x {
+			j++
+		}
+		// Per x.
+		c0 := lgamma(r+x) + base
+		lb1 := lbeta(a, b+x)
+		var lb2 float64
+		if x > 0 {
+			lb2 = lbeta(a+1, b+x-1)
+		}
+		var dRx, dA1, dB1, dA2, dB2 float64
+		if g != nil {
+			psABx := ps(a + b + x)
+			dRx = ps(r+x) - psR + lal
+			dA1, dB1 = psA-psABx, ps(b+x)-psABx
+			if x > 0 {
+				dA2, dB2 = psA1-psABx, ps(b+x-1)-psABx
+			}
+		}
+		var sdr, sdal, sda, sdb, sn float64
+		for k := i; k < j; k++ {
+			w := &ws[k]
+			lT := d.lv[d.iT[k]]
+			u1 := lb1 - (r+x)*lT
+			s, w1, w2 := u1, 1.0, 0.0
+			var ltx float64
+			if x > 0 {
+				ltx = d.lv[d.iTx[k]]
+				// ln(e^u1 + e^u2) with one exp and one log.
+				u2 := lb2 - (r+x)*ltx
+				if u1 >= u2 {
+					e := math.Exp(u2 - u1)
+					s, w1 = u1+math.Log1p(e), 1/(1+e)
+				} else {
+					e := math.Exp(u1 - u2)
+					s, w1 = u2+math.Log1p(e), e/(1+e)
+				}
+				w2 = 1 - w1
+			}
+			ll += w.n * (c0 + s)
+			if g != nil {
+				sn += w.n
+				sdr -= w.n * (w1*lT + w2*ltx)
+				sdal -= w.n * (r + x) * (w1*d.iv[d.iT[k]] + w2*d.iv[d.iTx[k]])
+				sda += w.n * (w1*dA1 + w2*dA2)
+				sdb += w.n * (w1*dB1 + w2*dB2)
+			}
+		}
+		if g != nil {
+			g[0] += sn*dRx + sdr
+			g[1] += sn*r/al + sdal
+			g[2] += -sn*(psA-psAB) + sda
+			g[3] += -sn*(psB-psAB) + sdb
+		}
+		i = j
+	}
+	return ll
+}
+
 // ErrNoData is returned by the fits when there is nothing to fit.
 var ErrNoData = errors.New("no customers to fit")
 
@@ -227,15 +337,11 @@ func FitBGNBD(cs []Customer) (BGNBD, float64, error) {
 	at := func(th []float64) BGNBD {
 		return BGNBD{R: math.Exp(th[0]), Alpha: math.Exp(th[1]), A: math.Exp(th[2]), B: math.Exp(th[3])}
 	}
+	data := newBGData(ws)
 	// Objective: mean negative log-likelihood over log-parameters.
 	p := optimize.Problem{
 		Func: func(th []float64) float64 {
-			m := at(th)
-			var ll float64
-			for _, w := range ws {
-				v, _ := m.llGrad(w.Customer, w.n, nil, false)
-				ll += v
-			}
+			ll := at(th).bgnbdTotal(data, nil)
 			if math.IsNaN(ll) {
 				return math.Inf(1)
 			}
@@ -244,9 +350,7 @@ func FitBGNBD(cs []Customer) (BGNBD, float64, error) {
 		Grad: func(grad, th []float64) {
 			m := at(th)
 			g := make([]float64, 4)
-			for _, w := range ws {
-				m.llGrad(w.Customer, w.n, g, true)
-			}
+			m.bgnbdTotal(data, g)
 			par := []float64{m.R, m.Alpha, m.A, m.B}
 			for i := range grad {
 				grad[i] = -g[i] * par[i] / total // chain rule through exp
@@ -260,7 +364,7 @@ func FitBGNBD(cs []Customer) (BGNBD, float64, error) {
 		sT += w.n * w.T
 	}
 	init := []float64{0, math.Log(math.Max(sT/(sx+total), 1e-3)), 0, 0}
-	res, err := optimize.Minimize(p, init, &optimize.Settings{GradientThreshold: 1e-9}, &optimize.BFGS{})
+	res, err := optimize.Minimize(p, init, &optimize.Settings{GradientThreshold: 1e-7}, &optimize.BFGS{})
 	if err != nil && res == nil {
 		return BGNBD{}, 0, fmt.Errorf("cannot fit BG/NBD: %w", err)
 	}
@@ -286,14 +390,57 @@ func FitGammaGamma(cs []Customer) (GammaGamma, float64, error) {
 	at := func(th []float64) GammaGamma {
 		return GammaGamma{P: math.Exp(th[0]), Q: math.Exp(th[1]), Gamma: math.Exp(th[2])}
 	}
+	// What does not depend on the parameters, once: (px-1)·ln m + px·ln x
+	// = p·x·(ln m + ln x) − ln m.
+	lm := make([]float64, len(ws))
+	var slm float64 // Σ n·ln m
+	for i, w := range ws {
+		lm[i] = math.Log(w.M)
+		slm += w.n * lm[i]
+	}
 	ps := mathext.Digamma
+	// total returns the weighted log-likelihood and, if grad is not nil,
+	// its gradient with respect to (p, q, γ); per-x terms once per x.
+	ggTotal := func(g GammaGamma, grad []float64) float64 {
+		lq, lgq := math.Log(g.Gamma), lgamma(g.Q)
+		var ll, dp, dq, dg float64
+		var psQ float64
+		if grad != nil {
+			psQ = ps(g.Q)
+		}
+		for i := 0; i < len(ws); {
+			x := ws[i].X
+			j := i
+			for j < len(ws) && ws[j].X == x {
+				j++
+			}
+			px := g.P * x
+			cx := lgamma(px+g.Q) - lgamma(px) - lgq + g.Q*lq
+			lx := math.Log(x)
+			var psPQ, psP float64
+			if grad != nil {
+				psPQ, psP = ps(px+g.Q), ps(px)
+			}
+			for k := i; k < j; k++ {
+				w := &ws[k]
+				lxm := math.Log(g.Gamma + w.M*x)
+				ll += w.n * (cx + px*(lm[k]+lx) - (px+g.Q)*lxm)
+				if grad != nil {
+					dp += w.n * x * (psPQ - psP + lm[k] + lx - lxm)
+					dq += w.n * (psPQ - psQ + lq - lxm)
+					dg += w.n * (g.Q/g.Gamma - (px+g.Q)/(g.Gamma+w.M*x))
+				}
+			}
+			i = j
+		}
+		if grad != nil {
+			grad[0], grad[1], grad[2] = dp, dq, dg
+		}
+		return ll - slm
+	}
 	p := optimize.Problem{
 		Func: func(th []float64) float64 {
-			g := at(th)
-			var ll float64
-			for _, w := range ws {
-				ll += w.n * g.LogLikelihood(w.Customer)
-			}
+			ll := ggTotal(at(th), nil)
 			if math.IsNaN(ll) {
 				return math.Inf(1)
 			}
@@ -301,23 +448,14 @@ func FitGammaGamma(cs []Customer) (GammaGamma, float64, error) {
 		},
 		Grad: func(grad, th []float64) {
 			g := at(th)
-			var dp, dq, dg float64
-			for _, w := range ws {
-				x, m := w.X, w.M
-				px := g.P * x
-				d := ps(px + g.Q)
-				lxm := math.Log(g.Gamma + m*x)
-				dp += w.n * x * (d - ps(px) + math.Log(m) + math.Log(x) - lxm)
-				dq += w.n * (d - ps(g.Q) + math.Log(g.Gamma) - lxm)
-				dg += w.n * (g.Q/g.Gamma - (px+g.Q)/(g.Gamma+m*x))
-			}
-			grad[0] = -dp * g.P / total
-			grad[1] = -dq * g.Q / total
-			grad[2] = -dg * g.Gamma / total
+			ggTotal(g, grad)
+			grad[0] *= -g.P / total
+			grad[1] *= -g.Q / total
+			grad[2] *= -g.Gamma / total
 		},
 	}
 	init := []float64{0, 0, math.Log(math.Max(sm/total, 1e-3))}
-	res, err := optimize.Minimize(p, init, &optimize.Settings{GradientThreshold: 1e-9}, &optimize.BFGS{})
+	res, err := optimize.Minimize(p, init, &optimize.Settings{GradientThreshold: 1e-7}, &optimize.BFGS{})
 	if err != nil && res == nil {
 		return GammaGamma{}, 0, fmt.Errorf("cannot fit Gamma-Gamma: %w", err)
 	}

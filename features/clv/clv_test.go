@@ -143,3 +143,33 @@ func TestFitNoData(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestGradients compares the analytic gradients with finite differences.
+func TestGradients(t *testing.T) {
+	cs := cdnowSummary(t)
+	ws := compress(cs, func(c Customer) bool { return c.T > 0 })
+	d := newBGData(ws)
+	m := BGNBD{R: 0.3, Alpha: 5, A: 0.9, B: 2}
+	g := make([]float64, 4)
+	m.bgnbdTotal(d, g)
+	par := []*float64{&m.R, &m.Alpha, &m.A, &m.B}
+	for i, p := range par {
+		h := 1e-6 * *p
+		*p += h
+		up := m.bgnbdTotal(d, nil)
+		*p -= 2 * h
+		down := m.bgnbdTotal(d, nil)
+		*p += h
+		if fd := (up - down) / (2 * h); math.Abs(fd-g[i]) > 1e-4*math.Max(1, math.Abs(fd)) {
+			t.Errorf("BG/NBD d/d%d: analytic %v, finite difference %v", i, g[i], fd)
+		}
+	}
+	// The single-customer form agrees with the batched one.
+	var sum float64
+	for _, w := range ws {
+		sum += w.n * m.LogLikelihood(w.Customer)
+	}
+	if tot := m.bgnbdTotal(d, nil); math.Abs(sum-tot) > 1e-6*math.Abs(tot) {
+		t.Errorf("batched LL %v, per customer %v", tot, sum)
+	}
+}
