@@ -77,12 +77,12 @@ type Config struct {
 
 // Boost multiplies the score of the items it names for users matching When.
 type Boost struct {
-	When     string  // audience rule, e.g. "points_expiring(30) > 0"
-	Category string  // items of this category; "" any
-	Brand    string  // items of this brand; "" any
-	Tag      string  // items with this tag; "" any
-	Factor   float64 // score multiplier; below 1 demotes
-	Reason   string  // shown with boosted items, e.g. "use your points before they expire"
+	When     string  `json:"when"`     // audience rule, e.g. "points_expiring(30) > 0"
+	Category string  `json:"category"` // items of this category; "" any
+	Brand    string  `json:"brand"`    // items of this brand; "" any
+	Tag      string  `json:"tag"`      // items with this tag; "" any
+	Factor   float64 `json:"factor"`   // score multiplier; below 1 demotes
+	Reason   string  `json:"reason"`   // shown with boosted items, e.g. "use your points before they expire"
 }
 
 type boost struct {

@@ -9,7 +9,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -89,6 +91,10 @@ type options struct {
 	sessionTimeout                                               time.Duration
 	affinityHL, habitHL, popularityHL, coocHL                    time.Duration
 	kafka                                                        kafkaOptions
+	earnRules, tiers, boostsFile                                 string
+	tierWindow                                                   int
+	atRisk, churn                                                float64
+	refit                                                        time.Duration
 	demo                                                         demoOptions
 }
 
@@ -107,8 +113,11 @@ func defaultOptions() *options {
 		maxK: d.Ranker.MaxK, perCategory: d.Ranker.MaxPerCategory, readyLag: d.ReadyLag,
 		affinityHL: d.Features.AffinityHalfLife, habitHL: d.Features.HabitHalfLife,
 		popularityHL: d.Features.PopularityHalfLife, coocHL: d.Features.CoocHalfLife,
-		weights: formatWeights(d.Features.Weights),
-		demo:    demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1},
+		weights:   formatWeights(d.Features.Weights),
+		earnRules: formatEarnRules(d.Features.EarnRules), tiers: formatTiers(d.Features.Tiers),
+		tierWindow: d.Features.TierWindowMonths, atRisk: d.Features.AtRiskFactor, churn: d.Features.ChurnFactor,
+		refit: d.Audience.RefitInterval,
+		demo:  demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1},
 	}
 }
 
@@ -135,6 +144,13 @@ func (o *options) flags(cmd string) *flag.FlagSet {
 	fs.DurationVar(&o.popularityHL, "popularity-half-life", o.popularityHL, "half-life of item popularity")
 	fs.DurationVar(&o.coocHL, "cooc-half-life", o.coocHL, "half-life of co-occurrence weights")
 	fs.StringVar(&o.weights, "weights", o.weights, "event weights, type=weight,...")
+	fs.StringVar(&o.earnRules, "earn-rules", o.earnRules, "loyalty points per event type: type=N[/unit]@Mm (N points, per currency unit if /unit, expiring M months later)")
+	fs.StringVar(&o.tiers, "tiers", o.tiers, "loyalty tiers: name:points earned in the tier window, lowest first")
+	fs.IntVar(&o.tierWindow, "tier-window-months", o.tierWindow, "rolling window of the loyalty tiers, in months")
+	fs.Float64Var(&o.atRisk, "at-risk-factor", o.atRisk, "at risk after this many times the customer's own time between purchases")
+	fs.Float64Var(&o.churn, "churn-factor", o.churn, "churned after this many times the customer's own time between purchases")
+	fs.DurationVar(&o.refit, "value-refit-interval", o.refit, "how often BG/NBD and Gamma-Gamma are refitted on the population")
+	fs.StringVar(&o.boostsFile, "boosts", o.boostsFile, "JSON file of ranker boosts: [{\"when\": rule, \"category\"|\"brand\"|\"tag\": ..., \"factor\": 1.5, \"reason\": ...}]")
 	fs.StringVar(&o.logLevel, "log-level", o.logLevel, "debug, info, warn or error")
 	if cmd == "demo" {
 		fs.IntVar(&o.demo.users, "demo-users", o.demo.users, "demo: synthetic shoppers")
@@ -216,6 +232,25 @@ func (o *options) config(stderr io.Writer) (engine.Config, error) {
 	if f.Weights, err = parseWeights(o.weights); err != nil {
 		return cfg, fmt.Errorf("invalid --weights: %w", err)
 	}
+	if f.EarnRules, err = parseEarnRules(o.earnRules); err != nil {
+		return cfg, fmt.Errorf("invalid --earn-rules: %w", err)
+	}
+	if f.Tiers, err = parseTiers(o.tiers); err != nil {
+		return cfg, fmt.Errorf("invalid --tiers: %w", err)
+	}
+	f.TierWindowMonths, f.AtRiskFactor, f.ChurnFactor = o.tierWindow, o.atRisk, o.churn
+	cfg.Audience.RefitInterval = o.refit
+	if o.boostsFile != "" {
+		b, err := os.ReadFile(o.boostsFile)
+		if err != nil {
+			return cfg, fmt.Errorf("invalid --boosts: %w", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg.Ranker.Boosts); err != nil {
+			return cfg, fmt.Errorf("invalid --boosts %s: %w", o.boostsFile, err)
+		}
+	}
 	if err := f.Validate(); err != nil {
 		return cfg, err
 	}
@@ -258,6 +293,80 @@ func parseWeights(s string) (map[features.Type]float64, error) {
 		w[t] = v
 	}
 	return w, nil
+}
+
+// parseEarnRules reads "purchase=1/unit@12m,review=10@3m".
+func parseEarnRules(s string) (map[features.Type]features.EarnRule, error) {
+	rules := map[features.Type]features.EarnRule{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, spec, ok := strings.Cut(kv, "=")
+		t := features.ParseType(strings.TrimSpace(name))
+		pts, months, ok2 := strings.Cut(spec, "@")
+		if !ok || !ok2 || t == features.TypeUnknown || !strings.HasSuffix(months, "m") {
+			return nil, fmt.Errorf("%q is not type=N[/unit]@Mm", kv)
+		}
+		m, err := strconv.Atoi(strings.TrimSuffix(months, "m"))
+		if err != nil || m < 1 {
+			return nil, fmt.Errorf("%q: months must be a positive integer", kv)
+		}
+		per := strings.HasSuffix(pts, "/unit")
+		n, err := strconv.ParseFloat(strings.TrimSuffix(pts, "/unit"), 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q: points must be a number >= 0", kv)
+		}
+		r := features.EarnRule{ExpiryMonths: m}
+		if per {
+			r.PerUnit = n
+		} else {
+			r.Fixed = n
+		}
+		rules[t] = r
+	}
+	return rules, nil
+}
+
+func formatEarnRules(rs map[features.Type]features.EarnRule) string {
+	var parts []string
+	for _, t := range features.Types() {
+		r, ok := rs[t]
+		if !ok {
+			continue
+		}
+		if r.PerUnit > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%g/unit@%dm", t, r.PerUnit, r.ExpiryMonths))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s=%g@%dm", t, r.Fixed, r.ExpiryMonths))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseTiers reads "bronze:0,silver:500".
+func parseTiers(s string) ([]features.Tier, error) {
+	var ts []features.Tier
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, v, ok := strings.Cut(kv, ":")
+		n, err := strconv.ParseFloat(v, 64)
+		if !ok || name == "" || err != nil {
+			return nil, fmt.Errorf("%q is not name:points", kv)
+		}
+		ts = append(ts, features.Tier{Name: name, MinPoints: n})
+	}
+	return ts, nil
+}
+
+func formatTiers(ts []features.Tier) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s:%g", t.Name, t.MinPoints)
+	}
+	return strings.Join(parts, ",")
 }
 
 func formatWeights(w map[features.Type]float64) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,53 @@ func TestParseBytes(t *testing.T) {
 	for _, bad := range []string{"", "MiB", "-1", "1.5GiB"} {
 		if _, err := parseBytes(bad); err == nil {
 			t.Errorf("parseBytes(%q) accepted", bad)
+		}
+	}
+}
+
+func TestValueFlags(t *testing.T) {
+	dir := t.TempDir()
+	boosts := dir + "/boosts.json"
+	if err := os.WriteFile(boosts, []byte(`[{"when":"points_expiring(30) > 0","tag":"points","factor":1.5,"reason":"use your points"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := defaultOptions()
+	fs := o.flags("serve")
+	fs.SetOutput(io.Discard)
+	err := parse(fs, []string{"--earn-rules", "purchase=2/unit@6m,share=1@1m", "--tiers", "member:0,vip:100",
+		"--churn-factor", "6", "--boosts", boosts}, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Features.EarnRules
+	if len(r) != 2 || r[features.TypePurchase].PerUnit != 2 || r[features.TypePurchase].ExpiryMonths != 6 || r[features.TypeShare].Fixed != 1 {
+		t.Fatalf("earn rules %+v", r)
+	}
+	if len(cfg.Features.Tiers) != 2 || cfg.Features.Tiers[1].Name != "vip" || cfg.Features.ChurnFactor != 6 {
+		t.Fatalf("tiers %+v churn %v", cfg.Features.Tiers, cfg.Features.ChurnFactor)
+	}
+	if len(cfg.Ranker.Boosts) != 1 || cfg.Ranker.Boosts[0].Tag != "points" || cfg.Ranker.Boosts[0].Factor != 1.5 {
+		t.Fatalf("boosts %+v", cfg.Ranker.Boosts)
+	}
+	// The defaults survive a round trip through their own text.
+	if got := formatEarnRules(features.DefaultEarnRules()); got != "purchase=1/unit@12m,review=10@3m,share=5@6m" {
+		t.Fatalf("default earn rules print as %q", got)
+	}
+	for _, bad := range [][]string{{"--earn-rules", "purchase=1"}, {"--earn-rules", "fly=1@2m"}, {"--tiers", "gold"},
+		{"--tiers", "gold:10,silver:5"}, {"--churn-factor", "1"}, {"--boosts", dir + "/missing.json"}} {
+		o := defaultOptions()
+		fs := o.flags("serve")
+		fs.SetOutput(io.Discard)
+		err := parse(fs, bad, func(string) (string, bool) { return "", false })
+		if err == nil {
+			_, err = o.config(io.Discard)
+		}
+		if err == nil {
+			t.Errorf("%v accepted", bad)
 		}
 	}
 }

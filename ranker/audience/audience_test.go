@@ -241,3 +241,39 @@ func TestRules(t *testing.T) {
 		}
 	}
 }
+
+// TestScoresFollowAShiftingPopulation: when every customer keeps buying,
+// the scores come from today's crowd, not the one of the first update,
+// without anyone calling Recount.
+func TestScoresFollowAShiftingPopulation(t *testing.T) {
+	f := features.NewFolder(features.DefaultConfig())
+	tb := New(DefaultConfig(), f)
+	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	tb.now = func() time.Time { return end }
+	users := make([]*features.User, 500)
+	for i := range users {
+		users[i] = &features.User{ID: fmt.Sprint("u", i)}
+	}
+	var d features.Deltas
+	for round := 0; round < 20; round++ {
+		for i, u := range users {
+			if (i+round)%3 == 0 {
+				continue // not everyone buys every round
+			}
+			ev := features.Event{UserID: u.ID, Type: features.TypePurchase, ItemID: "x", Price: float64(1 + i%40),
+				Time: end.Add(-time.Duration(40-round*2) * 24 * time.Hour)}
+			f.FoldUser(u, &ev, nil, &d)
+			tb.Update([]*features.User{u})
+		}
+	}
+	c := tb.Counts()
+	spread := 0
+	for _, n := range c.Segments {
+		if n > 0 {
+			spread++
+		}
+	}
+	if c.Segments[Champions] > c.Customers/2 || spread < 4 {
+		t.Fatalf("segments %v of %d customers: scores from a stale crowd", c.Segments, c.Customers)
+	}
+}

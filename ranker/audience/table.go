@@ -117,6 +117,7 @@ type Table struct {
 	segments    map[string]int64
 	stages      [8]int64
 	recountedAt time.Time
+	changed     int // users updated since the last recount
 
 	fit atomic.Pointer[Fit]
 	now func() time.Time
@@ -131,9 +132,11 @@ func New(cfg Config, f *features.Folder) *Table {
 
 func (r *record) dayKey() int64 { return r.last / (24 * 3600 * 1000) }
 
-// Update takes the new vectors of users whose state just changed. While the
-// population grows fast (by more than a tenth since the last recount), it
-// recounts at once, so that scores never come from a much smaller crowd.
+// Update takes the new vectors of users whose state just changed. Once a
+// tenth of the population has changed since the last recount (at least 50
+// users), it recounts at once, so that scores never come from a crowd much
+// smaller or much earlier than today's: a recount of n users is paid once
+// per n/10 updates.
 func (t *Table) Update(users []*features.User) {
 	now := t.now()
 	t.mu.Lock()
@@ -141,7 +144,8 @@ func (t *Table) Update(users []*features.User) {
 	for _, u := range users {
 		t.put(u, now.UnixMilli())
 	}
-	if n := t.r.n; n > 0 && float64(n) > 1.1*float64(t.rc.n) {
+	t.changed += len(users)
+	if t.r.n > 0 && t.changed >= max(len(t.users)/10, 50) {
 		t.recount(now)
 	}
 }
@@ -204,6 +208,7 @@ func (t *Table) Recount(now time.Time) {
 
 func (t *Table) recount(now time.Time) {
 	n := now.UnixMilli()
+	t.changed = 0
 	t.rc, t.fc, t.mc = t.r.cdf(), t.fr.cdf(), t.m.cdf()
 	t.segments = make(map[string]int64, 11)
 	t.stages = [8]int64{}
@@ -300,6 +305,10 @@ func (t *Table) Run(ctx context.Context) {
 			t.cfg.Logger.Warn("cannot fit value models", "err", err)
 		}
 	}
+	// Until a first fit succeeds, try every few seconds: the population may
+	// just be arriving.
+	first := time.NewTicker(10 * time.Second)
+	defer first.Stop()
 	if t.CurrentFit() == nil {
 		tryFit()
 	}
@@ -307,11 +316,14 @@ func (t *Table) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-first.C:
+			if t.CurrentFit() == nil {
+				tryFit()
+			} else {
+				first.Stop()
+			}
 		case <-recount.C:
 			t.Recount(t.now())
-			if t.CurrentFit() == nil {
-				tryFit() // the population may have grown enough
-			}
 		case <-refit.C:
 			tryFit()
 		}
@@ -382,9 +394,9 @@ type Counts struct {
 	Customers int64            `json:"customers"`    // users with a purchase
 	Segments  map[string]int64 `json:"rfm_segments"` // customers per RFM segment
 	Lifecycle map[string]int64 `json:"lifecycle"`    // users per stage
-	Recency   []float64        `json:"recency_days_cuts"`
-	Frequency []int64          `json:"frequency_cuts"`
-	Monetary  []float64        `json:"monetary_cuts"`
+	Recency   []float64        `json:"recency_days_quintiles"`
+	Frequency []int64          `json:"frequency_quintiles"`
+	Monetary  []float64        `json:"monetary_quintiles"`
 	Model     *Fit             `json:"model,omitempty"`
 }
 
