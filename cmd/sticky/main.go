@@ -93,7 +93,8 @@ type options struct {
 	kafka                                                        kafkaOptions
 	earnRules, tiers, boostsFile                                 string
 	tierWindow                                                   int
-	atRisk, churn                                                float64
+	atRisk, churn, clvRate                                       float64
+	clvMonths                                                    int
 	refit                                                        time.Duration
 	demo                                                         demoOptions
 }
@@ -116,8 +117,8 @@ func defaultOptions() *options {
 		weights:   formatWeights(d.Features.Weights),
 		earnRules: formatEarnRules(d.Features.EarnRules), tiers: formatTiers(d.Features.Tiers),
 		tierWindow: d.Features.TierWindowMonths, atRisk: d.Features.AtRiskFactor, churn: d.Features.ChurnFactor,
-		refit: d.Audience.RefitInterval,
-		demo:  demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1},
+		refit: d.Audience.RefitInterval, clvMonths: d.Audience.CLVMonths, clvRate: d.Audience.DiscountRate,
+		demo: demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1},
 	}
 }
 
@@ -150,6 +151,8 @@ func (o *options) flags(cmd string) *flag.FlagSet {
 	fs.Float64Var(&o.atRisk, "at-risk-factor", o.atRisk, "at risk after this many times the customer's own time between purchases")
 	fs.Float64Var(&o.churn, "churn-factor", o.churn, "churned after this many times the customer's own time between purchases")
 	fs.DurationVar(&o.refit, "value-refit-interval", o.refit, "how often BG/NBD and Gamma-Gamma are refitted on the population")
+	fs.IntVar(&o.clvMonths, "clv-months", o.clvMonths, "lifetime value horizon, in months of 30 days")
+	fs.Float64Var(&o.clvRate, "clv-discount-rate", o.clvRate, "lifetime value discount rate, a year")
 	fs.StringVar(&o.boostsFile, "boosts", o.boostsFile, "JSON file of ranker boosts: [{\"when\": rule, \"category\"|\"brand\"|\"tag\": ..., \"factor\": 1.5, \"reason\": ...}]")
 	fs.StringVar(&o.logLevel, "log-level", o.logLevel, "debug, info, warn or error")
 	if cmd == "demo" {
@@ -240,6 +243,10 @@ func (o *options) config(stderr io.Writer) (engine.Config, error) {
 	}
 	f.TierWindowMonths, f.AtRiskFactor, f.ChurnFactor = o.tierWindow, o.atRisk, o.churn
 	cfg.Audience.RefitInterval = o.refit
+	if o.clvMonths < 1 || o.clvMonths > 600 || o.clvRate < 0 || o.clvRate > 10 {
+		return cfg, fmt.Errorf("invalid --clv-months %d or --clv-discount-rate %v", o.clvMonths, o.clvRate)
+	}
+	cfg.Audience.CLVMonths, cfg.Audience.DiscountRate = o.clvMonths, o.clvRate
 	if o.boostsFile != "" {
 		b, err := os.ReadFile(o.boostsFile)
 		if err != nil {

@@ -348,11 +348,25 @@ type View struct {
 	ExpectedPurchases90d *float64 `json:"expected_purchases_90d"`
 	ExpectedSpend        *float64 `json:"expected_spend"`
 	CLV                  *float64 `json:"clv"`
+	// Horizon is the expected purchases over a horizon asked for, if any.
+	Horizon *Horizon `json:"expected_purchases_horizon,omitempty"`
+}
+
+// Horizon is the expected number of purchase days over the next Days.
+type Horizon struct {
+	Days      int     `json:"days"`
+	Purchases float64 `json:"purchases"`
 }
 
 // View returns u's value at now; within is the "points expiring" window
 // (0: the configured default).
 func (t *Table) View(u *features.User, now time.Time, within time.Duration) View {
+	return t.ViewHorizon(u, now, within, 0)
+}
+
+// ViewHorizon is View with, when days > 0, the expected purchases over the
+// next days.
+func (t *Table) ViewHorizon(u *features.User, now time.Time, within time.Duration, days int) View {
 	if within <= 0 {
 		within = t.cfg.ExpiringWithin
 	}
@@ -370,6 +384,9 @@ func (t *Table) View(u *features.User, now time.Time, within time.Duration) View
 		pa := round4(fit.BGNBD.PAlive(c))
 		ep := round4(fit.BGNBD.ExpectedPurchases(c, 90))
 		v.PAlive, v.ExpectedPurchases90d = &pa, &ep
+		if days > 0 {
+			v.Horizon = &Horizon{Days: days, Purchases: round4(fit.BGNBD.ExpectedPurchases(c, float64(days)))}
+		}
 		if fit.HasGamma {
 			es := round4(fit.Gamma.ExpectedSpend(c))
 			monthly := math.Pow(1+t.cfg.DiscountRate, 1.0/12) - 1

@@ -205,7 +205,14 @@ func (e *Engine) profile(w http.ResponseWriter, r *http.Request) {
 		}
 		within = time.Duration(d) * 24 * time.Hour
 	}
-	writeJSON(w, http.StatusOK, profileView{Profile: e.folder.Profile(&u, now), Value: e.aud.View(&u, now, within)})
+	horizon := 0
+	if s := r.URL.Query().Get("horizon_days"); s != "" {
+		if horizon, err = strconv.Atoi(s); err != nil || horizon < 1 || horizon > 3650 {
+			writeError(w, http.StatusBadRequest, "horizon_days", "horizon_days must be an integer from 1 to 3650")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, profileView{Profile: e.folder.Profile(&u, now), Value: e.aud.ViewHorizon(&u, now, within, horizon)})
 }
 
 // profileView is the body of GET /v1/users/{id}/profile.

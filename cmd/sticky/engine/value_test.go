@@ -159,10 +159,13 @@ func TestCDNOWReplay(t *testing.T) {
 	var prof struct {
 		Value audience.View `json:"value"`
 	}
-	if code := call(t, e, "GET", "/v1/users/cd00002/profile?at=1998-06-30T12:00:00Z", "", &prof); code != 200 {
+	if code := call(t, e, "GET", "/v1/users/cd00002/profile?at=1998-06-30T12:00:00Z&horizon_days=365", "", &prof); code != 200 {
 		t.Fatalf("profile: %d", code)
 	}
 	v := prof.Value
+	if v.Horizon == nil || v.Horizon.Days != 365 || v.Horizon.Purchases <= *v.ExpectedPurchases90d {
+		t.Fatalf("a year's expected purchases %+v, 90 days' %v", v.Horizon, *v.ExpectedPurchases90d)
+	}
 	if v.Frequency != 1 || v.Monetary != 89 || v.RFM == nil || v.PAlive == nil || v.CLV == nil || v.Lifecycle != "churned" {
 		t.Fatalf("value of cd00002 (one purchase day, $89, 17 months before): %+v", v)
 	}
@@ -188,4 +191,15 @@ func TestCDNOWReplay(t *testing.T) {
 		t.Fatalf("implausible spread: %v %v", segs.Segments, segs.Lifecycle)
 	}
 	t.Logf("segments %v, lifecycle %v", segs.Segments, segs.Lifecycle)
+
+	// A restart reuses the persisted fit, without refitting.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Audience.RefitInterval = time.Hour
+	e = start(t, cfg)
+	got := e.aud.CurrentFit()
+	if got == nil || got.BGNBD != fit.BGNBD || !got.At.Equal(fit.At) {
+		t.Fatalf("fit after restart %+v, before %+v", got, fit)
+	}
 }
