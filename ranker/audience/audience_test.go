@@ -85,7 +85,7 @@ func shop(t testing.TB, users int, days int, end time.Time) (*features.Folder, m
 // scratch, and both equal what each user's own view says.
 func TestCountsStayExact(t *testing.T) {
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	f, us := shop(t, 400, 120, end)
+	f, us := shop(t, 200, 60, end)
 	tb := New(DefaultConfig(), f)
 	tb.now = func() time.Time { return end }
 	all := make([]*features.User, 0, len(us))
@@ -138,7 +138,7 @@ func TestCountsStayExact(t *testing.T) {
 
 func TestRefitAndView(t *testing.T) {
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	f, us := shop(t, 600, 150, end)
+	f, us := shop(t, 250, 60, end)
 	var fitted []Fit
 	cfg := DefaultConfig()
 	cfg.OnFit = func(f Fit) { fitted = append(fitted, f) }
@@ -176,7 +176,7 @@ func TestRefitAndView(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	f, us := shop(t, 300, 90, end)
+	f, us := shop(t, 150, 45, end)
 	var d features.Deltas
 	for i := 0; i < 25; i++ { // visitors who never bought
 		u := &features.User{ID: fmt.Sprint("visitor-", i)}
