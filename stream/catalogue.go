@@ -58,42 +58,23 @@ func (l *CatalogueLoader) Invalid() uint64 {
 
 // Run loads until ctx is canceled.
 func (l *CatalogueLoader) Run(ctx context.Context) error {
-	adm, err := kgo.NewClient(l.cfg.clientOpts()...)
-	if err != nil {
-		return fmt.Errorf("cannot create catalogue admin client: %w", err)
-	}
-	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, l.cfg.ItemsTopic)
-	adm.Close()
-	if err != nil {
-		return fmt.Errorf("cannot list partitions of %s: %w", l.cfg.ItemsTopic, err)
-	}
-	start := make(map[int32]kgo.Offset)
-	l.mu.Lock()
-	l.next, l.target = make(map[int32]int64), make(map[int32]int64)
-	l.dlqParked = make(map[int32]int64)
-	var listErr error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			listErr = o.Err
-			return
+	// The partitions and where to start; retried while the cluster does
+	// not know the topic yet (it may just have been created).
+	var start map[int32]kgo.Offset
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		var err error
+		if start, err = l.prepare(ctx); err == nil {
+			break
 		}
-		last, found, err := l.store.Offset(l.cfg.ItemsTopic, o.Partition)
-		if err != nil {
-			listErr = err
-			return
+		if ctx.Err() != nil {
+			return nil
 		}
-		l.target[o.Partition] = o.Offset
-		if found {
-			start[o.Partition] = kgo.NewOffset().At(last + 1)
-			l.next[o.Partition] = last + 1
-		} else {
-			start[o.Partition] = kgo.NewOffset().AtStart()
-			l.next[o.Partition] = 0
+		l.log.Warn("catalogue topic not ready; retrying", "topic", l.cfg.ItemsTopic, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
 		}
-	})
-	l.mu.Unlock()
-	if listErr != nil {
-		return fmt.Errorf("cannot prepare catalogue partitions of %s: %w", l.cfg.ItemsTopic, listErr)
 	}
 	l.checkCaughtUp()
 
@@ -132,6 +113,52 @@ func (l *CatalogueLoader) Run(ctx context.Context) error {
 		}
 		l.checkCaughtUp()
 	}
+}
+
+// prepare lists the partitions of the items topic with their end offsets
+// and the stored offset of each, and returns where to start reading.
+func (l *CatalogueLoader) prepare(ctx context.Context) (map[int32]kgo.Offset, error) {
+	adm, err := kgo.NewClient(l.cfg.clientOpts()...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create catalogue admin client: %w", err)
+	}
+	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, l.cfg.ItemsTopic)
+	adm.Close()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list partitions of %s: %w", l.cfg.ItemsTopic, err)
+	}
+	start := make(map[int32]kgo.Offset)
+	next, target := make(map[int32]int64), make(map[int32]int64)
+	var listErr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			listErr = o.Err
+			return
+		}
+		last, found, err := l.store.Offset(l.cfg.ItemsTopic, o.Partition)
+		if err != nil {
+			listErr = err
+			return
+		}
+		target[o.Partition] = o.Offset
+		if found {
+			start[o.Partition] = kgo.NewOffset().At(last + 1)
+			next[o.Partition] = last + 1
+		} else {
+			start[o.Partition] = kgo.NewOffset().AtStart()
+			next[o.Partition] = 0
+		}
+	})
+	if listErr != nil {
+		return nil, fmt.Errorf("cannot prepare catalogue partitions of %s: %w", l.cfg.ItemsTopic, listErr)
+	}
+	if len(start) == 0 {
+		return nil, fmt.Errorf("topic %s has no partitions yet", l.cfg.ItemsTopic)
+	}
+	l.mu.Lock()
+	l.next, l.target, l.dlqParked = next, target, make(map[int32]int64)
+	l.mu.Unlock()
+	return start, nil
 }
 
 // catalogueChunk is how many catalogue records one transaction starts with.

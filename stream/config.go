@@ -176,7 +176,35 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("cannot create topic %s: %w", t.name, err)
 		}
 	}
-	return nil
+	// A real cluster creates topics asynchronously: wait until every
+	// partition of the three has a leader, or the first reader fails.
+	names := []string{cfg.EventsTopic, cfg.ItemsTopic, cfg.DLQTopic}
+	for {
+		td, err := adm.ListTopics(ctx, names...)
+		if err == nil {
+			ready := true
+			for _, n := range names {
+				d, ok := td[n]
+				if !ok || d.Err != nil || len(d.Partitions) == 0 {
+					ready = false
+					break
+				}
+				for _, p := range d.Partitions {
+					if p.Err != nil || p.Leader < 0 {
+						ready = false
+					}
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics %v are not ready: %w", names, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Observer receives the stream's measurements; the command bridges them into
