@@ -178,6 +178,66 @@ type Push struct {
 	Opens    uint32
 	LastSent int64
 	LastOpen int64
+	Recent   []PushSend // the latest sends, oldest first, at most PushRecentMax
+	SentD    Decayed    // sends, HabitHalfLife
+	OpenD    Decayed    // opens, HabitHalfLife
+}
+
+// PushSend is one push sent to the user.
+type PushSend struct {
+	At       int64  // Unix ms
+	Campaign uint32 // hash of the campaign id (CampaignHash)
+}
+
+// PushRecentMax bounds the sends a user remembers for frequency caps.
+const PushRecentMax = 16
+
+// CampaignHash is the compact form of a campaign id kept with each send.
+func CampaignHash(id string) uint32 { return uint32(xxhash.Sum64String(id)) }
+
+// Responsiveness estimates how likely the user is to open a push: decayed
+// opens over decayed sends, with one open in two sends as the prior.
+func (f *Folder) Responsiveness(p *Push, now int64) float64 {
+	hl := f.p.Habit
+	return min((p.OpenD.Value(now, hl)+1)/(p.SentD.Value(now, hl)+2), 1)
+}
+
+// SentWithin counts the sends in (now-d, now].
+func (p *Push) SentWithin(now int64, d time.Duration) int {
+	n := 0
+	for _, s := range p.Recent {
+		if s.At > now-d.Milliseconds() && s.At <= now {
+			n++
+		}
+	}
+	return n
+}
+
+// AddSend records a send, unless the same campaign's send is already known
+// within an hour of it (the push service's push_sent event and Sticky's own
+// acknowledgement of the same push).
+func (p *Push) AddSend(at int64, campaign uint32) bool {
+	for _, s := range p.Recent {
+		if s.Campaign == campaign && abs64(s.At-at) < 3600_000 {
+			return false
+		}
+	}
+	i := len(p.Recent)
+	for i > 0 && p.Recent[i-1].At > at {
+		i--
+	}
+	p.Recent = slices.Insert(p.Recent, i, PushSend{At: at, Campaign: campaign})
+	if len(p.Recent) > PushRecentMax {
+		p.Recent = slices.Delete(p.Recent, 0, len(p.Recent)-PushRecentMax)
+	}
+	return true
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // Folder folds events into features. It is safe for concurrent use: it holds
@@ -288,10 +348,13 @@ func (f *Folder) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
 	case TypePushSent:
 		u.Push.Sent++
 		u.Push.LastSent = max(u.Push.LastSent, at)
+		u.Push.SentD.Add(1, at, p.Habit)
+		u.Push.AddSend(at, CampaignHash(ev.CampaignID))
 		return true
 	case TypePushOpen:
 		u.Push.Opens++
 		u.Push.LastOpen = max(u.Push.LastOpen, at)
+		u.Push.OpenD.Add(1, at, p.Habit)
 		return true
 	case TypePushOptOut:
 		u.Push.OptedOut = true

@@ -13,7 +13,7 @@ import (
 // decoders accept every version they know and encoders write the newest.
 const (
 	userV1 = 1 // up to the value features
-	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points
+	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points, recent pushes, push responsiveness
 	itemV1 = 1
 )
 
@@ -103,6 +103,15 @@ func AppendUser(dst []byte, u *features.User) []byte {
 	w.uvarint(uint64(p.Opens))
 	w.varint(ref - p.LastSent)
 	w.varint(ref - p.LastOpen)
+	w.uvarint(uint64(len(p.Recent)))
+	for _, s := range p.Recent {
+		w.varint(ref - s.At)
+		w.u32(s.Campaign)
+	}
+	for _, d := range []features.Decayed{p.SentD, p.OpenD} {
+		w.f32(d.V)
+		w.varint(ref - d.At)
+	}
 	n := 0
 	for n < len(u.Seen) && u.Seen[n] != 0 {
 		n++
@@ -197,6 +206,18 @@ func DecodeUser(b []byte, u *features.User) error {
 	u.Push.Opens = r.u32()
 	u.Push.LastSent = ref - r.varint()
 	u.Push.LastOpen = ref - r.varint()
+	if version >= userV2 {
+		if k := r.count(5); k > 0 {
+			u.Push.Recent = make([]features.PushSend, k)
+			for i := range u.Push.Recent {
+				u.Push.Recent[i] = features.PushSend{At: ref - r.varint(), Campaign: r.u32fixed()}
+			}
+		}
+		for _, d := range []*features.Decayed{&u.Push.SentD, &u.Push.OpenD} {
+			d.V = r.f32()
+			d.At = ref - r.varint()
+		}
+	}
 	n := r.count(8)
 	if n > len(u.Seen) {
 		r.fail("%d seen ids", n)
@@ -266,6 +287,7 @@ func (w *writer) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
 func (w *writer) f32(v float32)    { w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(v)) }
 func (w *writer) f64(v float64)    { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
 func (w *writer) u64(v uint64)     { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *writer) u32(v uint32)     { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *writer) str(s string)     { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
 func (w *writer) scores(s features.Scores, ref int64) {
 	w.uvarint(uint64(len(s)))
@@ -366,6 +388,13 @@ func (r *reader) f32() float32 {
 func (r *reader) f64() float64 {
 	if v := r.take(8); v != nil {
 		return math.Float64frombits(binary.LittleEndian.Uint64(v))
+	}
+	return 0
+}
+
+func (r *reader) u32fixed() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.LittleEndian.Uint32(v)
 	}
 	return 0
 }

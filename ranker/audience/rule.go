@@ -75,15 +75,21 @@ func (r *Rule) Match(t *Table, u *features.User, now time.Time) bool {
 
 // subject computes a user's fields on demand, once each.
 type subject struct {
-	t    *Table
-	u    *features.User
-	now  time.Time
-	view *View
+	t      *Table
+	u      *features.User
+	now    time.Time
+	view   *View
+	locked bool // the caller holds t.mu
 }
 
 func (s *subject) v() *View {
 	if s.view == nil {
-		v := s.t.View(s.u, s.now, 0)
+		var v View
+		if s.locked {
+			v = s.t.viewLocked(s.u, s.now, s.t.cfg.ExpiringWithin, 0)
+		} else {
+			v = s.t.View(s.u, s.now, 0)
+		}
 		s.view = &v
 	}
 	return s.view

@@ -103,6 +103,8 @@ type record struct {
 	// What the record is counted under now.
 	segment string
 	stage   features.Lifecycle
+
+	targeting
 }
 
 // Table is the population view. It is safe for concurrent use.
@@ -121,13 +123,16 @@ type Table struct {
 
 	fit atomic.Pointer[Fit]
 	now func() time.Time
+
+	names    map[string]uint16 // interned categories and brands
+	nameList []string
 }
 
 // New returns an empty table.
 func New(cfg Config, f *features.Folder) *Table {
 	cfg.ensureDefaults()
 	return &Table{cfg: cfg, f: f, users: make(map[string]*record), r: newHist(), fr: newHist(), m: newHist(),
-		segments: make(map[string]int64), now: time.Now}
+		segments: make(map[string]int64), now: time.Now, names: make(map[string]uint16)}
 }
 
 func (r *record) dayKey() int64 { return r.last / (24 * 3600 * 1000) }
@@ -157,7 +162,15 @@ func (t *Table) put(u *features.User, now int64) {
 		t.uncount(old)
 	}
 	rec := &record{first: o.First, last: o.Last, returnedAt: o.ReturnedAt, days: o.Days, monetary: o.Monetary,
-		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...)}
+		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...), targeting: t.targetingOf(u)}
+	if old != nil {
+		// Sends acknowledged here but not yet seen as push_sent events.
+		p := features.Push{Recent: rec.sends}
+		for _, s := range old.sends {
+			p.AddSend(s.At, s.Campaign)
+		}
+		rec.sends = p.Recent
+	}
 	t.users[u.ID] = rec
 	t.count(rec, now)
 }
@@ -367,6 +380,13 @@ func (t *Table) View(u *features.User, now time.Time, within time.Duration) View
 // ViewHorizon is View with, when days > 0, the expected purchases over the
 // next days.
 func (t *Table) ViewHorizon(u *features.User, now time.Time, within time.Duration, days int) View {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.viewLocked(u, now, within, days)
+}
+
+// viewLocked is ViewHorizon with t.mu held (read or write).
+func (t *Table) viewLocked(u *features.User, now time.Time, within time.Duration, days int) View {
 	if within <= 0 {
 		within = t.cfg.ExpiringWithin
 	}
@@ -375,9 +395,7 @@ func (t *Table) ViewHorizon(u *features.User, now time.Time, within time.Duratio
 	if o.Days == 0 {
 		return v
 	}
-	t.mu.RLock()
 	r, f, m := t.scores(o.Last/(24*3600*1000), o.Days, o.Monetary)
-	t.mu.RUnlock()
 	v.RFM = &RFM{R: r, F: f, M: m, Segment: Segment(r, f, m)}
 	if fit := t.CurrentFit(); fit != nil {
 		c := summary(o.First, o.Last, o.Days, o.RepeatSpend, float64(now.UnixMilli()/(24*3600*1000)))
