@@ -25,6 +25,7 @@ import (
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/ranker/audience"
+	"github.com/stickyhq/sticky/ranker/push"
 	"github.com/stickyhq/sticky/state"
 	"github.com/stickyhq/sticky/stream"
 )
@@ -57,6 +58,7 @@ type Config struct {
 	Ranker   ranker.Config      // zero value: ranker.DefaultConfig()
 	Index    ranker.IndexConfig // zero value: ranker.DefaultIndexConfig()
 	Audience audience.Config    // zero value: audience.DefaultConfig(); OnFit and Logger are set by Start
+	Push     push.Config        // zero value: push defaults; Observer and Logger are set by Start
 	State    state.Options      // Dir and CacheBytes are filled from DataDir and CacheBytes
 
 	// Logger defaults to slog.Default().
@@ -85,6 +87,7 @@ type Engine struct {
 	folder  *features.Folder
 	idx     *ranker.Index
 	aud     *audience.Table
+	push    *push.Service
 	rank    *ranker.Ranker
 	loader  *stream.CatalogueLoader
 	cons    *stream.Consumer
@@ -205,6 +208,12 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 
 	e.reg = prometheus.NewRegistry()
 	e.met = newMetrics(e.reg, e)
+	pc := cfg.Push
+	pc.Observer, pc.Logger = e.met, e.log
+	e.push = push.New(pc, e.aud, e.cat, e.store.Push())
+	if err := e.push.Load(); err != nil {
+		return nil, fmt.Errorf("cannot load push campaigns: %w", err)
+	}
 	e.loader = stream.NewCatalogueLoader(scfg, e.store, e.cat, e.prod)
 	if e.cons, err = stream.NewConsumer(scfg, stream.Deps{
 		Store: e.store, Folder: e.folder, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,

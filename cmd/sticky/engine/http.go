@@ -18,6 +18,7 @@ import (
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/ranker/audience"
+	"github.com/stickyhq/sticky/ranker/push"
 	"github.com/stickyhq/sticky/stream"
 )
 
@@ -34,6 +35,12 @@ func (e *Engine) routes() http.Handler {
 	handle("POST /v1/events", e.events)
 	handle("GET /v1/items/{id}", e.item)
 	handle("GET /v1/segments", e.segments)
+	handle("POST /v1/campaigns", e.createCampaign)
+	handle("GET /v1/campaigns", e.listCampaigns)
+	handle("GET /v1/campaigns/{id}", e.getCampaign)
+	handle("DELETE /v1/campaigns/{id}", e.deleteCampaign)
+	handle("GET /v1/campaigns/{id}/targets", e.pullTargets)
+	handle("POST /v1/campaigns/{id}/acks", e.ackTargets)
 	handle("GET /healthz", e.healthz)
 	handle("GET /readyz", e.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
@@ -384,4 +391,130 @@ func (e *Engine) readyz(w http.ResponseWriter, _ *http.Request) {
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, rd)
+}
+
+// decodeBody decodes a JSON body into v, refusing unknown fields; errors
+// name the field.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		field, msg := "body", err.Error()
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			field, msg = te.Field, te.Field+" must be a JSON "+te.Type.String()
+		} else if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			field, msg = strings.Trim(f, `"`), "unknown field "+f
+		}
+		writeError(w, http.StatusBadRequest, field, msg)
+		return false
+	}
+	return true
+}
+
+func (e *Engine) pushError(w http.ResponseWriter, err error) {
+	var fe *features.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, apiError{Error: fe.Error(), Field: fe.Field})
+	case errors.Is(err, push.ErrNotFound):
+		writeError(w, http.StatusNotFound, "id", err.Error())
+	case errors.Is(err, push.ErrExists):
+		writeError(w, http.StatusConflict, "id", err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+	}
+}
+
+// POST /v1/campaigns: validate, select the targets, store.
+func (e *Engine) createCampaign(w http.ResponseWriter, r *http.Request) {
+	var c push.Campaign
+	if !decodeBody(w, r, &c) {
+		return
+	}
+	sum, err := e.push.Create(c)
+	if err != nil {
+		e.pushError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sum)
+}
+
+func (e *Engine) listCampaigns(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"campaigns": e.push.List()})
+}
+
+func (e *Engine) getCampaign(w http.ResponseWriter, r *http.Request) {
+	sum, err := e.push.Get(r.PathValue("id"))
+	if err != nil {
+		e.pushError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sum)
+}
+
+func (e *Engine) deleteCampaign(w http.ResponseWriter, r *http.Request) {
+	if err := e.push.Delete(r.PathValue("id")); err != nil {
+		e.pushError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// GET /v1/campaigns/{id}/targets?limit=&until=&lease_seconds=
+func (e *Engine) pullTargets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "limit", "limit must be an integer from 1 to 10000")
+			return
+		}
+		limit = n
+	}
+	var until time.Time
+	if s := q.Get("until"); s != "" {
+		t, err := parseTime(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "until", "until "+err.Error())
+			return
+		}
+		until = t
+	}
+	var lease time.Duration
+	if s := q.Get("lease_seconds"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 24*3600 {
+			writeError(w, http.StatusBadRequest, "lease_seconds", "lease_seconds must be an integer from 1 to 86400")
+			return
+		}
+		lease = time.Duration(n) * time.Second
+	}
+	l, err := e.push.Pull(r.PathValue("id"), limit, until, lease)
+	if err != nil {
+		e.pushError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+// POST /v1/campaigns/{id}/acks {"acks": [{"user_id": ..., "status": "sent"|"failed"}]}
+func (e *Engine) ackTargets(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Acks []push.Ack `json:"acks"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if len(body.Acks) == 0 {
+		writeError(w, http.StatusBadRequest, "acks", "acks is required: a list of {user_id, status}")
+		return
+	}
+	res, err := e.push.Acknowledge(r.PathValue("id"), body.Acks)
+	if err != nil {
+		e.pushError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

@@ -26,6 +26,10 @@ type metrics struct {
 	freshness  prometheus.Histogram
 	httpDur    *prometheus.HistogramVec
 
+	pushSelected, pushHanded, pushExpired prometheus.Counter
+	pushAcks                              *prometheus.CounterVec
+	pushSelect                            prometheus.Histogram
+
 	lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
 	diskDesc, commitsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
@@ -64,6 +68,22 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			Name: "sticky_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
+		pushSelected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sticky_push_targets_selected_total", Help: "Users selected as targets of push campaigns.",
+		}),
+		pushHanded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sticky_push_targets_handed_out_total", Help: "Targets leased to the push service.",
+		}),
+		pushExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sticky_push_leases_expired_total", Help: "Leased targets not acknowledged in time, handed out again.",
+		}),
+		pushAcks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sticky_push_acks_total", Help: "Acknowledgements of sends, by status.",
+		}, []string{"status"}),
+		pushSelect: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sticky_push_selection_seconds", Help: "Time to score every user and select a campaign's targets.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
 		lagDesc:          prometheus.NewDesc("sticky_stream_consumer_lag_records", "Records between the last applied offset and the end of the partition.", []string{"partition"}, nil),
 		partsDesc:        prometheus.NewDesc("sticky_stream_assigned_partitions", "Partitions of the events topic assigned to this instance.", nil, nil),
 		hitsDesc:         prometheus.NewDesc("sticky_state_cache_hits_total", "User reads served by the cache.", nil, nil),
@@ -87,7 +107,11 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		m.applied.WithLabelValues(t.String())
 		m.consumed.WithLabelValues(t.String())
 	}
+	for _, s := range []string{"sent", "failed"} {
+		m.pushAcks.WithLabelValues(s)
+	}
 	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m,
+		m.pushSelected, m.pushHanded, m.pushExpired, m.pushAcks, m.pushSelect,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -109,6 +133,16 @@ func (m *metrics) Batch(_ int32, n int, took time.Duration) {
 	m.batch.Observe(took.Seconds())
 	m.batchSize.Observe(float64(n))
 }
+
+// push.Observer
+
+func (m *metrics) Selected(n int, took time.Duration) {
+	m.pushSelected.Add(float64(n))
+	m.pushSelect.Observe(took.Seconds())
+}
+func (m *metrics) HandedOut(n int)            { m.pushHanded.Add(float64(n)) }
+func (m *metrics) Acked(status string, n int) { m.pushAcks.WithLabelValues(status).Add(float64(n)) }
+func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 
 // prometheus.Collector
 
