@@ -104,6 +104,9 @@ type record struct {
 	segment string
 	stage   features.Lifecycle
 
+	id  string
+	idx int // in Table.list
+
 	targeting
 }
 
@@ -114,8 +117,9 @@ type Table struct {
 
 	mu          sync.RWMutex
 	users       map[string]*record
-	r, fr, m    *hist // last purchase day, purchase days, monetary key (buyers only)
-	rc, fc, mc  cdf   // their snapshots at the last recount, for scores
+	list        []*record // the same records, for scans in a fixed order
+	r, fr, m    *hist     // last purchase day, purchase days, monetary key (buyers only)
+	rc, fc, mc  cdf       // their snapshots at the last recount, for scores
 	segments    map[string]int64
 	stages      [8]int64
 	recountedAt time.Time
@@ -171,6 +175,14 @@ func (t *Table) put(u *features.User, now int64) {
 		}
 		rec.sends = p.Recent
 	}
+	rec.id = u.ID
+	if old != nil {
+		rec.idx = old.idx
+	} else {
+		rec.idx = len(t.list)
+		t.list = append(t.list, nil)
+	}
+	t.list[rec.idx] = rec
 	t.users[u.ID] = rec
 	t.count(rec, now)
 }

@@ -34,9 +34,9 @@ type recentRef struct {
 type targeting struct {
 	loc       *time.Location
 	lastSeen  int64
-	hours     [24]uint8 // activity by local hour of day, busiest = 255
-	cats      []aff
-	brands    []aff
+	hours     [24]uint8   // activity by local hour of day, busiest = 255
+	cats      [maxAff]aff // id 0: unused
+	brands    [maxAff]aff
 	catMax    features.Decayed // the strongest category affinity, absolute
 	brandMax  features.Decayed
 	recent    []recentRef
@@ -76,21 +76,17 @@ func (t *Table) NameID(name string) uint16 {
 
 // affs keeps the strongest scores of s, relative to the strongest, and the
 // strongest itself.
-func (t *Table) affs(s features.Scores, now, hl int64) ([]aff, features.Decayed) {
+func (t *Table) affs(s features.Scores, now, hl int64) (out [maxAff]aff, strongest features.Decayed) {
 	top := s.Top(now, hl, maxAff)
-	if len(top) == 0 {
-		return nil, features.Decayed{}
-	}
 	m := 0.0
 	for _, kv := range top {
 		m = max(m, abs(kv.Value))
 	}
 	if m == 0 {
-		return nil, features.Decayed{}
+		return out, strongest
 	}
-	out := make([]aff, 0, len(top))
-	for _, kv := range top {
-		out = append(out, aff{id: t.intern(kv.Key), score: int8(127 * kv.Value / m)})
+	for i, kv := range top {
+		out[i] = aff{id: t.intern(kv.Key), score: int8(127 * kv.Value / m)}
 	}
 	return out, features.Decayed{V: float32(m), At: now}
 }
@@ -205,12 +201,12 @@ func (c *Candidate) Affinity(id uint16, now int64) float64 {
 		return 0
 	}
 	hl := c.t.f.HalfLives().Affinity
-	for _, a := range c.rec.cats {
+	for _, a := range &c.rec.cats {
 		if a.id == id {
 			return float64(a.score) / 127 * c.rec.catMax.Value(now, hl)
 		}
 	}
-	for _, a := range c.rec.brands {
+	for _, a := range &c.rec.brands {
 		if a.id == id {
 			return float64(a.score) / 127 * c.rec.brandMax.Value(now, hl)
 		}
@@ -260,25 +256,21 @@ func (c *Candidate) Match(r *Rule, now time.Time) bool {
 }
 
 // Each calls fn for every user, under the table's read lock, from workers
-// goroutines each on its own share of the users (fn must be safe for
-// concurrent use; worker says which share). It returns when all are done.
+// goroutines each on its own contiguous share of the users (fn must be safe
+// for concurrent use; worker says which share). It returns when all are
+// done.
 func (t *Table) Each(workers int, fn func(worker int, c *Candidate)) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	ids := make([]string, 0, len(t.users))
-	recs := make([]*record, 0, len(t.users))
-	for id, r := range t.users {
-		ids = append(ids, id)
-		recs = append(recs, r)
-	}
 	workers = max(workers, 1)
 	done := make(chan struct{}, workers)
+	per := (len(t.list) + workers - 1) / workers
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			defer func() { done <- struct{}{} }()
 			c := Candidate{t: t}
-			for i := w; i < len(ids); i += workers {
-				c.ID, c.rec = ids[i], recs[i]
+			for _, r := range t.list[min(w*per, len(t.list)):min((w+1)*per, len(t.list))] {
+				c.ID, c.rec = r.id, r
 				fn(w, &c)
 			}
 		}(w)

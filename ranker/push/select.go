@@ -1,7 +1,6 @@
 package push
 
 import (
-	"container/heap"
 	"math"
 	"slices"
 	"strings"
@@ -27,6 +26,45 @@ type plan struct {
 	itemBrand  uint16
 	repeatable bool
 	now        time.Time
+
+	first [24]int // the first allowed minute of each hour of the day, -1 if none
+	order [24]int // the hours of the day from the start of the send window
+}
+
+// compile precomputes what sendAt needs of the campaign's windows.
+func (p *plan) compile() {
+	for h := 0; h < 24; h++ {
+		p.first[h] = -1
+		for m := h * 60; m < (h+1)*60; m++ {
+			if p.c.allowed(m) {
+				p.first[h] = m
+				break
+			}
+		}
+	}
+	start := p.c.SendWindow.start / 60
+	for i := range p.order {
+		p.order[i] = (start + i) % 24
+	}
+}
+
+// bestHour returns the allowed local hour the user is most active in (ties:
+// the earliest in the send window), or -1 if no hour is allowed.
+func (p *plan) bestHour(c *audience.Candidate) int {
+	best, bestAct := -1, -1
+	for _, h := range p.order {
+		if p.first[h] < 0 {
+			continue
+		}
+		a := 0
+		if act, ok := c.HourActivity(h); ok {
+			a = int(act)
+		}
+		if a > bestAct {
+			best, bestAct = h, a
+		}
+	}
+	return best
 }
 
 // Selected is one chosen user.
@@ -121,29 +159,15 @@ func capped(c *audience.Candidate, caps Caps, now int64) bool {
 // daylight-saving changes move the instant, not the local hour; on a day
 // the local time does not exist (spring forward) the push goes the next day.
 func (p *plan) sendAt(c *audience.Candidate, from time.Time) (time.Time, bool) {
-	loc := c.Location()
-	// Rank the allowed hours of the day by the user's activity.
-	best, bestAct := -1, -1
-	for h := 0; h < 24; h++ {
-		start := p.firstAllowed(h)
-		if start < 0 {
-			continue
-		}
-		act, ok := c.HourActivity(h)
-		a := int(act)
-		if !ok {
-			a = 0
-		}
-		// The window's order, not the clock's: a window crossing midnight
-		// starts in the evening.
-		if a > bestAct || (a == bestAct && p.windowOrder(h) < p.windowOrder(best)) {
-			best, bestAct = h, a
-		}
-	}
+	return p.sendAtHour(c.Location(), p.bestHour(c), from)
+}
+
+// sendAtHour is sendAt for a zone and a preferred hour.
+func (p *plan) sendAtHour(loc *time.Location, best int, from time.Time) (time.Time, bool) {
 	if best < 0 {
 		return time.Time{}, false
 	}
-	m := p.firstAllowed(best)
+	m := p.first[best]
 	local := from.In(loc)
 	for d := 0; d < 9; d++ {
 		t := time.Date(local.Year(), local.Month(), local.Day()+d, m/60, m%60, 0, 0, loc)
@@ -161,73 +185,83 @@ func (p *plan) sendAt(c *audience.Candidate, from time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// firstAllowed returns the first allowed minute of the day within hour h,
-// or -1.
-func (p *plan) firstAllowed(h int) int {
-	for m := h * 60; m < (h+1)*60; m++ {
-		if p.c.allowed(m) {
-			return m
-		}
-	}
-	return -1
-}
-
-// windowOrder ranks hour h by its distance from the start of the send
-// window.
-func (p *plan) windowOrder(h int) int {
-	if h < 0 {
-		return math.MaxInt
-	}
-	return ((h*60-p.c.SendWindow.start)%(24*60) + 24*60) % (24 * 60)
-}
-
 // candidate is a selected user waiting for a send time.
 type candidate struct {
 	score float64
 	user  string
+	loc   *time.Location
+	hour  int
 }
 
-// topK is a min-heap of the best candidates.
+// topK is a min-heap of the best candidates: topK[0] is the weakest kept.
 type topK []candidate
 
-func (h topK) Len() int { return len(h) }
-func (h topK) Less(i, j int) bool {
-	if h[i].score != h[j].score {
-		return h[i].score < h[j].score
+// worse orders candidates: lower score, then the larger id, is worse.
+func worse(a, b *candidate) bool {
+	if a.score != b.score {
+		return a.score < b.score
 	}
-	return h[i].user > h[j].user
-}
-func (h topK) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *topK) Push(x any)   { *h = append(*h, x.(candidate)) }
-func (h *topK) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return a.user > b.user
 }
 
+// offer keeps c if it is among the k best seen.
 func (h *topK) offer(c candidate, k int) {
-	if len(*h) < k {
-		heap.Push(h, c)
+	q := *h
+	if len(q) < k {
+		q = append(q, c)
+		for i := len(q) - 1; i > 0; { // sift up
+			parent := (i - 1) / 2
+			if !worse(&q[i], &q[parent]) {
+				break
+			}
+			q[i], q[parent] = q[parent], q[i]
+			i = parent
+		}
+		*h = q
 		return
 	}
-	if (*h)[0].score < c.score || ((*h)[0].score == c.score && (*h)[0].user > c.user) {
-		(*h)[0] = c
-		heap.Fix(h, 0)
+	if !worse(&q[0], &c) {
+		return
+	}
+	q[0] = c
+	for i := 0; ; { // sift down
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(q) && worse(&q[l], &q[m]) {
+			m = l
+		}
+		if r < len(q) && worse(&q[r], &q[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
 	}
 }
 
 // selectTargets scores every user with workers goroutines and returns the
 // best, with their send times, best first.
 func selectTargets(t *audience.Table, p *plan, workers int) []Selected {
+	p.compile()
 	// A margin over MaxTargets for users left without a send time.
 	k := p.c.MaxTargets + p.c.MaxTargets/5 + 100
 	heaps := make([]topK, max(workers, 1))
+	for i := range heaps {
+		heaps[i] = make(topK, 0, min(k, t.Len()/max(workers, 1)+1))
+	}
 	t.Each(workers, func(w int, c *audience.Candidate) {
 		s, ok := p.score(c)
-		if ok && s >= p.c.MinScore {
-			heaps[w].offer(candidate{score: s, user: c.ID}, k)
+		if !ok || s < p.c.MinScore {
+			return
 		}
+		h := &heaps[w]
+		cand := candidate{score: s, user: c.ID}
+		if len(*h) == k && !worse(&(*h)[0], &cand) {
+			return // would not make it: skip the hour and zone
+		}
+		cand.loc, cand.hour = c.Location(), p.bestHour(c)
+		h.offer(cand, k)
 	})
 	var all []candidate
 	for _, h := range heaps {
@@ -251,11 +285,9 @@ func selectTargets(t *audience.Table, p *plan, workers int) []Selected {
 		if len(out) == p.c.MaxTargets {
 			break
 		}
-		t.User(cand.user, func(c *audience.Candidate) {
-			if at, ok := p.sendAt(c, from); ok {
-				out = append(out, Selected{User: cand.user, Score: cand.score, SendAt: at, TZ: c.Location().String()})
-			}
-		})
+		if at, ok := p.sendAtHour(cand.loc, cand.hour, from); ok {
+			out = append(out, Selected{User: cand.user, Score: cand.score, SendAt: at, TZ: cand.loc.String()})
+		}
 	}
 	return out
 }

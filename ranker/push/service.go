@@ -417,6 +417,7 @@ func (s *Service) Pull(id string, limit int, until time.Time, lease time.Duratio
 			lt := now.In(c.Location())
 			if !st.c.allowed(lt.Hour()*60 + lt.Minute()) {
 				p := &plan{c: &st.c}
+				p.compile()
 				if at, ok := p.sendAt(c, now); ok {
 					t.sendAt, moved = at.UnixMilli(), true
 				}
