@@ -27,6 +27,7 @@ import (
 
 	"github.com/stickyhq/sticky/cmd/sticky/engine"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker/push"
 )
 
 func main() {
@@ -95,7 +96,8 @@ type options struct {
 	tierWindow                                                   int
 	atRisk, churn, clvRate                                       float64
 	clvMonths                                                    int
-	refit                                                        time.Duration
+	refit, pushLease                                             time.Duration
+	pushQuiet, pushWindow, pushCaps                              string
 	demo                                                         demoOptions
 }
 
@@ -118,6 +120,7 @@ func defaultOptions() *options {
 		earnRules: formatEarnRules(d.Features.EarnRules), tiers: formatTiers(d.Features.Tiers),
 		tierWindow: d.Features.TierWindowMonths, atRisk: d.Features.AtRiskFactor, churn: d.Features.ChurnFactor,
 		refit: d.Audience.RefitInterval, clvMonths: d.Audience.CLVMonths, clvRate: d.Audience.DiscountRate,
+		pushLease: time.Minute, pushQuiet: "22:00-08:00", pushWindow: "09:00-21:00", pushCaps: "per_day=1,per_week=0",
 		demo: demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1},
 	}
 }
@@ -153,6 +156,10 @@ func (o *options) flags(cmd string) *flag.FlagSet {
 	fs.DurationVar(&o.refit, "value-refit-interval", o.refit, "how often BG/NBD and Gamma-Gamma are refitted on the population")
 	fs.IntVar(&o.clvMonths, "clv-months", o.clvMonths, "lifetime value horizon, in months of 30 days")
 	fs.Float64Var(&o.clvRate, "clv-discount-rate", o.clvRate, "lifetime value discount rate, a year")
+	fs.DurationVar(&o.pushLease, "push-lease", o.pushLease, "how long pulled push targets wait for an acknowledgement")
+	fs.StringVar(&o.pushQuiet, "push-quiet-hours", o.pushQuiet, "default quiet hours of campaigns, local time HH:MM-HH:MM")
+	fs.StringVar(&o.pushWindow, "push-send-window", o.pushWindow, "default send window of campaigns, local time HH:MM-HH:MM")
+	fs.StringVar(&o.pushCaps, "push-caps", o.pushCaps, "default frequency caps across campaigns")
 	fs.StringVar(&o.boostsFile, "boosts", o.boostsFile, "JSON file of ranker boosts: [{\"when\": rule, \"category\"|\"brand\"|\"tag\": ..., \"factor\": 1.5, \"reason\": ...}]")
 	fs.StringVar(&o.logLevel, "log-level", o.logLevel, "debug, info, warn or error")
 	if cmd == "demo" {
@@ -247,6 +254,30 @@ func (o *options) config(stderr io.Writer) (engine.Config, error) {
 		return cfg, fmt.Errorf("invalid --clv-months %d or --clv-discount-rate %v", o.clvMonths, o.clvRate)
 	}
 	cfg.Audience.CLVMonths, cfg.Audience.DiscountRate = o.clvMonths, o.clvRate
+	defs := push.DefaultDefaults()
+	var ok bool
+	if defs.QuietHours.Start, defs.QuietHours.End, ok = strings.Cut(o.pushQuiet, "-"); !ok {
+		return cfg, fmt.Errorf("invalid --push-quiet-hours %q: want HH:MM-HH:MM", o.pushQuiet)
+	}
+	if defs.SendWindow.Start, defs.SendWindow.End, ok = strings.Cut(o.pushWindow, "-"); !ok {
+		return cfg, fmt.Errorf("invalid --push-send-window %q: want HH:MM-HH:MM", o.pushWindow)
+	}
+	for _, kv := range strings.Split(o.pushCaps, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || (k != "per_day" && k != "per_week") {
+			return cfg, fmt.Errorf("invalid --push-caps %q: want per_day=N,per_week=N", o.pushCaps)
+		}
+		if k == "per_day" {
+			defs.Caps.PerDay = n
+		} else {
+			defs.Caps.PerWeek = n
+		}
+	}
+	if err := defs.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid push defaults: %w", err)
+	}
+	cfg.Push.Defaults, cfg.Push.Lease = &defs, o.pushLease
 	if o.boostsFile != "" {
 		b, err := os.ReadFile(o.boostsFile)
 		if err != nil {

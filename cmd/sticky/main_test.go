@@ -151,3 +151,36 @@ func TestValueFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestPushFlags(t *testing.T) {
+	o := defaultOptions()
+	fs := o.flags("serve")
+	fs.SetOutput(io.Discard)
+	err := parse(fs, []string{"--push-quiet-hours", "23:00-07:30", "--push-send-window", "10:00-20:00",
+		"--push-caps", "per_day=2,per_week=5", "--push-lease", "2m"}, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Push.Defaults
+	if d.QuietHours.Start != "23:00" || d.QuietHours.End != "07:30" || d.SendWindow.Start != "10:00" ||
+		d.Caps.PerDay != 2 || d.Caps.PerWeek != 5 || cfg.Push.Lease != 2*time.Minute {
+		t.Fatalf("push config %+v %+v", d, cfg.Push)
+	}
+	for _, bad := range [][]string{{"--push-quiet-hours", "late"}, {"--push-caps", "per_hour=3"},
+		{"--push-send-window", "23:00-07:00", "--push-quiet-hours", "22:00-08:00"}, {"--push-quiet-hours", "22:00-8pm"}} {
+		o := defaultOptions()
+		fs := o.flags("serve")
+		fs.SetOutput(io.Discard)
+		err := parse(fs, bad, func(string) (string, bool) { return "", false })
+		if err == nil {
+			_, err = o.config(io.Discard)
+		}
+		if err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

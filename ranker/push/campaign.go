@@ -35,13 +35,13 @@ type Campaign struct {
 	Title    string `json:"title,omitempty"`
 	Target   Target `json:"target"`
 	Audience string `json:"audience,omitempty"` // an extra audience rule every target must match
-	// MaxTargets is the most users selected. Default 10,000; at most
-	// 1,000,000.
+	// MaxTargets is the most users selected. Default 10,000 (Defaults);
+	// at most 1,000,000.
 	MaxTargets int `json:"max_targets"`
 	// MinScore is the lowest propensity (0..1) selected. Default 0.
 	MinScore float64   `json:"min_score"`
 	StartsAt time.Time `json:"starts_at"` // default: now
-	EndsAt   time.Time `json:"ends_at"`   // default: StartsAt + 7 days
+	EndsAt   time.Time `json:"ends_at"`   // default: StartsAt + 7 days (Defaults)
 	Caps     Caps      `json:"caps"`
 	// QuietHours are local times no push may be sent at. Default
 	// 22:00-08:00; {"start": "00:00", "end": "00:00"} for none.
@@ -61,7 +61,7 @@ type Target struct {
 }
 
 // Caps limit pushes to a user across all campaigns, in rolling windows.
-// Zero means no cap.
+// Zero means no cap; a campaign with no caps at all takes the defaults.
 type Caps struct {
 	PerDay  int `json:"per_day"`  // in any 24 hours; default 1
 	PerWeek int `json:"per_week"` // in any 7 days; default none
@@ -123,9 +123,31 @@ func fieldErr(field, format string, args ...any) error {
 	return &features.FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
+// Defaults are what a campaign gets for the fields it leaves out.
+type Defaults struct {
+	MaxTargets int           // default 10,000
+	Duration   time.Duration // from starts_at to ends_at; default 7 days
+	Caps       Caps          // default 1 a day
+	QuietHours Window        // default 22:00-08:00
+	SendWindow Window        // default 09:00-21:00
+}
+
+// DefaultDefaults returns the documented campaign defaults.
+func DefaultDefaults() Defaults {
+	return Defaults{MaxTargets: DefaultMaxTargets, Duration: 7 * 24 * time.Hour, Caps: Caps{PerDay: 1},
+		QuietHours: Window{Start: "22:00", End: "08:00"}, SendWindow: Window{Start: "09:00", End: "21:00"}}
+}
+
+// Validate checks that the defaults make a valid campaign.
+func (d Defaults) Validate() error {
+	c := Campaign{ID: "defaults", Target: Target{Category: "x"}}
+	_, _, err := c.prepare(time.Now(), d)
+	return err
+}
+
 // prepare fills defaults and validates c at now; errors are
 // *features.FieldError naming the field. It returns the parsed rules.
-func (c *Campaign) prepare(now time.Time) (target, audienceRule *audience.Rule, err error) {
+func (c *Campaign) prepare(now time.Time, d Defaults) (target, audienceRule *audience.Rule, err error) {
 	if !campaignID.MatchString(c.ID) {
 		return nil, nil, fieldErr("id", "must be 1 to 128 letters, digits, '.', '_' or '-'")
 	}
@@ -155,7 +177,7 @@ func (c *Campaign) prepare(now time.Time) (target, audienceRule *audience.Rule, 
 		}
 	}
 	if c.MaxTargets == 0 {
-		c.MaxTargets = DefaultMaxTargets
+		c.MaxTargets = d.MaxTargets
 	}
 	if c.MaxTargets < 1 || c.MaxTargets > MaxMaxTargets {
 		return nil, nil, fieldErr("max_targets", "must be from 1 to %d", MaxMaxTargets)
@@ -167,7 +189,7 @@ func (c *Campaign) prepare(now time.Time) (target, audienceRule *audience.Rule, 
 		c.StartsAt = now
 	}
 	if c.EndsAt.IsZero() {
-		c.EndsAt = c.StartsAt.Add(7 * 24 * time.Hour)
+		c.EndsAt = c.StartsAt.Add(d.Duration)
 	}
 	if !c.EndsAt.After(c.StartsAt) {
 		return nil, nil, fieldErr("ends_at", "must be after starts_at")
@@ -182,16 +204,18 @@ func (c *Campaign) prepare(now time.Time) (target, audienceRule *audience.Rule, 
 		return nil, nil, fieldErr("caps", "must not be negative")
 	}
 	if c.Caps == (Caps{}) {
-		c.Caps.PerDay = 1
+		c.Caps = d.Caps
 	}
 	if c.QuietHours == nil {
-		c.QuietHours = &Window{Start: "22:00", End: "08:00"}
+		q := d.QuietHours
+		c.QuietHours = &q
 	}
 	if err := c.QuietHours.parse("quiet_hours"); err != nil {
 		return nil, nil, err
 	}
 	if c.SendWindow == nil {
-		c.SendWindow = &Window{Start: "09:00", End: "21:00"}
+		w := d.SendWindow
+		c.SendWindow = &w
 	}
 	if err := c.SendWindow.parse("send_window"); err != nil {
 		return nil, nil, err

@@ -44,7 +44,10 @@ type Config struct {
 	// handed out again. Default 3.
 	MaxAttempts int
 	// Workers score users in parallel. Default 2.
-	Workers  int
+	Workers int
+	// Defaults are what campaigns get for the fields they leave out.
+	// Default DefaultDefaults().
+	Defaults *Defaults
 	Observer Observer     // default none
 	Logger   *slog.Logger // default slog.Default()
 }
@@ -107,6 +110,10 @@ func New(cfg Config, aud *audience.Table, cat ItemSource, store Store) *Service 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Defaults == nil {
+		d := DefaultDefaults()
+		cfg.Defaults = &d
+	}
 	return &Service{cfg: cfg, aud: aud, cat: cat, store: store, now: time.Now, camps: make(map[string]*campaignState)}
 }
 
@@ -158,7 +165,7 @@ func (st *campaignState) summary() Summary {
 // campaign are *features.FieldError; ErrExists if the id is taken.
 func (s *Service) Create(c Campaign) (Summary, error) {
 	now := s.now()
-	targetRule, audRule, err := c.prepare(now)
+	targetRule, audRule, err := c.prepare(now, *s.cfg.Defaults)
 	if err != nil {
 		return Summary{}, err
 	}
