@@ -79,9 +79,11 @@ func (t Type) NeedsItem() bool {
 	return false
 }
 
-// intent orders item interactions by how much they say about the shopper's
-// wish to own the item; the recent-items ring keeps the strongest one.
-func (t Type) intent() int {
+// Intent orders item interactions by how much they say about the shopper's
+// wish to own the item: 1 view, 2 click, share or review, 3 add to cart,
+// 4 purchase; 0 for events that are not about an item. The recent-items
+// ring keeps the strongest one.
+func (t Type) Intent() int {
 	switch t {
 	case TypeView:
 		return 1

@@ -479,7 +479,7 @@ func addRecent(rs []Recent, item string, t Type, at int64, limit int) []Recent {
 	for i := range rs {
 		if rs[i].Item == item {
 			r := rs[i]
-			if t.intent() > r.Type.intent() {
+			if t.Intent() > r.Type.Intent() {
 				r.Type = t
 			}
 			r.At = max(r.At, at)

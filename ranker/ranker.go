@@ -420,7 +420,7 @@ func (s *scorer) gather(current string, k int) {
 		if rc.Item == current {
 			continue
 		}
-		intent := 1 + 0.25*float64(intentOf(rc.Type))
+		intent := 1 + 0.25*float64(max(rc.Type.Intent()-1, 0))
 		seed(rc.Item, math.Pow(0.85, float64(seeds))*intent, rc.Type)
 		seeds++
 	}
@@ -501,18 +501,6 @@ func (s *scorer) gather(current string, k int) {
 			s.admit(it.ID)
 		}
 	}
-}
-
-func intentOf(t features.Type) int {
-	switch t {
-	case features.TypePurchase:
-		return 3
-	case features.TypeAddToCart:
-		return 2
-	case features.TypeClick, features.TypeShare, features.TypeReview:
-		return 1
-	}
-	return 0
 }
 
 // normalised maps scores to value / max positive value.

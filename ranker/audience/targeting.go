@@ -132,7 +132,7 @@ func (t *Table) targetingOf(u *features.User) targeting {
 	}
 	n := min(len(u.Recent), 16)
 	for _, r := range u.Recent[len(u.Recent)-n:] {
-		tg.recent = append(tg.recent, recentRef{hash: ItemHash(r.Item), intent: intent(r.Type)})
+		tg.recent = append(tg.recent, recentRef{hash: ItemHash(r.Item), intent: uint8(r.Type.Intent())})
 	}
 	for _, m := range u.Purchased {
 		tg.bought = append(tg.bought, ItemHash(m.Item))
@@ -143,18 +143,6 @@ func (t *Table) targetingOf(u *features.User) targeting {
 	}
 	slices.Sort(tg.dismissed)
 	return tg
-}
-
-func intent(t features.Type) uint8 {
-	switch t {
-	case features.TypePurchase:
-		return 4
-	case features.TypeAddToCart:
-		return 3
-	case features.TypeClick, features.TypeShare, features.TypeReview:
-		return 2
-	}
-	return 1
 }
 
 // RecordSend notes a push sent to a user (an acknowledged send), for

@@ -59,17 +59,7 @@ func start(t *testing.T, cfg Config) *Engine {
 
 func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	streamtest.WaitFor(t, timeout, fn)
 }
 
 // call does an HTTP request against the engine and decodes the JSON answer.
