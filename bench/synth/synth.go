@@ -29,6 +29,14 @@ type Config struct {
 	// SessionsPerDay is the mean number of sessions per shopper per day.
 	// Default 1.2.
 	SessionsPerDay float64
+	// Regions is how many of the home regions (and their zones) shoppers
+	// come from, at most len(Regions). Default all 8.
+	Regions int
+	// The event mix of a session: the chance that a viewed item is
+	// clicked, added to the cart, dismissed, and that a session starts
+	// with a search. Defaults 0.33, 0.3, 0.02, 0.2. Purchases follow carts
+	// with a chance that falls with the item's price.
+	ClickRate, CartRate, DismissRate, SearchRate float64
 }
 
 func (c *Config) defaults() {
@@ -49,6 +57,21 @@ func (c *Config) defaults() {
 	}
 	if c.SessionsPerDay <= 0 {
 		c.SessionsPerDay = 1.2
+	}
+	if c.Regions <= 0 || c.Regions > len(Regions) {
+		c.Regions = len(Regions)
+	}
+	if c.ClickRate <= 0 {
+		c.ClickRate = 0.33
+	}
+	if c.CartRate <= 0 {
+		c.CartRate = 0.3
+	}
+	if c.DismissRate <= 0 {
+		c.DismissRate = 0.02
+	}
+	if c.SearchRate <= 0 {
+		c.SearchRate = 0.2
 	}
 }
 
@@ -152,7 +175,7 @@ func New(cfg Config) *World {
 	}
 	devices := []string{"mobile", "desktop", "tablet", "app"}
 	for u := 0; u < cfg.Users; u++ {
-		r := Regions[rng.IntN(len(Regions))]
+		r := Regions[rng.IntN(cfg.Regions)]
 		loc, err := time.LoadLocation(r.TZ)
 		if err != nil {
 			panic("BUG: " + err.Error())
@@ -223,7 +246,7 @@ func (w *World) Session(s *Shopper, t time.Time) []features.Event {
 		}
 		evs = append(evs, ev)
 	}
-	if rng.Float64() < 0.2 {
+	if rng.Float64() < w.cfg.SearchRate {
 		c := cats[rng.IntN(len(cats))]
 		t = t.Add(3 * time.Second)
 		evs = append(evs, features.Event{ID: w.nextID(), UserID: s.ID, Type: features.TypeSearch, Query: categoryNames[c], Time: t, Context: ctx})
@@ -239,15 +262,15 @@ func (w *World) Session(s *Shopper, t time.Time) []features.Event {
 		}
 		add(features.TypeView, item, "pdp")
 		switch x := rng.Float64(); {
-		case x < 0.02:
+		case x < w.cfg.DismissRate:
 			add(features.TypeDismiss, item, "pdp")
 			continue
-		case x < 0.35:
+		case x < w.cfg.DismissRate+w.cfg.ClickRate:
 			add(features.TypeClick, item, "pdp")
 		}
 		// Cheaper items than the shopper's level are bought more readily.
 		buyP := 0.25 / math.Max(0.5, w.Items[item].Price/(40*s.PriceLevel))
-		if rng.Float64() < 0.3 {
+		if rng.Float64() < w.cfg.CartRate {
 			add(features.TypeAddToCart, item, "pdp")
 			if rng.Float64() < math.Min(buyP*2, 0.8) {
 				add(features.TypePurchase, item, "cart")
