@@ -236,18 +236,29 @@ func (m *ItemKNN) Name() string { return "item-kNN, retrained daily" }
 // retrain rebuilds the neighbours from everything seen so far.
 func (m *ItemKNN) retrain() {
 	model := make(map[string][]neighbor, len(m.cooc))
+	better := func(a, b neighbor) bool { return a.sim > b.sim || (a.sim == b.sim && a.item < b.item) }
 	for i, row := range m.cooc {
-		ns := make([]neighbor, 0, len(row))
+		// The best Neighbors of the row: a bounded insertion list beats
+		// sorting rows of thousands.
+		ns := make([]neighbor, 0, m.Neighbors)
 		for j, c := range row {
-			ns = append(ns, neighbor{j, c / math.Sqrt(m.n[i]*m.n[j])})
-		}
-		slices.SortFunc(ns, func(a, b neighbor) int {
-			if c := cmp.Compare(b.sim, a.sim); c != 0 {
-				return c
+			nb := neighbor{j, c / math.Sqrt(m.n[i]*m.n[j])}
+			if len(ns) == m.Neighbors && !better(nb, ns[len(ns)-1]) {
+				continue
 			}
-			return strings.Compare(a.item, b.item)
-		})
-		model[i] = slices.Clip(ns[:min(m.Neighbors, len(ns))])
+			k := len(ns)
+			if k < m.Neighbors {
+				ns = append(ns, nb)
+			} else {
+				k--
+				ns[k] = nb
+			}
+			for k > 0 && better(ns[k], ns[k-1]) {
+				ns[k], ns[k-1] = ns[k-1], ns[k]
+				k--
+			}
+		}
+		model[i] = ns
 	}
 	m.model = model
 }
