@@ -346,10 +346,13 @@ func (f *Folder) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
 
 	switch ev.Type {
 	case TypePushSent:
-		u.Push.Sent++
-		u.Push.LastSent = max(u.Push.LastSent, at)
-		u.Push.SentD.Add(1, at, p.Habit)
-		u.Push.AddSend(at, CampaignHash(ev.CampaignID))
+		// The same campaign's push twice within an hour (an ack and the
+		// push service's event, say) counts once.
+		if u.Push.AddSend(at, CampaignHash(ev.CampaignID)) {
+			u.Push.Sent++
+			u.Push.LastSent = max(u.Push.LastSent, at)
+			u.Push.SentD.Add(1, at, p.Habit)
+		}
 		return true
 	case TypePushOpen:
 		u.Push.Opens++

@@ -13,7 +13,8 @@ import (
 // decoders accept every version they know and encoders write the newest.
 const (
 	userV1 = 1 // up to the value features
-	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points, recent pushes, push responsiveness
+	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points
+	userV3 = 3 // + recent pushes, push responsiveness
 	itemV1 = 1
 )
 
@@ -35,7 +36,7 @@ const (
 func AppendUser(dst []byte, u *features.User) []byte {
 	w := writer{b: dst}
 	ref := u.LastSeen
-	w.byte(userV2)
+	w.byte(userV3)
 	w.varint(u.LastSeen)
 	w.varint(ref - u.FirstSeen)
 	w.uvarint(uint64(u.Events))
@@ -128,7 +129,7 @@ func AppendUser(dst []byte, u *features.User) []byte {
 func DecodeUser(b []byte, u *features.User) error {
 	r := reader{b: b}
 	version := r.byte()
-	if version != userV1 && version != userV2 {
+	if version < userV1 || version > userV3 {
 		if r.err != nil {
 			return fmt.Errorf("cannot decode user: %w", r.err)
 		}
@@ -206,7 +207,7 @@ func DecodeUser(b []byte, u *features.User) error {
 	u.Push.Opens = r.u32()
 	u.Push.LastSent = ref - r.varint()
 	u.Push.LastOpen = ref - r.varint()
-	if version >= userV2 {
+	if version >= userV3 {
 		if k := r.count(5); k > 0 {
 			u.Push.Recent = make([]features.PushSend, k)
 			for i := range u.Push.Recent {

@@ -197,11 +197,36 @@ func TestDecodeVersion1(t *testing.T) {
 		t.Fatalf("derived purchase days %d (first and last on one day), points %v", o.Days, u.Points)
 	}
 	v2 := AppendUser(nil, &u)
-	if v2[0] != userV2 {
+	if v2[0] != userV3 {
 		t.Fatalf("re-encoded as version %d", v2[0])
 	}
 	var back features.User
 	if err := DecodeUser(v2, &back); err != nil || back.Events != 60 {
 		t.Fatalf("v2 round trip: %v", err)
+	}
+}
+
+// TestDecodeVersion2 reads a vector written by the version-2 codec
+// (testdata/user_v2.bin, before the push history): the value features
+// survive, the push history starts empty.
+func TestDecodeVersion2(t *testing.T) {
+	b, err := os.ReadFile("testdata/user_v2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != userV2 {
+		t.Fatalf("testdata holds version %d", b[0])
+	}
+	var u features.User
+	if err := DecodeUser(b, &u); err != nil {
+		t.Fatal(err)
+	}
+	o := u.Orders
+	if u.Events != 80 || o.Count != 4 || o.Days != 1 || o.Monetary != 484.11 || len(u.Points) != 3 ||
+		!u.Push.OptedOut || u.Push.Sent != 6 || u.Push.Opens != 6 || len(u.Push.Recent) != 0 {
+		t.Fatalf("version-2 fields: events %d, orders %+v, points %d, push %+v", u.Events, o, len(u.Points), u.Push)
+	}
+	if back := AppendUser(nil, &u); back[0] != userV3 {
+		t.Fatalf("re-encoded as version %d", back[0])
 	}
 }

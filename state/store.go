@@ -361,7 +361,21 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 	})
 }
 
-// ScanUsers calls fn for every stored user vector.
+// ScanUsersLenient calls fn for every stored user vector it can decode and
+// corrupt for every one it cannot, going on past them.
+func (s *Store) ScanUsersLenient(fn func(u *features.User) error, corrupt func(id string, err error)) error {
+	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
+		u := &features.User{ID: string(k[1:])}
+		if err := DecodeUser(v, u); err != nil {
+			corrupt(u.ID, err)
+			return nil
+		}
+		return fn(u)
+	})
+}
+
+// ScanUsers calls fn for every stored user vector; a vector that cannot be
+// decoded stops the scan with an error.
 func (s *Store) ScanUsers(fn func(u *features.User) error) error {
 	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
 		u := &features.User{ID: string(k[1:])}

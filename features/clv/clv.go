@@ -77,6 +77,11 @@ func (m BGNBD) ExpectedPurchases(c Customer, t float64) float64 {
 		return 0
 	}
 	r, a, b, x := m.R, m.A, m.B, c.X
+	if math.Abs(a-1) < 1e-6 {
+		// The formula divides by a−1; its limit at a = 1 is continuous, so
+		// step just off the singular point.
+		a = 1 + 1e-6
+	}
 	aT := m.Alpha + c.T
 	z := t / (aT + t)
 	hyp := mathext.Hypergeo(r+x, b+x, a+b+x-1, z)
@@ -92,6 +97,9 @@ func (m BGNBD) ExpectedPurchases(c Customer, t float64) float64 {
 // in a period of length t (equation 9).
 func (m BGNBD) ExpectedPurchasesNew(t float64) float64 {
 	r, a, b := m.R, m.A, m.B
+	if math.Abs(a-1) < 1e-6 {
+		a = 1 + 1e-6
+	}
 	z := t / (m.Alpha + t)
 	return (a + b - 1) / (a - 1) * (1 - math.Pow(m.Alpha/(m.Alpha+t), r)*mathext.Hypergeo(r, b, a+b-1, z))
 }

@@ -173,3 +173,15 @@ func TestGradients(t *testing.T) {
 		t.Errorf("batched LL %v, per customer %v", tot, sum)
 	}
 }
+
+func TestPredictionsAtASingularA(t *testing.T) {
+	m := BGNBD{R: 0.3, Alpha: 5, A: 1, B: 2}
+	for _, c := range []Customer{{X: 0, T: 20}, {X: 3, Tx: 10, T: 20}} {
+		if v := m.ExpectedPurchases(c, 30); math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+			t.Fatalf("E[X(30)] at a = 1 for %+v: %v", c, v)
+		}
+	}
+	if v := m.ExpectedPurchasesNew(30); math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		t.Fatalf("new customer at a = 1: %v", v)
+	}
+}

@@ -277,3 +277,13 @@ func TestScoresFollowAShiftingPopulation(t *testing.T) {
 		t.Fatalf("segments %v of %d customers: scores from a stale crowd", c.Segments, c.Customers)
 	}
 }
+
+func TestCountsWithoutCustomers(t *testing.T) {
+	f := features.NewFolder(features.DefaultConfig())
+	tb := New(DefaultConfig(), f)
+	tb.Update([]*features.User{{ID: "visitor", Events: 1, LastSeen: 1}})
+	c := tb.Counts()
+	if c.Customers != 0 || len(c.Recency) != 0 || len(c.Monetary) != 0 || c.Users != 1 {
+		t.Fatalf("counts without customers: %+v", c)
+	}
+}

@@ -353,8 +353,8 @@ func (p *parser) comparison() (node, error) {
 		}
 		a, ok := p.peek()
 		v, err := strconv.ParseFloat(a.s, 64)
-		if !ok || err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, fmt.Errorf("rule %q: %s needs a number of days", p.src, name)
+		if !ok || err != nil || v < 0 || v > 36500 || math.IsNaN(v) {
+			return nil, fmt.Errorf("rule %q: %s needs a number of days from 0 to 36500", p.src, name)
 		}
 		p.i++
 		n.arg = v

@@ -411,20 +411,30 @@ func (t *Table) viewLocked(u *features.User, now time.Time, within time.Duration
 	v.RFM = &RFM{R: r, F: f, M: m, Segment: Segment(r, f, m)}
 	if fit := t.CurrentFit(); fit != nil {
 		c := summary(o.First, o.Last, o.Days, o.RepeatSpend, float64(now.UnixMilli()/(24*3600*1000)))
-		pa := round4(fit.BGNBD.PAlive(c))
-		ep := round4(fit.BGNBD.ExpectedPurchases(c, 90))
-		v.PAlive, v.ExpectedPurchases90d = &pa, &ep
+		v.PAlive = finite(fit.BGNBD.PAlive(c))
+		v.ExpectedPurchases90d = finite(fit.BGNBD.ExpectedPurchases(c, 90))
 		if days > 0 {
-			v.Horizon = &Horizon{Days: days, Purchases: round4(fit.BGNBD.ExpectedPurchases(c, float64(days)))}
+			if h := finite(fit.BGNBD.ExpectedPurchases(c, float64(days))); h != nil {
+				v.Horizon = &Horizon{Days: days, Purchases: *h}
+			}
 		}
 		if fit.HasGamma {
-			es := round4(fit.Gamma.ExpectedSpend(c))
 			monthly := math.Pow(1+t.cfg.DiscountRate, 1.0/12) - 1
-			cl := round4(clv.CLV(fit.BGNBD, fit.Gamma, c, t.cfg.CLVMonths, 30, monthly))
-			v.ExpectedSpend, v.CLV = &es, &cl
+			v.ExpectedSpend = finite(fit.Gamma.ExpectedSpend(c))
+			v.CLV = finite(clv.CLV(fit.BGNBD, fit.Gamma, c, t.cfg.CLVMonths, 30, monthly))
 		}
 	}
 	return v
+}
+
+// finite returns x rounded to 4 decimals, or nil when it is not a number:
+// a prediction the model cannot make is absent, not zero.
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	r := round4(x)
+	return &r
 }
 
 func round4(x float64) float64 {
@@ -460,6 +470,9 @@ func (t *Table) Counts() Counts {
 	}
 	for _, l := range features.Lifecycles() {
 		c.Lifecycle[l.String()] = t.stages[l]
+	}
+	if t.r.n == 0 { // no customer: no quintiles
+		return c
 	}
 	nowDay := now.UnixMilli() / (24 * 3600 * 1000)
 	for _, k := range t.r.cuts(quintiles) {

@@ -97,7 +97,7 @@ func parseClock(s string) (int, error) {
 	if !ok || err1 != nil || err2 != nil || hh < 0 || hh > 24 || mm < 0 || mm > 59 || (hh == 24 && mm != 0) || len(m) != 2 {
 		return 0, fmt.Errorf("%q is not a time of day HH:MM", s)
 	}
-	return (hh*60 + mm) % (24 * 60), nil
+	return hh*60 + mm, nil // 24:00 is 1440, the end of the day
 }
 
 func (w *Window) parse(field string) error {
@@ -105,6 +105,7 @@ func (w *Window) parse(field string) error {
 	if w.start, err = parseClock(w.Start); err != nil {
 		return &features.FieldError{Field: field + ".start", Reason: err.Error()}
 	}
+	w.start %= 24 * 60 // a start at 24:00 is midnight
 	if w.end, err = parseClock(w.End); err != nil {
 		return &features.FieldError{Field: field + ".end", Reason: err.Error()}
 	}
@@ -221,7 +222,7 @@ func (c *Campaign) prepare(now time.Time, d Defaults) (target, audienceRule *aud
 		return nil, nil, err
 	}
 	allowed := false
-	for m := 0; m < 24*60; m += 15 {
+	for m := 0; m < 24*60; m++ {
 		if c.allowed(m) {
 			allowed = true
 			break

@@ -437,3 +437,17 @@ func TestResponsivenessRanks(t *testing.T) {
 		t.Fatalf("opener %v, ignorer %v", score["opener"], score["ignorer"])
 	}
 }
+
+func TestWindowEdges(t *testing.T) {
+	w := newWorld(t)
+	now := t0
+	s := w.service(&now)
+	c := Campaign{ID: "allday-quiet", Target: Target{Category: "Baby"}, QuietHours: &Window{Start: "00:00", End: "24:00"}}
+	if _, err := s.Create(c); err == nil {
+		t.Fatal("quiet all day (00:00-24:00) accepted")
+	}
+	c = Campaign{ID: "narrow", Target: Target{Category: "Baby"}, SendWindow: &Window{Start: "09:05", End: "09:10"}}
+	if _, err := s.Create(c); err != nil {
+		t.Fatalf("a five-minute window: %v", err)
+	}
+}

@@ -278,12 +278,15 @@ func (e *Engine) loadAudience() error {
 	}
 	e.aud = audience.New(ac, e.folder)
 	batch := make([]*features.User, 0, 1024)
-	err := e.store.ScanUsers(func(u *features.User) error {
+	err := e.store.ScanUsersLenient(func(u *features.User) error {
 		if batch = append(batch, u); len(batch) == cap(batch) {
 			e.aud.Update(batch)
 			batch = batch[:0]
 		}
 		return nil
+	}, func(id string, err error) {
+		// The consumer restarts such a user afresh at their next event.
+		e.log.Error("stored user vector is corrupt; left out of the audience", "user", id, "err", err)
 	})
 	if err != nil {
 		return err
