@@ -161,8 +161,8 @@ func TestItemTargetExclusions(t *testing.T) {
 	now := t0
 	s := w.service(&now)
 	for _, c := range []Campaign{
-		{ID: "stroller", Target: Target{ItemID: "stroller"}, QuietHours: &Window{Start: "00:00", End: "00:00"}, SendWindow: &Window{Start: "00:00", End: "00:00"}},
-		{ID: "nappies", Target: Target{ItemID: "nappies"}, QuietHours: &Window{Start: "00:00", End: "00:00"}, SendWindow: &Window{Start: "00:00", End: "00:00"}},
+		{ID: "stroller", Target: Target{ItemID: "stroller"}, Caps: Caps{PerDay: 100}, QuietHours: &Window{Start: "00:00", End: "00:00"}, SendWindow: &Window{Start: "00:00", End: "00:00"}},
+		{ID: "nappies", Target: Target{ItemID: "nappies"}, Caps: Caps{PerDay: 100}, QuietHours: &Window{Start: "00:00", End: "00:00"}, SendWindow: &Window{Start: "00:00", End: "00:00"}},
 	} {
 		if _, err := s.Create(c); err != nil {
 			t.Fatal(err)
@@ -216,7 +216,7 @@ func TestCapsAcrossCampaigns(t *testing.T) {
 	for _, h := range la.Targets {
 		acks = append(acks, Ack{UserID: h.UserID, Status: "sent"})
 	}
-	if res, err := s.Acknowledge("a", acks); err != nil || res.Sent != len(acks) {
+	if res, err := s.Acknowledge("a", la.ID, acks); err != nil || res.Sent != len(acks) {
 		t.Fatalf("acks: %+v %v", res, err)
 	}
 	// Campaign b: everyone acknowledged in a is now at the daily cap.
@@ -281,8 +281,8 @@ func TestQuietHoursAcrossTimeZonesAndDST(t *testing.T) {
 			}
 		}
 	}
-	// Pulling during a user's quiet hours hands nobody out and moves the
-	// send time to the next allowed moment.
+	// Pulling during a user's quiet hours hands them out only for a later,
+	// allowed send time.
 	now2 := time.Date(2026, 3, 10, 19, 0, 0, 0, time.UTC) // 04:00 in Tokyo, 20:00 in Berlin, 15:00 in New York
 	s2 := w.service(&now2)
 	if _, err := s2.Create(Campaign{ID: "late", Target: Target{Category: "Tools"}, QuietHours: &Window{Start: "03:00", End: "07:00"},
@@ -291,8 +291,10 @@ func TestQuietHoursAcrossTimeZonesAndDST(t *testing.T) {
 	}
 	l2, _ := s2.Pull("late", 10, now2.Add(48*time.Hour), 0)
 	for _, h := range l2.Targets {
-		if h.UserID == "tokyo" {
-			t.Fatal("tokyo handed out at 04:00 local, inside quiet hours")
+		loc, _ := time.LoadLocation(h.TZ)
+		local := h.SendAt.In(loc)
+		if m := local.Hour()*60 + local.Minute(); m >= 3*60 && m < 7*60 || h.SendAt.Before(now2) {
+			t.Fatalf("%s to be sent at %v local, now is %v: inside quiet hours or in the past", h.UserID, local, now2)
 		}
 	}
 }
@@ -357,12 +359,12 @@ func TestLeasesExpireAndRestartKeepsAcks(t *testing.T) {
 		t.Fatalf("%d targets", len(first.Targets))
 	}
 	// Two are sent, one fails, one is never acknowledged.
-	res, err := s.Acknowledge("c", []Ack{{first.Targets[0].UserID, "sent"}, {first.Targets[1].UserID, "sent"},
+	res, err := s.Acknowledge("c", first.ID, []Ack{{first.Targets[0].UserID, "sent"}, {first.Targets[1].UserID, "sent"},
 		{first.Targets[2].UserID, "failed"}, {"stranger", "sent"}})
 	if err != nil || res.Sent != 2 || res.Retry != 1 || len(res.Unknown) != 1 {
 		t.Fatalf("acks %+v %v", res, err)
 	}
-	if _, err := s.Acknowledge("c", []Ack{{first.Targets[3].UserID, "maybe"}}); err == nil {
+	if _, err := s.Acknowledge("c", first.ID, []Ack{{first.Targets[3].UserID, "maybe"}}); err == nil {
 		t.Fatal("a bad status was accepted")
 	}
 
@@ -449,5 +451,108 @@ func TestWindowEdges(t *testing.T) {
 	c = Campaign{ID: "narrow", Target: Target{Category: "Baby"}, SendWindow: &Window{Start: "09:05", End: "09:10"}}
 	if _, err := s.Create(c); err != nil {
 		t.Fatalf("a five-minute window: %v", err)
+	}
+}
+
+// TestLeaseRules: a late failure under an expired lease does not free a
+// user another puller holds; leases in flight count in the caps of every
+// campaign; a failing store changes nothing.
+func TestLeaseRules(t *testing.T) {
+	w := newWorld(t)
+	w.fans(t)
+	now := t0
+	s := w.service(&now)
+	anytime := &Window{Start: "00:00", End: "00:00"}
+	for _, id := range []string{"a", "b"} {
+		if _, err := s.Create(Campaign{ID: id, Target: Target{Category: "Baby"}, Caps: Caps{PerDay: 1}, QuietHours: anytime, SendWindow: anytime}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ahead := t0.Add(48 * time.Hour)
+	la, _ := s.Pull("a", 100, ahead, time.Minute)
+	if len(la.Targets) == 0 {
+		t.Fatal("nothing to pull")
+	}
+	// Campaign b must not hand out the users a's puller holds.
+	if lb, _ := s.Pull("b", 100, ahead, time.Minute); len(lb.Targets) != 0 {
+		t.Fatalf("campaign b handed out %d users leased by campaign a", len(lb.Targets))
+	}
+	// a's lease expires; another puller of a takes the users over.
+	now = t0.Add(2 * time.Minute)
+	la2, _ := s.Pull("a", 100, ahead, time.Minute)
+	if len(la2.Targets) != len(la.Targets) {
+		t.Fatalf("%d re-leased, want %d", len(la2.Targets), len(la.Targets))
+	}
+	user := la.Targets[0].UserID
+	res, err := s.Acknowledge("a", la.ID, []Ack{{user, "failed"}})
+	if err != nil || len(res.Stale) != 1 || res.Retry != 0 {
+		t.Fatalf("a failure under the expired lease: %+v %v", res, err)
+	}
+	if l3, _ := s.Pull("a", 100, ahead, time.Minute); len(l3.Targets) != 0 {
+		t.Fatalf("%d handed out while the second lease holds them", len(l3.Targets))
+	}
+	if _, err := s.Acknowledge("a", "", []Ack{{user, "failed"}}); err == nil {
+		t.Fatal("a failure without a lease id was accepted")
+	}
+	// The store refuses: the acknowledgement changes nothing.
+	w.store.Close()
+	if _, err := s.Acknowledge("a", la2.ID, []Ack{{user, "sent"}}); err == nil {
+		t.Fatal("an acknowledgement was accepted with the store closed")
+	}
+	sum, _ := s.Get("a")
+	if sum.States["sent"] != 0 {
+		t.Fatalf("states %v after a failed store write", sum.States)
+	}
+}
+
+// TestConcurrentCreatesOfOneID: one wins, the store holds the winner.
+func TestConcurrentCreatesOfOneID(t *testing.T) {
+	w := newWorld(t)
+	w.fans(t)
+	now := t0
+	s := w.service(&now)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, cat := range []string{"Baby", "Tools"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Create(Campaign{ID: "same", Target: Target{Category: cat}})
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("errors %v: exactly one create must win", errs)
+	}
+	mem, _ := s.Get("same")
+	s2 := w.service(&now)
+	if err := s2.Load(); err != nil {
+		t.Fatal(err)
+	}
+	disk, _ := s2.Get("same")
+	if mem.Target != disk.Target || mem.Targets != disk.Targets {
+		t.Fatalf("memory has %+v, the store %+v", mem.Target, disk.Target)
+	}
+}
+
+// TestPullAheadDuringQuietHours: pulling ahead hands out targets due at
+// allowed times even while it is night for the users now.
+func TestPullAheadDuringQuietHours(t *testing.T) {
+	w := newWorld(t)
+	w.fans(t)                                              // Shanghai users active at 20:00 local
+	now := time.Date(2026, 11, 23, 14, 30, 0, 0, time.UTC) // 22:30 in Shanghai
+	s := w.service(&now)
+	if _, err := s.Create(Campaign{ID: "c", Target: Target{Category: "Baby"}, QuietHours: &Window{Start: "22:00", End: "08:00"},
+		SendWindow: &Window{Start: "09:00", End: "21:00"}}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := s.Pull("c", 100, now.Add(24*time.Hour), 0)
+	if len(l.Targets) == 0 {
+		t.Fatal("nothing handed out ahead of its send time")
+	}
+	for _, h := range l.Targets {
+		if !h.SendAt.After(now) {
+			t.Fatalf("%s due at %v, during quiet hours", h.UserID, h.SendAt)
+		}
 	}
 }

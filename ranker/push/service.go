@@ -18,12 +18,16 @@ import (
 
 // Store persists campaigns; state.PushStore satisfies it.
 type Store interface {
-	PutCampaign(id string, campaign []byte, chunks [][]byte) error
-	PutAcks(id string, acks map[string][]byte) error
+	// PutCampaign writes a generation of a campaign: targets first, then
+	// the campaign, atomically making the generation current.
+	PutCampaign(id string, gen uint64, campaign []byte, chunks [][]byte) error
+	PutAcks(id string, gen uint64, acks map[string][]byte) error
 	DeleteCampaign(id string) error
+	// Sweep removes the targets and acknowledgements of other generations.
+	Sweep(id string, keep uint64) error
 	Campaigns(fn func(id string, v []byte) error) error
-	Targets(id string, fn func(v []byte) error) error
-	Acks(id string, fn func(user string, v []byte) error) error
+	Targets(id string, gen uint64, fn func(v []byte) error) error
+	Acks(id string, gen uint64, fn func(user string, v []byte) error) error
 }
 
 // Observer receives the service's measurements; the command bridges them
@@ -62,8 +66,19 @@ type Service struct {
 	store Store
 	now   func() time.Time
 
-	mu    sync.RWMutex
-	camps map[string]*campaignState
+	mu       sync.RWMutex
+	camps    map[string]*campaignState
+	creating map[string]bool // ids being created, reserved
+
+	flightMu sync.Mutex
+	inflight map[string][]inflight // user -> live leases, across campaigns
+}
+
+// inflight is a lease not yet acknowledged: a push that may go out, and
+// counts in the caps like one that did.
+type inflight struct {
+	campaign string
+	until    int64
 }
 
 // target states
@@ -91,6 +106,7 @@ type target struct {
 type campaignState struct {
 	mu         sync.Mutex
 	c          Campaign
+	gen        uint64 // the stored generation
 	selectedAt time.Time
 	targets    []target // by send time, then score
 	index      map[string]int
@@ -114,7 +130,8 @@ func New(cfg Config, aud *audience.Table, cat ItemSource, store Store) *Service 
 		d := DefaultDefaults()
 		cfg.Defaults = &d
 	}
-	return &Service{cfg: cfg, aud: aud, cat: cat, store: store, now: time.Now, camps: make(map[string]*campaignState)}
+	return &Service{cfg: cfg, aud: aud, cat: cat, store: store, now: time.Now, camps: make(map[string]*campaignState),
+		creating: make(map[string]bool), inflight: make(map[string][]inflight)}
 }
 
 // Errors callers branch on.
@@ -135,6 +152,7 @@ type storedTarget struct {
 type storedCampaign struct {
 	Campaign   Campaign  `json:"campaign"`
 	SelectedAt time.Time `json:"selected_at"`
+	Generation uint64    `json:"generation"`
 }
 
 type storedAck struct {
@@ -169,12 +187,19 @@ func (s *Service) Create(c Campaign) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	s.mu.RLock()
-	_, taken := s.camps[c.ID]
-	s.mu.RUnlock()
-	if taken {
+	// Reserve the id for the time of the selection.
+	s.mu.Lock()
+	if s.camps[c.ID] != nil || s.creating[c.ID] {
+		s.mu.Unlock()
 		return Summary{}, fmt.Errorf("campaign %s: %w", c.ID, ErrExists)
 	}
+	s.creating[c.ID] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.creating, c.ID)
+		s.mu.Unlock()
+	}()
 	p := &plan{c: &c, target: targetRule, audience: audRule, now: now}
 	switch {
 	case c.Target.Category != "":
@@ -195,7 +220,7 @@ func (s *Service) Create(c Campaign) (Summary, error) {
 	start := time.Now()
 	sel := selectTargets(s.aud, p, s.cfg.Workers)
 	took := time.Since(start)
-	st := &campaignState{c: c, selectedAt: now, targets: make([]target, len(sel)), index: make(map[string]int, len(sel))}
+	st := &campaignState{c: c, gen: uint64(now.UnixNano()), selectedAt: now, targets: make([]target, len(sel)), index: make(map[string]int, len(sel))}
 	for i, t := range sel {
 		st.targets[i] = target{user: t.User, tz: t.TZ, score: float32(t.Score), sendAt: t.SendAt.UnixMilli()}
 	}
@@ -204,10 +229,6 @@ func (s *Service) Create(c Campaign) (Summary, error) {
 		return Summary{}, err
 	}
 	s.mu.Lock()
-	if _, taken := s.camps[c.ID]; taken {
-		s.mu.Unlock()
-		return Summary{}, fmt.Errorf("campaign %s: %w", c.ID, ErrExists)
-	}
 	s.camps[c.ID] = st
 	s.mu.Unlock()
 	if s.cfg.Observer != nil {
@@ -233,7 +254,7 @@ func (st *campaignState) sort() {
 }
 
 func (s *Service) persist(st *campaignState) error {
-	c, err := json.Marshal(storedCampaign{Campaign: st.c, SelectedAt: st.selectedAt})
+	c, err := json.Marshal(storedCampaign{Campaign: st.c, SelectedAt: st.selectedAt, Generation: st.gen})
 	if err != nil {
 		return err
 	}
@@ -249,7 +270,7 @@ func (s *Service) persist(st *campaignState) error {
 		}
 		chunks = append(chunks, b)
 	}
-	return s.store.PutCampaign(st.c.ID, c, chunks)
+	return s.store.PutCampaign(st.c.ID, st.gen, c, chunks)
 }
 
 // Load restores every stored campaign, its targets and acknowledgements;
@@ -267,8 +288,8 @@ func (s *Service) Load() error {
 		if err := c.SendWindow.parse("send_window"); err != nil {
 			return err
 		}
-		st := &campaignState{c: c, selectedAt: sc.SelectedAt, index: map[string]int{}}
-		err := s.store.Targets(id, func(v []byte) error {
+		st := &campaignState{c: c, gen: sc.Generation, selectedAt: sc.SelectedAt, index: map[string]int{}}
+		err := s.store.Targets(id, st.gen, func(v []byte) error {
 			var part []storedTarget
 			if err := json.Unmarshal(v, &part); err != nil {
 				return err
@@ -282,7 +303,7 @@ func (s *Service) Load() error {
 			return fmt.Errorf("targets of campaign %s: %w", id, err)
 		}
 		st.sort()
-		err = s.store.Acks(id, func(user string, v []byte) error {
+		err = s.store.Acks(id, st.gen, func(user string, v []byte) error {
 			var a storedAck
 			if err := json.Unmarshal(v, &a); err != nil {
 				return err
@@ -302,6 +323,10 @@ func (s *Service) Load() error {
 		})
 		if err != nil {
 			return fmt.Errorf("acknowledgements of campaign %s: %w", id, err)
+		}
+		// Leftovers of a write or delete a crash interrupted.
+		if err := s.store.Sweep(id, st.gen); err != nil {
+			return err
 		}
 		s.mu.Lock()
 		s.camps[id] = st
@@ -405,6 +430,7 @@ func (s *Service) Pull(id string, limit int, until time.Time, lease time.Duratio
 	}
 	n, u, expired := now.UnixMilli(), until.UnixMilli(), 0
 	moved := false
+	var leasedUsers []string
 	for i := range st.targets {
 		if len(l.Targets) >= limit {
 			break
@@ -418,20 +444,28 @@ func (s *Service) Pull(id string, limit int, until time.Time, lease time.Duratio
 			continue
 		}
 		ok := s.aud.User(t.user, func(c *audience.Candidate) {
-			if capped(c, st.c.Caps, n) {
+			if s.atCap(c, st.c.Caps, n) {
 				return
 			}
-			lt := now.In(c.Location())
-			if !st.c.allowed(lt.Hour()*60 + lt.Minute()) {
-				p := &plan{c: &st.c}
-				p.compile()
-				if at, ok := p.sendAt(c, now); ok {
-					t.sendAt, moved = at.UnixMilli(), true
+			if t.sendAt <= n {
+				// Due or late: it goes out now, so now must be allowed.
+				lt := now.In(c.Location())
+				if !st.c.allowed(lt.Hour()*60 + lt.Minute()) {
+					p := &plan{c: &st.c}
+					p.compile()
+					from := now
+					if st.c.StartsAt.After(from) {
+						from = st.c.StartsAt
+					}
+					if at, ok := p.sendAt(c, from); ok {
+						t.sendAt, moved = at.UnixMilli(), true
+					}
+					return
 				}
-				return
 			}
 			t.state, t.leaseUntil, t.lease = leased, l.ExpiresAt.UnixMilli(), l.ID
 			l.Targets = append(l.Targets, Handout{UserID: t.user, Score: float64(t.score), SendAt: time.UnixMilli(t.sendAt).UTC(), TZ: t.tz})
+			leasedUsers = append(leasedUsers, t.user)
 		})
 		if !ok { // the user is gone from the population: nothing to send to
 			t.state = failed
@@ -440,6 +474,11 @@ func (s *Service) Pull(id string, limit int, until time.Time, lease time.Duratio
 	if moved {
 		st.sort()
 	}
+	s.flightMu.Lock()
+	for _, user := range leasedUsers {
+		s.inflight[user] = append(s.inflight[user], inflight{campaign: id, until: l.ExpiresAt.UnixMilli()})
+	}
+	s.flightMu.Unlock()
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.HandedOut(len(l.Targets))
 		if expired > 0 {
@@ -447,6 +486,45 @@ func (s *Service) Pull(id string, limit int, until time.Time, lease time.Duratio
 		}
 	}
 	return l, nil
+}
+
+// atCap reports whether a push to the user now would break the caps,
+// counting the leases other pullers hold as pushes.
+func (s *Service) atCap(c *audience.Candidate, caps Caps, now int64) bool {
+	s.flightMu.Lock()
+	live := s.inflight[c.ID][:0]
+	for _, f := range s.inflight[c.ID] {
+		if f.until > now {
+			live = append(live, f)
+		}
+	}
+	if len(live) == 0 {
+		delete(s.inflight, c.ID)
+	} else {
+		s.inflight[c.ID] = live
+	}
+	held := len(live)
+	s.flightMu.Unlock()
+	return (caps.PerDay > 0 && c.SentWithin(now, 24*time.Hour)+held >= caps.PerDay) ||
+		(caps.PerWeek > 0 && c.SentWithin(now, 7*24*time.Hour)+held >= caps.PerWeek)
+}
+
+// land removes the in-flight lease of a user in a campaign.
+func (s *Service) land(user, campaign string) {
+	s.flightMu.Lock()
+	defer s.flightMu.Unlock()
+	fs := s.inflight[user]
+	for i, f := range fs {
+		if f.campaign == campaign {
+			fs = append(fs[:i], fs[i+1:]...)
+			break
+		}
+	}
+	if len(fs) == 0 {
+		delete(s.inflight, user)
+	} else {
+		s.inflight[user] = fs
+	}
 }
 
 func newLeaseID() string {
@@ -466,13 +544,18 @@ type AckResult struct {
 	Sent    int      `json:"sent"`
 	Retry   int      `json:"retry"`   // failed, to be handed out again
 	Failed  int      `json:"failed"`  // failed for the last time
+	Stale   []string `json:"stale"`   // failed under a lease no longer theirs: ignored
 	Unknown []string `json:"unknown"` // not targets of this campaign
 }
 
-// Acknowledge records sends. A user acknowledged as sent is never handed
-// out again; failed ones are handed out again until MaxAttempts. Errors on
-// an acknowledgement are *features.FieldError naming acks[i].
-func (s *Service) Acknowledge(id string, acks []Ack) (AckResult, error) {
+// Acknowledge records the outcome of sends made under lease leaseID. A
+// user acknowledged as sent is never handed out again, whatever lease it
+// came under (the push went out). A failure counts only under the lease
+// the target is held by, while it lasts: a late failure from a puller whose
+// lease expired and went to another is stale. Failed targets are handed out
+// again until MaxAttempts. Nothing changes unless the acknowledgements are
+// stored. Errors about an acknowledgement are *features.FieldError.
+func (s *Service) Acknowledge(id, leaseID string, acks []Ack) (AckResult, error) {
 	for i, a := range acks {
 		if a.Status != "sent" && a.Status != "failed" {
 			return AckResult{}, &features.FieldError{Field: fmt.Sprintf("acks[%d].status", i), Reason: "must be sent or failed"}
@@ -480,17 +563,26 @@ func (s *Service) Acknowledge(id string, acks []Ack) (AckResult, error) {
 		if a.UserID == "" {
 			return AckResult{}, &features.FieldError{Field: fmt.Sprintf("acks[%d].user_id", i), Reason: "is required"}
 		}
+		if a.Status == "failed" && leaseID == "" {
+			return AckResult{}, &features.FieldError{Field: "lease_id", Reason: "is required to report failures"}
+		}
 	}
 	st, err := s.get(id)
 	if err != nil {
 		return AckResult{}, err
 	}
 	now := s.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	res := AckResult{Unknown: []string{}}
+	n := now.UnixMilli()
+	type change struct {
+		i     int
+		state uint8
+	}
+	var changes []change
+	res := AckResult{Unknown: []string{}, Stale: []string{}}
 	stored := map[string][]byte{}
-	var sends []string
+	var sentUsers, landed []string
+
+	st.mu.Lock()
 	for _, a := range acks {
 		i, ok := st.index[a.UserID]
 		if !ok {
@@ -498,32 +590,52 @@ func (s *Service) Acknowledge(id string, acks []Ack) (AckResult, error) {
 			continue
 		}
 		t := &st.targets[i]
-		if t.state == sent {
-			continue // acknowledged already
+		if t.state == sent || t.state == failed {
+			continue // final already
 		}
 		if a.Status == "sent" {
-			t.state = sent
-			res.Sent++
-			sends = append(sends, a.UserID)
+			changes = append(changes, change{i, sent})
 			stored[a.UserID], _ = json.Marshal(storedAck{Status: "sent", At: now.UTC()})
 			continue
 		}
-		t.attempts++
-		if int(t.attempts) >= s.cfg.MaxAttempts {
-			t.state = failed
-			res.Failed++
+		if t.state != leased || t.lease != leaseID || t.leaseUntil <= n {
+			res.Stale = append(res.Stale, a.UserID)
+			continue
+		}
+		if int(t.attempts)+1 >= s.cfg.MaxAttempts {
+			changes = append(changes, change{i, failed})
 			stored[a.UserID], _ = json.Marshal(storedAck{Status: "failed", At: now.UTC()})
 		} else {
-			t.state = pending
-			res.Retry++
+			changes = append(changes, change{i, pending})
 		}
 	}
 	if len(stored) > 0 {
-		if err := s.store.PutAcks(id, stored); err != nil {
+		if err := s.store.PutAcks(id, st.gen, stored); err != nil {
+			st.mu.Unlock()
 			return AckResult{}, err
 		}
 	}
-	for _, u := range sends {
+	for _, c := range changes {
+		t := &st.targets[c.i]
+		switch c.state {
+		case sent:
+			res.Sent++
+			sentUsers = append(sentUsers, t.user)
+		case failed:
+			res.Failed++
+		case pending:
+			t.attempts++
+			res.Retry++
+		}
+		t.state = c.state
+		landed = append(landed, t.user)
+	}
+	st.mu.Unlock()
+
+	for _, u := range landed {
+		s.land(u, id)
+	}
+	for _, u := range sentUsers {
 		s.aud.RecordSend(u, now, id)
 	}
 	if s.cfg.Observer != nil {

@@ -499,10 +499,11 @@ func (e *Engine) pullTargets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, l)
 }
 
-// POST /v1/campaigns/{id}/acks {"acks": [{"user_id": ..., "status": "sent"|"failed"}]}
+// POST /v1/campaigns/{id}/acks {"lease_id": ..., "acks": [{"user_id": ..., "status": "sent"|"failed"}]}
 func (e *Engine) ackTargets(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Acks []push.Ack `json:"acks"`
+		LeaseID string     `json:"lease_id"`
+		Acks    []push.Ack `json:"acks"`
 	}
 	if !decodeBody(w, r, &body) {
 		return
@@ -511,7 +512,7 @@ func (e *Engine) ackTargets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "acks", "acks is required: a list of {user_id, status}")
 		return
 	}
-	res, err := e.push.Acknowledge(r.PathValue("id"), body.Acks)
+	res, err := e.push.Acknowledge(r.PathValue("id"), body.LeaseID, body.Acks)
 	if err != nil {
 		e.pushError(w, err)
 		return
