@@ -2,6 +2,7 @@
 //
 //	sticky serve   run the engine (embedded broker unless --brokers is given)
 //	sticky demo    serve, plus a synthetic shop: catalogue, history and live shoppers
+//	sticky bench   the benchmark harness (run, quality, convert, report, baseline)
 //	sticky help    list commands, flags, environment variables and defaults
 //
 // Every flag can also be set with an environment variable: --cache-bytes is
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return demo(ctx, cfg, o.demo, stdout)
 		}
 		return serve(ctx, cfg)
+	case "bench":
+		return bench(args, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -425,6 +428,7 @@ Usage:
                          Kafka-protocol broker on --embedded-kafka
   sticky demo [flags]    serve, plus a synthetic shop: catalogue, history and a
                          stream of live shoppers; prints example requests
+  sticky bench ...       the benchmark harness; "sticky bench help" lists its commands
   sticky help            this text
 
 Flags (each also as the environment variable shown; a flag given on the command

@@ -1,0 +1,100 @@
+package system
+
+import (
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Options configure a system run. The zero value of each field means its
+// documented default.
+type Options struct {
+	// Brokers are Kafka seed brokers. Empty: the harness starts an
+	// embedded kfake broker in its own process, on loopback.
+	Brokers []string
+	// Partitions of the events topic each target consumes. Default 6.
+	Partitions int
+	// Dir holds the targets' data directories, logs and Redis's files.
+	// Required.
+	Dir string
+	// Binary is the sticky executable run as `serve` and `bench baseline`.
+	// Default: the running executable.
+	Binary string
+	// StickyArgs are extra arguments for `sticky serve` (e.g. cache size).
+	StickyArgs []string
+	// Baseline also measures the Redis baseline. Default false.
+	Baseline bool
+	// Targets restricts which targets run ("sticky", "redis-baseline");
+	// empty: Sticky, and the baseline when Baseline is set.
+	Targets []string
+
+	// Backlog is how many events are on the topic before a target starts.
+	// Default: every event except those reserved for the live phase
+	// (LiveRate × (WarmUp + Live), at most half of the workload).
+	Backlog int
+	// IngestTimeout bounds the ingest phase. Default 10 minutes.
+	IngestTimeout time.Duration
+
+	// Live is the measured live phase, after WarmUp. Defaults 30 s, 3 s.
+	Live, WarmUp time.Duration
+	// LiveRate is the events/s produced during the live phase. Default 5,000.
+	LiveRate float64
+	// RecRate is the recommendation requests/s of the open-loop generator.
+	// Default 5,000.
+	RecRate float64
+	// RecWorkers is how many requests may be in flight; a request due
+	// while all are busy waits, and its wait counts. Default 64.
+	RecWorkers int
+	// K is the list length asked for. Default 10.
+	K int
+	// FreshEvery is how often a freshness sample is produced (an event of
+	// a new user), FreshPoll how often its profile is polled, and
+	// FreshTimeout when it counts as missing. Defaults 50 ms, 250 µs, 10 s.
+	FreshEvery, FreshPoll, FreshTimeout time.Duration
+
+	// Progress receives a live progress line; nil: none. ProgressTTY
+	// rewrites one line in place instead of printing one every 5 s.
+	Progress    io.Writer
+	ProgressTTY bool
+	// Log receives what goes wrong; default slog.Default().
+	Log *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Partitions <= 0 {
+		o.Partitions = 6
+	}
+	if o.IngestTimeout <= 0 {
+		o.IngestTimeout = 10 * time.Minute
+	}
+	if o.Live <= 0 {
+		o.Live = 30 * time.Second
+	}
+	if o.WarmUp <= 0 {
+		o.WarmUp = 3 * time.Second
+	}
+	if o.LiveRate <= 0 {
+		o.LiveRate = 5000
+	}
+	if o.RecRate <= 0 {
+		o.RecRate = 5000
+	}
+	if o.RecWorkers <= 0 {
+		o.RecWorkers = 64
+	}
+	if o.K <= 0 {
+		o.K = 10
+	}
+	if o.FreshEvery <= 0 {
+		o.FreshEvery = 50 * time.Millisecond
+	}
+	if o.FreshPoll <= 0 {
+		o.FreshPoll = 250 * time.Microsecond
+	}
+	if o.FreshTimeout <= 0 {
+		o.FreshTimeout = 10 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}

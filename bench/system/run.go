@@ -1,0 +1,323 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/bench/baseline"
+	"github.com/stickyhq/sticky/bench/workload"
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/stream"
+)
+
+// Target names.
+const (
+	TargetSticky   = "sticky"
+	TargetBaseline = "redis-baseline"
+)
+
+// Run measures every target on the workload, one after the other, each on
+// its own topics of the same broker. It fills r.Broker, r.Workload and
+// r.Targets; a target that fails keeps its partial figures and the reason
+// in its Errors, and Run goes on with the next. Run returns an error only
+// when nothing could be measured (no broker, bad options).
+func Run(ctx context.Context, w *workload.Workload, o Options, r *Result) error {
+	o.defaults()
+	if o.Dir == "" {
+		return errors.New("system: Options.Dir is required")
+	}
+	if len(w.Events) < 2 {
+		return fmt.Errorf("system: the workload has %d events; need at least 2", len(w.Events))
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("system: cannot find the sticky binary: %w", err)
+		}
+		o.Binary = exe
+	}
+	targets := o.Targets
+	if len(targets) == 0 {
+		targets = []string{TargetSticky}
+		if o.Baseline {
+			targets = append(targets, TargetBaseline)
+		}
+	}
+	for _, t := range targets {
+		if t != TargetSticky && t != TargetBaseline {
+			return fmt.Errorf("system: unknown target %q (want %s or %s)", t, TargetSticky, TargetBaseline)
+		}
+	}
+
+	brokers := o.Brokers
+	r.Broker = strings.Join(brokers, ",")
+	if len(brokers) == 0 {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0),
+			kfake.DefaultNumPartitions(o.Partitions), kfake.SeedTopics(-1))
+		if err != nil {
+			return fmt.Errorf("system: cannot start the embedded broker: %w", err)
+		}
+		defer c.Close()
+		brokers = c.ListenAddrs()
+		r.Broker = "embedded kfake in the harness process, " + brokers[0]
+	}
+
+	// Split: the backlog, then the live events.
+	backlog := o.Backlog
+	if backlog <= 0 || backlog >= len(w.Events) {
+		reserve := int(o.LiveRate * (o.Live + o.WarmUp).Seconds())
+		backlog = len(w.Events) - min(reserve, len(w.Events)/2)
+	}
+	evs := shiftToNow(w.Events, backlog)
+	r.Workload = Workload{Name: w.Name, Events: len(w.Events), Users: w.Users(), Items: len(w.Items),
+		Backlog: backlog, LiveRate: o.LiveRate, LiveSeconds: o.Live.Seconds(), Partitions: o.Partitions}
+
+	run := fmt.Sprintf("b%d", time.Now().UnixNano()%1e9)
+	for _, name := range targets {
+		if ctx.Err() != nil {
+			break
+		}
+		t := Target{Name: name}
+		m := &measure{o: o, brokers: brokers, w: w, evs: evs, backlog: backlog,
+			prefix: run + "-" + name, dir: filepath.Join(o.Dir, name), t: &t}
+		if err := m.run(ctx); err != nil {
+			t.Errors = append(t.Errors, err.Error())
+			o.Log.Error("target failed", "target", name, "err", err)
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	return ctx.Err()
+}
+
+// shiftToNow returns the events with their times shifted so that the last
+// backlog event happens now (the order and gaps are kept).
+func shiftToNow(evs []features.Event, backlog int) []features.Event {
+	out := slices.Clone(evs)
+	shift := time.Since(evs[backlog-1].Time)
+	for i := range out {
+		out[i].Time = out[i].Time.Add(shift)
+	}
+	return out
+}
+
+// measure is one target's run.
+type measure struct {
+	o       Options
+	brokers []string
+	w       *workload.Workload
+	evs     []features.Event
+	backlog int
+	prefix  string
+	dir     string
+	t       *Target
+
+	procs    []*process
+	redis    *baseline.Redis
+	users    int       // users produced
+	lastLine time.Time // of the progress
+	pids     []int
+	base     string // HTTP base URL
+	client   *http.Client
+
+	counter   string // the metric counting consumed events
+	phase     atomic.Value
+	startedAt time.Time
+	mu        sync.Mutex
+	samples   []Sample
+	lastCount atomic.Int64
+}
+
+func (m *measure) run(ctx context.Context) error {
+	o := m.o
+	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create %s: %w", m.dir, err)
+	}
+	topics := stream.Config{Brokers: m.brokers, EventsTopic: m.prefix + ".events", ItemsTopic: m.prefix + ".items",
+		DLQTopic: m.prefix + ".events.dlq", Partitions: int32(o.Partitions)}
+	if err := stream.EnsureTopics(ctx, topics); err != nil {
+		return err
+	}
+	o.Log.Info("producing the backlog", "target", m.t.Name, "events", m.backlog, "items", len(m.w.Items))
+	if err := m.produceBacklog(ctx, topics); err != nil {
+		return err
+	}
+	raw, err := rawConsume(ctx, m.brokers, topics.EventsTopic, m.backlog)
+	if err != nil {
+		return err
+	}
+	m.t.Ingest.RawPerSecond = raw
+
+	m.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	defer m.client.CloseIdleConnections()
+	stop, err := m.start(ctx, topics)
+	defer func() {
+		if err := stop(); err != nil {
+			m.t.Errors = append(m.t.Errors, err.Error())
+		}
+	}()
+	if err != nil {
+		return err
+	}
+
+	sctx, cancelSampler := context.WithCancel(ctx)
+	samplerDone := make(chan struct{})
+	m.phase.Store("ingest")
+	go func() {
+		defer close(samplerDone)
+		m.sample(sctx)
+	}()
+	defer func() {
+		cancelSampler()
+		<-samplerDone
+		m.mu.Lock()
+		m.t.Throughput = m.samples
+		m.mu.Unlock()
+	}()
+
+	if err := m.ingest(ctx); err != nil {
+		return err
+	}
+	m.phase.Store("live")
+	if err := m.live(ctx, topics); err != nil {
+		return err
+	}
+	m.memory(ctx)
+	return nil
+}
+
+// produceBacklog writes the catalogue and the backlog events.
+func (m *measure) produceBacklog(ctx context.Context, topics stream.Config) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(m.brokers...), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(200_000), kgo.ProducerBatchMaxBytes(1<<20))
+	if err != nil {
+		return fmt.Errorf("cannot create the backlog producer: %w", err)
+	}
+	defer cl.Close()
+	var first atomic.Pointer[error]
+	done := func(_ *kgo.Record, err error) {
+		if err != nil {
+			first.CompareAndSwap(nil, &err)
+		}
+	}
+	for i := range m.w.Items {
+		b, err := json.Marshal(&m.w.Items[i])
+		if err != nil {
+			return fmt.Errorf("cannot encode item %s: %w", m.w.Items[i].ID, err)
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: topics.ItemsTopic, Key: []byte(m.w.Items[i].ID), Value: b}, done)
+	}
+	var buf []byte
+	for i := 0; i < m.backlog; i++ {
+		buf = stream.AppendEvent(buf[:0], &m.evs[i])
+		cl.Produce(ctx, &kgo.Record{Topic: topics.EventsTopic, Key: []byte(m.evs[i].UserID), Value: slices.Clone(buf)}, done)
+		if e := first.Load(); e != nil {
+			break
+		}
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return fmt.Errorf("cannot flush the backlog: %w", err)
+	}
+	if e := first.Load(); e != nil {
+		return fmt.Errorf("cannot produce the backlog: %w", *e)
+	}
+	return nil
+}
+
+// rawConsume reads n records of a topic with a plain franz-go consumer
+// (no group, no processing) and returns records/s.
+func rawConsume(ctx context.Context, brokers []string, topic string, n int) (float64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return 0, fmt.Errorf("cannot create the raw consumer: %w", err)
+	}
+	defer cl.Close()
+	if err := cl.Ping(ctx); err != nil {
+		return 0, fmt.Errorf("raw consumer: %w", err)
+	}
+	got := 0
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	for got < n {
+		fs := cl.PollFetches(cctx)
+		if err := cctx.Err(); err != nil {
+			return 0, fmt.Errorf("raw consumer read %d of %d records: %w", got, n, err)
+		}
+		if errs := fs.Errors(); len(errs) > 0 {
+			return 0, fmt.Errorf("raw consumer: %w", errs[0].Err)
+		}
+		got += fs.NumRecords()
+	}
+	return float64(got) / time.Since(start).Seconds(), nil
+}
+
+// start starts the target's processes and waits until its HTTP API
+// answers; stop stops them.
+func (m *measure) start(ctx context.Context, topics stream.Config) (stop func() error, err error) {
+	o := m.o
+	addr, err := freePort()
+	if err != nil {
+		return func() error { return nil }, err
+	}
+	m.base = "http://" + addr
+	stops := []func() error{}
+	stop = func() error {
+		var errs []error
+		for i := len(stops) - 1; i >= 0; i-- {
+			errs = append(errs, stops[i]())
+		}
+		return errors.Join(errs...)
+	}
+	var args []string
+	switch m.t.Name {
+	case TargetSticky:
+		m.counter = "sticky_stream_events_consumed_total"
+		args = append([]string{"serve", "--brokers", strings.Join(m.brokers, ","), "--data", filepath.Join(m.dir, "data"),
+			"--http", addr, "--topic-prefix", m.prefix, "--group", m.prefix, "--partitions", strconv.Itoa(o.Partitions),
+			"--log-level", "warn"}, o.StickyArgs...)
+		m.t.Description = "sticky serve: Badger state under the data directory, state and offsets committed together per batch"
+	case TargetBaseline:
+		m.counter = "sticky_baseline_events_consumed_total"
+		rd, err := baseline.StartRedis(ctx, filepath.Join(m.dir, "redis"))
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, rd.Close)
+		m.pids = append(m.pids, rd.PID())
+		m.redis = rd
+		args = []string{"bench", "baseline", "--brokers", strings.Join(m.brokers, ","), "--topic", topics.EventsTopic,
+			"--items-topic", topics.ItemsTopic, "--group", m.prefix, "--redis", rd.Addr(), "--http", addr}
+		m.t.Description = "franz-go consumer group writing per-user features to redis-server (appendonly, fsync every second), " +
+			"one pipeline and an offset commit per poll; HTTP service ranking from Redis with the same rules"
+	}
+	m.startedAt = time.Now()
+	p, err := startProcess(m.t.Name, o.Binary, args, filepath.Join(m.dir, m.t.Name+".log"))
+	if err != nil {
+		return stop, err
+	}
+	stops = append(stops, func() error { return p.stop(30 * time.Second) })
+	m.procs = append(m.procs, p)
+	m.pids = append([]int{p.pid()}, m.pids...)
+	if err := waitHTTP(ctx, m.client, m.base+"/healthz", p, time.Minute); err != nil {
+		return stop, err
+	}
+	return stop, nil
+}

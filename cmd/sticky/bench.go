@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stickyhq/sticky/bench/baseline"
+	"github.com/stickyhq/sticky/bench/quality"
+	"github.com/stickyhq/sticky/bench/report"
+	"github.com/stickyhq/sticky/bench/synth"
+	"github.com/stickyhq/sticky/bench/system"
+	"github.com/stickyhq/sticky/bench/workload"
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker"
+)
+
+const benchUsage = `Usage:
+  sticky bench run [flags]       the system run: ingest, freshness, latency, memory and
+                                 quality of Sticky (and with --baseline, of a Kafka →
+                                 Redis pipeline) on one workload; writes result.json,
+                                 report.md and PNG plots into --out
+  sticky bench quality [flags]   only the prequential quality evaluation
+  sticky bench convert [flags]   write a workload (a data set or the synthetic shop) as
+                                 Sticky event and item files (JSON lines, .gz to gzip)
+  sticky bench report [flags]    re-render report.md and the plots from a result.json
+  sticky bench baseline [flags]  the Redis baseline service (the harness starts it)
+
+Workloads: --workload synthetic (flags --users, --items, --days, ...), online-retail or
+cdnow (read from --data-dir), or --events FILE [--items-file FILE] for your own logs.
+Every flag is also the environment variable STICKY_BENCH_<FLAG>, e.g.
+--live-rate is STICKY_BENCH_LIVE_RATE.
+`
+
+// benchEnv looks flags up as STICKY_BENCH_*, so that the engine's STICKY_*
+// variables (which the Sticky target inherits) do not change the harness.
+func benchEnv(name string) (string, bool) {
+	return os.LookupEnv(strings.Replace(name, "STICKY_", "STICKY_BENCH_", 1))
+}
+
+func bench(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, benchUsage)
+		return errors.New("bench: a subcommand is required")
+	}
+	sub, args := args[0], args[1:]
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch sub {
+	case "run", "quality":
+		return benchRun(ctx, sub, args, stdout, stderr)
+	case "convert":
+		return benchConvert(args, stdout, stderr)
+	case "report":
+		return benchReport(args, stdout, stderr)
+	case "baseline":
+		return benchBaseline(ctx, args, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, benchUsage)
+		return nil
+	}
+	fmt.Fprint(stderr, benchUsage)
+	return fmt.Errorf("bench: unknown subcommand %q", sub)
+}
+
+// workloadFlags choose and size a workload.
+type workloadFlags struct {
+	name, dataDir, events, items string
+	limit                        int
+	synth                        workload.SynthConfig
+	seed                         uint64
+}
+
+func (f *workloadFlags) register(fs *flag.FlagSet) {
+	f.synth.Users, f.synth.Items, f.synth.Days = 10000, 5000, 14
+	fs.StringVar(&f.name, "workload", "synthetic", "synthetic, online-retail or cdnow; ignored with --events")
+	fs.StringVar(&f.dataDir, "data-dir", "../shared/data", "directory of the data sets")
+	fs.StringVar(&f.events, "events", "", "file of Sticky events (JSON lines in time order, .gz gunzipped) to replay")
+	fs.StringVar(&f.items, "items-file", "", "with --events: catalogue file (JSON lines of items)")
+	fs.IntVar(&f.limit, "limit", 0, "replay only the first N events (0: all)")
+	fs.IntVar(&f.synth.Users, "users", f.synth.Users, "synthetic: shoppers")
+	fs.IntVar(&f.synth.Items, "items", f.synth.Items, "synthetic: catalogue items")
+	fs.IntVar(&f.synth.Days, "days", f.synth.Days, "synthetic: days of history")
+	fs.Uint64Var(&f.seed, "seed", 1, "synthetic: random seed")
+	fs.IntVar(&f.synth.Categories, "categories", 24, "synthetic: categories")
+	fs.Float64Var(&f.synth.ZipfS, "zipf", 1.2, "synthetic: Zipf exponent of item popularity within a category (> 1)")
+	fs.Float64Var(&f.synth.SessionsPerDay, "sessions-per-day", 1.2, "synthetic: mean sessions per shopper per day")
+	fs.IntVar(&f.synth.Regions, "regions", 8, "synthetic: home regions (and time zones) of shoppers, 1 to 8")
+	fs.Float64Var(&f.synth.ClickRate, "click-rate", 0.33, "synthetic: chance a viewed item is clicked")
+	fs.Float64Var(&f.synth.CartRate, "cart-rate", 0.3, "synthetic: chance a viewed item is added to the cart")
+	fs.Float64Var(&f.synth.DismissRate, "dismiss-rate", 0.02, "synthetic: chance a viewed item is dismissed")
+	fs.Float64Var(&f.synth.SearchRate, "search-rate", 0.2, "synthetic: chance a session starts with a search")
+}
+
+func (f *workloadFlags) load() (*workload.Workload, error) {
+	var w *workload.Workload
+	var err error
+	switch {
+	case f.events != "":
+		w, err = workload.ReadFiles(f.events, f.items)
+	case f.name == "synthetic":
+		f.synth.Seed = f.seed
+		if f.synth.Regions > len(synth.Regions) || f.synth.Regions < 1 {
+			return nil, fmt.Errorf("--regions must be 1 to %d", len(synth.Regions))
+		}
+		if f.synth.ZipfS <= 1 {
+			return nil, errors.New("--zipf must be greater than 1")
+		}
+		w = workload.Synthetic(f.synth)
+	default:
+		w, err = workload.Dataset(f.name, f.dataDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.Limit(f.limit)
+	return w, nil
+}
+
+func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sticky bench "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var wf workloadFlags
+	wf.register(fs)
+	var (
+		o            system.Options
+		brokers      string
+		stickyArgs   string
+		out          string
+		qEvents      int
+		qInteract    bool
+		noQuality    bool
+		k            int
+		targets      string
+		logLevel     string
+		progressMode string
+	)
+	fs.StringVar(&out, "out", "", "output directory (default bench-results/<date-time>)")
+	fs.IntVar(&k, "k", 10, "list length asked for and scored (HR@K, NDCG@K)")
+	fs.IntVar(&qEvents, "quality-events", 300_000, "quality: evaluate on the first N events (0: all)")
+	fs.BoolVar(&qInteract, "quality-interactions", false, "quality: evaluate before every item interaction, not only purchases")
+	if sub == "run" {
+		fs.StringVar(&brokers, "brokers", "", "Kafka brokers; empty starts an embedded kfake broker in the harness")
+		fs.BoolVar(&o.Baseline, "baseline", false, "also measure the Redis baseline (needs redis-server in PATH)")
+		fs.StringVar(&targets, "targets", "", "comma-separated targets to run: sticky, redis-baseline (default sticky, plus the baseline with --baseline)")
+		fs.IntVar(&o.Partitions, "partitions", 6, "partitions of the events topic")
+		fs.IntVar(&o.Backlog, "backlog", 0, "events on the topic before a target starts (0: all but those kept for the live phase)")
+		fs.DurationVar(&o.IngestTimeout, "ingest-timeout", 10*time.Minute, "give up the ingest phase after this long")
+		fs.DurationVar(&o.Live, "live", 30*time.Second, "measured live phase")
+		fs.DurationVar(&o.WarmUp, "warm-up", 3*time.Second, "live-phase warm-up, not measured")
+		fs.Float64Var(&o.LiveRate, "live-rate", 5000, "events/s produced during the live phase")
+		fs.Float64Var(&o.RecRate, "rec-rate", 5000, "recommendation requests/s (open loop)")
+		fs.IntVar(&o.RecWorkers, "rec-workers", 64, "recommendation requests in flight at most")
+		fs.DurationVar(&o.FreshEvery, "fresh-every", 50*time.Millisecond, "a freshness sample every")
+		fs.DurationVar(&o.FreshPoll, "fresh-poll", 250*time.Microsecond, "profile poll interval of a freshness sample")
+		fs.StringVar(&o.Binary, "sticky-binary", "", "the sticky executable the targets run (default: this one)")
+		fs.StringVar(&stickyArgs, "sticky-args", "", "extra arguments for sticky serve, space-separated")
+		fs.BoolVar(&noQuality, "no-quality", false, "skip the quality evaluation")
+		fs.StringVar(&progressMode, "progress", "auto", "progress line: auto, line (rewritten in place), log (a line every 5 s) or none")
+	}
+	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	if err := parse(fs, args, benchEnv); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q", logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if out == "" {
+		out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("cannot create --out %s: %w", out, err)
+	}
+	started := time.Now()
+	fmt.Fprintf(stderr, "loading the workload...\n")
+	w, err := wf.load()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "workload %s: %d events, %d users, %d items (%.1f s)\n", w.Name, len(w.Events), w.Users(), len(w.Items), time.Since(started).Seconds())
+
+	res := &system.Result{Command: commandLine(), Machine: system.ThisMachine(), Started: started, Goals: system.DefaultGoals}
+	if sub == "run" {
+		o.K, o.Log = k, log
+		o.Dir = filepath.Join(out, "work")
+		o.StickyArgs = strings.Fields(stickyArgs)
+		for _, b := range strings.Split(brokers, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				o.Brokers = append(o.Brokers, b)
+			}
+		}
+		for _, t := range strings.Split(targets, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				o.Targets = append(o.Targets, t)
+			}
+		}
+		switch progressMode {
+		case "auto":
+			o.Progress, o.ProgressTTY = stderr, isTerminal(stderr)
+		case "line", "log":
+			o.Progress, o.ProgressTTY = stderr, progressMode == "line"
+		case "none":
+		default:
+			return fmt.Errorf("invalid --progress %q: auto, line, log or none", progressMode)
+		}
+		if err := system.Run(ctx, w, o, res); err != nil {
+			return err
+		}
+		defer os.RemoveAll(o.Dir) // data directories; logs of failed targets are copied below
+		for _, t := range res.Targets {
+			if len(t.Errors) > 0 {
+				copyLogs(filepath.Join(o.Dir, t.Name), out)
+			}
+		}
+	}
+	if sub == "quality" || !noQuality {
+		if qEvents > 0 {
+			w.Limit(qEvents)
+		}
+		fmt.Fprintf(stderr, "quality: prequential evaluation on %d events...\n", len(w.Events))
+		q := evaluateQuality(w, k, qInteract, stderr)
+		res.Quality = q
+	}
+	res.Seconds = time.Since(started).Seconds()
+	if err := report.WriteJSON(filepath.Join(out, "result.json"), res); err != nil {
+		return err
+	}
+	plots, err := report.Plots(out, res)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(report.Markdown(res, plots)), 0o644); err != nil {
+		return fmt.Errorf("cannot write the report: %w", err)
+	}
+	fmt.Fprint(stdout, report.Summary(res))
+	fmt.Fprintf(stdout, "\nresult: %s\nreport: %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.md"))
+	return nil
+}
+
+// evaluateQuality runs Sticky's ranker, the baseline's rules and the three
+// reference baselines over the workload.
+func evaluateQuality(w *workload.Workload, k int, interactions bool, stderr io.Writer) *system.Quality {
+	recs := []quality.Recommender{
+		quality.NewSticky("sticky", w.Items, features.DefaultConfig(), ranker.DefaultConfig()),
+		baseline.NewMemory(w.Items),
+		quality.NewPopularity(),
+		quality.NewWindow(7 * 24 * time.Hour),
+		quality.NewItemKNN(),
+	}
+	start := time.Now()
+	scores := quality.Evaluate(w, recs, quality.Options{K: k, Interactions: interactions, Progress: func(done, total int) {
+		if done%100_000 == 0 {
+			fmt.Fprintf(stderr, "quality: %d/%d events (%.0f s)\n", done, total, time.Since(start).Seconds())
+		}
+	}})
+	return &system.Quality{Workload: w.Name, Events: len(w.Events), K: k, Interactions: interactions, Scores: scores}
+}
+
+func benchConvert(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sticky bench convert", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var wf workloadFlags
+	wf.register(fs)
+	var events, items string
+	fs.StringVar(&events, "out-events", "", "events file to write (.gz to gzip); required")
+	fs.StringVar(&items, "out-items", "", "catalogue file to write (.gz to gzip)")
+	if err := parse(fs, args, benchEnv); err != nil {
+		return err
+	}
+	if events == "" {
+		return errors.New("--out-events is required")
+	}
+	w, err := wf.load()
+	if err != nil {
+		return err
+	}
+	if err := w.WriteFiles(events, items); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d events (%d users, %d purchases) → %s; %d items → %s\n",
+		w.Name, len(w.Events), w.Users(), w.Purchases(), events, len(w.Items), items)
+	return nil
+}
+
+func benchReport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sticky bench report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var in, out string
+	fs.StringVar(&in, "result", "", "result.json of a run; required")
+	fs.StringVar(&out, "out", "", "directory for report.md and the plots (default: the result's)")
+	if err := parse(fs, args, benchEnv); err != nil {
+		return err
+	}
+	if in == "" {
+		return errors.New("--result is required")
+	}
+	if out == "" {
+		out = filepath.Dir(in)
+	}
+	res, err := report.ReadJSON(in)
+	if err != nil {
+		return err
+	}
+	plots, err := report.Plots(out, res)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(report.Markdown(res, plots)), 0o644); err != nil {
+		return fmt.Errorf("cannot write the report: %w", err)
+	}
+	fmt.Fprint(stdout, report.Summary(res))
+	return nil
+}
+
+func benchBaseline(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sticky bench baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o baseline.Options
+	var brokers, logLevel string
+	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "Kafka brokers, comma-separated")
+	fs.StringVar(&o.Topic, "topic", "sticky.events", "events topic")
+	fs.StringVar(&o.ItemsTopic, "items-topic", "sticky.items", "catalogue topic")
+	fs.StringVar(&o.Group, "group", "sticky-baseline", "consumer group")
+	fs.StringVar(&o.Redis, "redis", "127.0.0.1:6379", "Redis address")
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:8090", "HTTP listen address")
+	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	if err := parse(fs, args, benchEnv); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q", logLevel)
+	}
+	for _, b := range strings.Split(brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			o.Brokers = append(o.Brokers, b)
+		}
+	}
+	return baseline.Run(ctx, o, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// commandLine is the command as typed, for the report.
+func commandLine() string {
+	args := make([]string, 0, len(os.Args))
+	args = append(args, "sticky")
+	for _, a := range os.Args[1:] {
+		if strings.ContainsAny(a, " \t\"'$") {
+			a = fmt.Sprintf("%q", a)
+		}
+		args = append(args, a)
+	}
+	return strings.Join(args, " ")
+}
+
+// isTerminal reports whether w is a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || runtime.GOOS == "windows" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// copyLogs copies a failed target's *.log files into out.
+func copyLogs(dir, out string) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil {
+			os.WriteFile(filepath.Join(out, filepath.Base(l)), b, 0o644)
+		}
+	}
+}
