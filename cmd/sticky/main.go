@@ -60,6 +60,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		if o.pprof != "" {
+			stopPprof, err := startPprof(o.pprof, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			defer stopPprof()
+		}
 		if cmd == "demo" {
 			return demo(ctx, cfg, o.demo, stdout)
 		}
@@ -95,7 +102,7 @@ type options struct {
 	sessionTimeout                                               time.Duration
 	affinityHL, habitHL, popularityHL, coocHL                    time.Duration
 	kafka                                                        kafkaOptions
-	earnRules, tiers, boostsFile                                 string
+	earnRules, tiers, boostsFile, pprof                          string
 	tierWindow                                                   int
 	atRisk, churn, clvRate                                       float64
 	clvMonths                                                    int
@@ -165,6 +172,7 @@ func (o *options) flags(cmd string) *flag.FlagSet {
 	fs.StringVar(&o.pushCaps, "push-caps", o.pushCaps, "default frequency caps across campaigns")
 	fs.StringVar(&o.boostsFile, "boosts", o.boostsFile, "JSON file of ranker boosts: [{\"when\": rule, \"category\"|\"brand\"|\"tag\": ..., \"factor\": 1.5, \"reason\": ...}]")
 	fs.StringVar(&o.logLevel, "log-level", o.logLevel, "debug, info, warn or error")
+	fs.StringVar(&o.pprof, "pprof", o.pprof, "listen address of Go's profiles (/debug/pprof/); empty: off")
 	if cmd == "demo" {
 		fs.IntVar(&o.demo.users, "demo-users", o.demo.users, "demo: synthetic shoppers")
 		fs.IntVar(&o.demo.items, "demo-items", o.demo.items, "demo: catalogue items")
