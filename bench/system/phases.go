@@ -37,7 +37,6 @@ func (m *measure) sample(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			m.lastCount.Store(n)
 			m.mu.Lock()
 			m.samples = append(m.samples, Sample{Seconds: now.Sub(m.startedAt).Seconds(),
 				Value: float64(n-prev) / now.Sub(prevAt).Seconds(), Phase: m.phase.Load().(string)})
@@ -258,33 +257,25 @@ func (m *measure) memory(ctx context.Context) {
 	}
 }
 
-// progress shows a progress line.
-func (m *measure) progress(line string) {
+// progress shows a progress line: rewritten in place on a terminal, else
+// printed at most every 5 s.
+func (m *measure) progress(line string) { m.show(line, false) }
+
+// progressDone ends a phase's progress with a line that stays.
+func (m *measure) progressDone(line string) { m.show(line, true) }
+
+func (m *measure) show(line string, stays bool) {
 	w := m.o.Progress
-	if w == nil {
-		return
-	}
-	if m.o.ProgressTTY {
+	switch {
+	case w == nil:
+	case m.o.ProgressTTY && stays:
+		fmt.Fprintf(w, "\r\033[K%s\n", line)
+	case m.o.ProgressTTY:
 		fmt.Fprintf(w, "\r\033[K%s", line)
-		return
-	}
-	if time.Since(m.lastLine) >= 5*time.Second {
+	case stays || time.Since(m.lastLine) >= 5*time.Second:
 		fmt.Fprintln(w, line)
 		m.lastLine = time.Now()
 	}
-}
-
-// progressDone ends a phase's progress with a line that stays.
-func (m *measure) progressDone(line string) {
-	w := m.o.Progress
-	if w == nil {
-		return
-	}
-	if m.o.ProgressTTY {
-		fmt.Fprintf(w, "\r\033[K%s\n", line)
-		return
-	}
-	fmt.Fprintln(w, line)
 }
 
 // human formats a rate: 1234567 → "1.23M".

@@ -139,7 +139,6 @@ type measure struct {
 	startedAt time.Time
 	mu        sync.Mutex
 	samples   []Sample
-	lastCount atomic.Int64
 }
 
 func (m *measure) run(ctx context.Context) error {

@@ -169,10 +169,6 @@ func parseMetrics(r io.Reader) (metrics, error) {
 		if i := bytes.IndexAny(line, "{ "); i >= 0 {
 			name = line[:i]
 		}
-		j := bytes.LastIndexByte(line, ' ')
-		if j < 0 {
-			continue
-		}
 		// A sample may end with a timestamp: "name{…} value ts".
 		rest := bytes.TrimSpace(line[len(name):])
 		if k := bytes.LastIndexByte(rest, '}'); k >= 0 {

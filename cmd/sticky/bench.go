@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -172,11 +171,10 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	if err := parse(fs, args, benchEnv); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("invalid --log-level %q", logLevel)
+	log, err := newLogger(logLevel, stderr)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if out == "" {
 		out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))
 	}
@@ -196,16 +194,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		o.K, o.Log = k, log
 		o.Dir = filepath.Join(out, "work")
 		o.StickyArgs = strings.Fields(stickyArgs)
-		for _, b := range strings.Split(brokers, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				o.Brokers = append(o.Brokers, b)
-			}
-		}
-		for _, t := range strings.Split(targets, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				o.Targets = append(o.Targets, t)
-			}
-		}
+		o.Brokers, o.Targets = splitList(brokers), splitList(targets)
 		switch progressMode {
 		case "auto":
 			o.Progress, o.ProgressTTY = stderr, isTerminal(stderr)
@@ -237,12 +226,8 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	if err := report.WriteJSON(filepath.Join(out, "result.json"), res); err != nil {
 		return err
 	}
-	plots, err := report.Plots(out, res)
-	if err != nil {
+	if err := writeReport(out, res); err != nil {
 		return err
-	}
-	if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(report.Markdown(res, plots)), 0o644); err != nil {
-		return fmt.Errorf("cannot write the report: %w", err)
 	}
 	fmt.Fprint(stdout, report.Summary(res))
 	fmt.Fprintf(stdout, "\nresult: %s\nreport: %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.md"))
@@ -313,6 +298,15 @@ func benchReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := writeReport(out, res); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, report.Summary(res))
+	return nil
+}
+
+// writeReport writes the plots and report.md into out.
+func writeReport(out string, res *system.Result) error {
 	plots, err := report.Plots(out, res)
 	if err != nil {
 		return err
@@ -320,7 +314,6 @@ func benchReport(args []string, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(report.Markdown(res, plots)), 0o644); err != nil {
 		return fmt.Errorf("cannot write the report: %w", err)
 	}
-	fmt.Fprint(stdout, report.Summary(res))
 	return nil
 }
 
@@ -339,16 +332,12 @@ func benchBaseline(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parse(fs, args, benchEnv); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("invalid --log-level %q", logLevel)
+	log, err := newLogger(logLevel, stderr)
+	if err != nil {
+		return err
 	}
-	for _, b := range strings.Split(brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			o.Brokers = append(o.Brokers, b)
-		}
-	}
-	return baseline.Run(ctx, o, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+	o.Brokers = splitList(brokers)
+	return baseline.Run(ctx, o, log)
 }
 
 // commandLine is the command as typed, for the report.

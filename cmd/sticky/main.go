@@ -215,17 +215,12 @@ func parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) 
 
 func (o *options) config(stderr io.Writer) (engine.Config, error) {
 	cfg := engine.DefaultConfig()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return cfg, fmt.Errorf("invalid --log-level %q", o.logLevel)
+	var err error
+	if cfg.Logger, err = newLogger(o.logLevel, stderr); err != nil {
+		return cfg, err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.HTTPAddr, cfg.DataDir, cfg.EmbeddedKafka, cfg.EmbeddedKafkaSync = o.http, o.data, o.embedded, o.embeddedSync
-	for _, b := range strings.Split(o.brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			cfg.Brokers = append(cfg.Brokers, b)
-		}
-	}
+	cfg.Brokers = splitList(o.brokers)
 	n, err := parseBytes(o.cacheBytes)
 	if err != nil {
 		return cfg, fmt.Errorf("invalid --cache-bytes: %w", err)
@@ -466,4 +461,24 @@ func quoteDefault(s string) string {
 		return `""`
 	}
 	return s
+}
+
+// newLogger returns a text logger at a --log-level.
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// splitList splits a comma-separated flag, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
