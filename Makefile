@@ -3,8 +3,8 @@ GO ?= go
 
 .PHONY: build test check bench fuzz demo clean kafka-up kafka-down test-kafka
 
-build: ## the binary, in bin/
-	$(GO) build -o bin/sticky ./cmd/sticky
+build: ## the server and the benchmark harness, bin/sticky and bin/sticky-bench
+	$(GO) build -o bin/ ./cmd/sticky ./cmd/sticky-bench
 
 test: ## every test, race detector on
 	$(GO) test -race -count=1 ./...

@@ -16,7 +16,7 @@
 //     goals, figures, quality, the plots, how each figure is measured, and
 //     each target's description and errors.
 //
-// A typical end of `sticky bench run`:
+// A typical end of `sticky-bench run`:
 //
 //	fmt.Print(report.Summary(res))
 //	if err := report.WriteJSON(filepath.Join(out, "result.json"), res); err != nil { ... }

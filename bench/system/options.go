@@ -17,9 +17,12 @@ type Options struct {
 	// Dir holds the targets' data directories, logs and Redis's files.
 	// Required.
 	Dir string
-	// Binary is the sticky executable run as `serve` and `bench baseline`.
-	// Default: the running executable.
-	Binary string
+	// StickyBinary is the sticky executable run as `serve`. Default:
+	// `sticky` in the running executable's directory, else on PATH.
+	StickyBinary string
+	// BaselineBinary is the executable run as `baseline`: the harness's
+	// own command, sticky-bench. Default: the running executable.
+	BaselineBinary string
 	// StickyArgs are extra arguments for `sticky serve` (e.g. cache size).
 	StickyArgs []string
 	// Baseline also measures the Redis baseline. Default false.

@@ -6,7 +6,7 @@ import (
 	"github.com/stickyhq/sticky/bench/quality"
 )
 
-// Result is everything one `sticky bench run` measured. It is what the
+// Result is everything one `sticky-bench run` measured. It is what the
 // JSON result file holds and what the Markdown report is made from.
 type Result struct {
 	Command  string    `json:"command"`  // the command line, as typed

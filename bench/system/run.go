@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -44,13 +45,6 @@ func Run(ctx context.Context, w *workload.Workload, o Options, r *Result) error 
 	if len(w.Events) < 2 {
 		return fmt.Errorf("system: the workload has %d events; need at least 2", len(w.Events))
 	}
-	if o.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("system: cannot find the sticky binary: %w", err)
-		}
-		o.Binary = exe
-	}
 	targets := o.Targets
 	if len(targets) == 0 {
 		targets = []string{TargetSticky}
@@ -62,6 +56,20 @@ func Run(ctx context.Context, w *workload.Workload, o Options, r *Result) error 
 		if t != TargetSticky && t != TargetBaseline {
 			return fmt.Errorf("system: unknown target %q (want %s or %s)", t, TargetSticky, TargetBaseline)
 		}
+	}
+	if o.StickyBinary == "" && slices.Contains(targets, TargetSticky) {
+		bin, err := findSticky()
+		if err != nil {
+			return err
+		}
+		o.StickyBinary = bin
+	}
+	if o.BaselineBinary == "" && slices.Contains(targets, TargetBaseline) {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("system: cannot find the harness's executable for the baseline: %w", err)
+		}
+		o.BaselineBinary = exe
 	}
 
 	brokers := o.Brokers
@@ -285,10 +293,12 @@ func (m *measure) start(ctx context.Context, topics stream.Config) (stop func() 
 		}
 		return errors.Join(errs...)
 	}
+	var bin string
 	var args []string
 	switch m.t.Name {
 	case TargetSticky:
 		m.counter = "sticky_stream_events_consumed_total"
+		bin = o.StickyBinary
 		args = append([]string{"serve", "--brokers", strings.Join(m.brokers, ","), "--data", filepath.Join(m.dir, "data"),
 			"--http", addr, "--topic-prefix", m.prefix, "--group", m.prefix, "--partitions", strconv.Itoa(o.Partitions),
 			"--log-level", "warn"}, o.StickyArgs...)
@@ -302,13 +312,14 @@ func (m *measure) start(ctx context.Context, topics stream.Config) (stop func() 
 		stops = append(stops, rd.Close)
 		m.pids = append(m.pids, rd.PID())
 		m.redis = rd
-		args = []string{"bench", "baseline", "--brokers", strings.Join(m.brokers, ","), "--topic", topics.EventsTopic,
+		bin = o.BaselineBinary
+		args = []string{"baseline", "--brokers", strings.Join(m.brokers, ","), "--topic", topics.EventsTopic,
 			"--items-topic", topics.ItemsTopic, "--group", m.prefix, "--redis", rd.Addr(), "--http", addr}
 		m.t.Description = "franz-go consumer group writing per-user features to redis-server (appendonly, fsync every second), " +
 			"one pipeline and an offset commit per poll; HTTP service ranking from Redis with the same rules"
 	}
 	m.startedAt = time.Now()
-	p, err := startProcess(m.t.Name, o.Binary, args, filepath.Join(m.dir, m.t.Name+".log"))
+	p, err := startProcess(m.t.Name, bin, args, filepath.Join(m.dir, m.t.Name+".log"))
 	if err != nil {
 		return stop, err
 	}
@@ -319,4 +330,21 @@ func (m *measure) start(ctx context.Context, topics stream.Config) (stop func() 
 		return stop, err
 	}
 	return stop, nil
+}
+
+// findSticky is the default StickyBinary: `sticky` in the directory of the
+// running executable (bin/sticky beside bin/sticky-bench), else `sticky` on
+// PATH.
+func findSticky() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		if bin, err := exec.LookPath(filepath.Join(filepath.Dir(exe), "sticky")); err == nil {
+			return bin, nil
+		}
+	}
+	bin, err := exec.LookPath("sticky")
+	if err != nil {
+		return "", fmt.Errorf("system: cannot find the sticky binary beside %s or on PATH (build both with go build -o bin/ ./cmd/...): %w", exe, err)
+	}
+	return bin, nil
 }

@@ -1,6 +1,8 @@
 package system
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +78,22 @@ func TestShiftToNow(t *testing.T) {
 	}
 	if !evs[0].Time.Equal(t0) {
 		t.Fatal("the workload was modified")
+	}
+}
+
+// Without sticky beside the test binary, findSticky falls back to PATH, and
+// says where it looked when sticky is on neither.
+func TestFindSticky(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PATH", dir)
+	if _, err := findSticky(); err == nil || !strings.Contains(err.Error(), "cannot find the sticky binary beside") {
+		t.Fatalf("no sticky anywhere: %v", err)
+	}
+	bin := filepath.Join(dir, "sticky")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := findSticky(); err != nil || got != bin {
+		t.Fatalf("findSticky() = %q, %v; want %q", got, err, bin)
 	}
 }

@@ -4,7 +4,7 @@
 // gzipped) with an optional catalogue file, or from the two real data sets
 // in ../shared/data, converted to Sticky's schema.
 //
-// File formats (what `sticky bench convert` writes and `--events` reads):
+// File formats (what `sticky-bench convert` writes and `--events` reads):
 //
 //	events: one Sticky event per line, as on the events topic, in time order
 //	        {"event_id":"…","user_id":"…","type":"purchase","item_id":"…","ts":"…","price":2.55,"quantity":6,"context":{…}}

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/stickyhq/sticky/cmd/sticky/engine"
+	"github.com/stickyhq/sticky/internal/cli"
 )
 
 // selfSigned returns a server certificate for 127.0.0.1 and the PEM of the
@@ -71,8 +72,8 @@ func TestTLSAndSASLFlags(t *testing.T) {
 		fs := o.flags("serve")
 		fs.SetOutput(io.Discard)
 		env := map[string]string{"STICKY_KAFKA_SASL_PASSWORD": password}
-		err := parse(fs, []string{"--brokers", c.ListenAddrs()[0], "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0",
-			"--kafka-tls-ca", caFile, "--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-sasl-user", "sticky", "--log-level", "error"},
+		err := cli.Parse(fs, []string{"--brokers", c.ListenAddrs()[0], "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0",
+			"--kafka-tls-ca", caFile, "--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-sasl-user", "sticky", "--log-level", "error"}, "STICKY_",
 			func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err != nil {
 			t.Fatal(err)

@@ -2,11 +2,13 @@
 //
 //	sticky serve   run the engine (embedded broker unless --brokers is given)
 //	sticky demo    serve, plus a synthetic shop: catalogue, history and live shoppers
-//	sticky bench   the benchmark harness (run, quality, convert, report, baseline)
 //	sticky help    list commands, flags, environment variables and defaults
 //
 // Every flag can also be set with an environment variable: --cache-bytes is
 // STICKY_CACHE_BYTES. A flag on the command line wins over the environment.
+//
+// The benchmark harness is its own command, cmd/sticky-bench, so that this
+// binary does not link the harness's Redis client, histograms and plots.
 package main
 
 import (
@@ -17,10 +19,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +28,7 @@ import (
 
 	"github.com/stickyhq/sticky/cmd/sticky/engine"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/cli"
 	"github.com/stickyhq/sticky/ranker/push"
 )
 
@@ -51,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		o := defaultOptions()
 		fs := o.flags(cmd)
 		fs.SetOutput(stderr)
-		if err := parse(fs, args, os.LookupEnv); err != nil {
+		if err := cli.Parse(fs, args, "STICKY_", os.LookupEnv); err != nil {
 			return err
 		}
 		cfg, err := o.config(stderr)
@@ -72,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return serve(ctx, cfg)
 	case "bench":
-		return bench(args, stdout, stderr)
+		return errors.New(`the benchmark harness is its own binary now: run "sticky-bench help" (build it with "go build -o bin/ ./cmd/sticky-bench")`)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -183,44 +184,14 @@ func (o *options) flags(cmd string) *flag.FlagSet {
 	return fs
 }
 
-// envName is the environment variable of a flag.
-func envName(flagName string) string {
-	return "STICKY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// parse parses args, then fills every flag not given on the command line
-// from its environment variable.
-func parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
-			return
-		}
-		if v, ok := lookup(envName(f.Name)); ok {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("invalid %s=%q: %w", envName(f.Name), v, e)
-			}
-		}
-	})
-	return err
-}
-
 func (o *options) config(stderr io.Writer) (engine.Config, error) {
 	cfg := engine.DefaultConfig()
 	var err error
-	if cfg.Logger, err = newLogger(o.logLevel, stderr); err != nil {
+	if cfg.Logger, err = cli.NewLogger(o.logLevel, stderr); err != nil {
 		return cfg, err
 	}
 	cfg.HTTPAddr, cfg.DataDir, cfg.EmbeddedKafka, cfg.EmbeddedKafkaSync = o.http, o.data, o.embedded, o.embeddedSync
-	cfg.Brokers = splitList(o.brokers)
+	cfg.Brokers = cli.SplitList(o.brokers)
 	n, err := parseBytes(o.cacheBytes)
 	if err != nil {
 		return cfg, fmt.Errorf("invalid --cache-bytes: %w", err)
@@ -431,54 +402,19 @@ Usage:
                          Kafka-protocol broker on --embedded-kafka
   sticky demo [flags]    serve, plus a synthetic shop: catalogue, history and a
                          stream of live shoppers; prints example requests
-  sticky bench ...       the benchmark harness; "sticky bench help" lists its commands
   sticky help            this text
+
+The benchmark harness is its own binary: "sticky-bench help" lists its commands.
 
 Flags (each also as the environment variable shown; a flag given on the command
 line wins over the environment):
 `)
 	for _, cmd := range []string{"serve", "demo"} {
-		fs := defaultOptions().flags(cmd)
-		var rows [][3]string
-		fs.VisitAll(func(f *flag.Flag) {
-			if cmd == "demo" && !strings.HasPrefix(f.Name, "demo-") {
-				return
-			}
-			rows = append(rows, [3]string{"--" + f.Name, envName(f.Name), f.Usage + " (default " + quoteDefault(f.DefValue) + ")"})
-		})
-		sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
 		if cmd == "demo" {
 			fmt.Fprintln(w, "\nDemo only:")
 		}
-		for _, r := range rows {
-			fmt.Fprintf(w, "  %-24s %-30s %s\n", r[0], r[1], r[2])
-		}
+		cli.PrintFlags(w, defaultOptions().flags(cmd), "STICKY_", func(f *flag.Flag) bool {
+			return cmd != "demo" || strings.HasPrefix(f.Name, "demo-")
+		})
 	}
-}
-
-func quoteDefault(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return s
-}
-
-// newLogger returns a text logger at a --log-level.
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("invalid --log-level %q: debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-// splitList splits a comma-separated flag, dropping blanks.
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }

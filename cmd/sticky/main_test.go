@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/cli"
 )
 
 func TestFlagsAndEnvironment(t *testing.T) {
@@ -24,7 +25,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	fs := o.flags("serve")
 	fs.SetOutput(io.Discard)
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	if err := parse(fs, []string{"--http", "127.0.0.1:7000", "--partitions", "3"}, lookup); err != nil {
+	if err := cli.Parse(fs, []string{"--http", "127.0.0.1:7000", "--partitions", "3"}, "STICKY_", lookup); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := o.config(io.Discard)
@@ -54,7 +55,7 @@ func TestBadSettings(t *testing.T) {
 		o := defaultOptions()
 		fs := o.flags("serve")
 		fs.SetOutput(io.Discard)
-		err := parse(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		err := cli.Parse(fs, args, "STICKY_", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err == nil {
 			_, err = o.config(io.Discard)
 		}
@@ -114,8 +115,8 @@ func TestValueFlags(t *testing.T) {
 	o := defaultOptions()
 	fs := o.flags("serve")
 	fs.SetOutput(io.Discard)
-	err := parse(fs, []string{"--earn-rules", "purchase=2/unit@6m,share=1@1m", "--tiers", "member:0,vip:100",
-		"--churn-factor", "6", "--boosts", boosts}, func(string) (string, bool) { return "", false })
+	err := cli.Parse(fs, []string{"--earn-rules", "purchase=2/unit@6m,share=1@1m", "--tiers", "member:0,vip:100",
+		"--churn-factor", "6", "--boosts", boosts}, "STICKY_", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestValueFlags(t *testing.T) {
 		o := defaultOptions()
 		fs := o.flags("serve")
 		fs.SetOutput(io.Discard)
-		err := parse(fs, bad, func(string) (string, bool) { return "", false })
+		err := cli.Parse(fs, bad, "STICKY_", func(string) (string, bool) { return "", false })
 		if err == nil {
 			_, err = o.config(io.Discard)
 		}
@@ -156,8 +157,8 @@ func TestPushFlags(t *testing.T) {
 	o := defaultOptions()
 	fs := o.flags("serve")
 	fs.SetOutput(io.Discard)
-	err := parse(fs, []string{"--push-quiet-hours", "23:00-07:30", "--push-send-window", "10:00-20:00",
-		"--push-caps", "per_day=2,per_week=5", "--push-lease", "2m"}, func(string) (string, bool) { return "", false })
+	err := cli.Parse(fs, []string{"--push-quiet-hours", "23:00-07:30", "--push-send-window", "10:00-20:00",
+		"--push-caps", "per_day=2,per_week=5", "--push-lease", "2m"}, "STICKY_", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestPushFlags(t *testing.T) {
 		o := defaultOptions()
 		fs := o.flags("serve")
 		fs.SetOutput(io.Discard)
-		err := parse(fs, bad, func(string) (string, bool) { return "", false })
+		err := cli.Parse(fs, bad, "STICKY_", func(string) (string, bool) { return "", false })
 		if err == nil {
 			_, err = o.config(io.Discard)
 		}

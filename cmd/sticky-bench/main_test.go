@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"flag"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,14 +16,19 @@ import (
 	"github.com/stickyhq/sticky/bench/system"
 )
 
-// The harness end to end: `sticky bench run` on a small synthetic shop
-// against the built binary (and the Redis baseline when redis-server is
-// installed), then the figures, result file, report and plots are checked.
+// The harness end to end: sticky and sticky-bench are built side by side,
+// `sticky-bench run` measures the sticky beside it on a small synthetic
+// shop (and the Redis baseline, `sticky-bench baseline`, when redis-server
+// is installed), then the figures, result file, report and plots are
+// checked.
 func TestBenchRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary and runs the harness")
+		t.Skip("builds the binaries and runs the harness")
 	}
-	bin := stickyBinary(t)
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin+string(filepath.Separator), ".", "../sticky").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 	targets := system.TargetSticky
 	if _, err := exec.LookPath("redis-server"); err == nil {
 		targets += "," + system.TargetBaseline
@@ -31,10 +39,12 @@ func TestBenchRun(t *testing.T) {
 	}
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err := run([]string{"bench", "run", "--sticky-binary", bin, "--targets", targets, "--out", out,
+	cmd := exec.Command(filepath.Join(bin, "sticky-bench"), "run", "--targets", targets, "--out", out,
 		"--users", "150", "--items", "400", "--days", "3", "--partitions", "3",
 		"--live", "3s", "--warm-up", "1s", "--live-rate", "300", "--rec-rate", "200", "--fresh-every", "100ms",
-		"--quality-events", "5000", "--progress", "log"}, &stdout, &stderr)
+		"--quality-events", "5000", "--progress", "log")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
 	t.Logf("stderr:\n%s", stderr.String())
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +54,9 @@ func TestBenchRun(t *testing.T) {
 	res, err := report.ReadJSON(filepath.Join(out, "result.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Command, "sticky-bench run --targets") {
+		t.Errorf("command %q", res.Command)
 	}
 	want := strings.Split(targets, ",")
 	if len(res.Targets) != len(want) {
@@ -123,10 +136,51 @@ func TestBenchRun(t *testing.T) {
 	}
 	// The report re-renders from the result file alone.
 	stdout.Reset()
-	if err := run([]string{"bench", "report", "--result", filepath.Join(out, "result.json")}, &stdout, &stderr); err != nil {
+	if err := run([]string{"report", "--result", filepath.Join(out, "result.json")}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stdout.String(), "sticky") {
 		t.Fatalf("summary:\n%s", stdout.String())
+	}
+}
+
+// Every flag is also a STICKY_BENCH_* variable, and -h lists both.
+func TestHelpAndEnvironment(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"run", "quality", "convert", "report", "baseline"} {
+		if !strings.Contains(stdout.String(), "sticky-bench "+sub+" [flags]") {
+			t.Errorf("help lacks %s:\n%s", sub, stdout.String())
+		}
+	}
+	if err := run([]string{"run", "-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run -h: %v", err)
+	}
+	for _, want := range []string{"--live-rate", "STICKY_BENCH_LIVE_RATE", "(default 5000)", "--sticky-binary", "STICKY_BENCH_STICKY_BINARY"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("run -h lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if err := run([]string{"frobnicate"}, io.Discard, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+
+	// The engine's STICKY_USERS is not the harness's: only STICKY_BENCH_USERS counts.
+	t.Setenv("STICKY_USERS", "7")
+	t.Setenv("STICKY_BENCH_USERS", "40")
+	t.Setenv("STICKY_BENCH_ITEMS", "60")
+	dir := t.TempDir()
+	stdout.Reset()
+	if err := run([]string{"convert", "--days", "2", "--out-events", filepath.Join(dir, "e.jsonl"), "--out-items", filepath.Join(dir, "i.jsonl")}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "synthetic (40 users, 60 items, 2 days): ") {
+		t.Fatalf("convert: %s", stdout.String())
+	}
+	t.Setenv("STICKY_BENCH_USERS", "many")
+	if err := run([]string{"convert", "--out-events", filepath.Join(dir, "e.jsonl")}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "STICKY_BENCH_USERS") {
+		t.Fatalf("a bad STICKY_BENCH_USERS: %v", err)
 	}
 }

@@ -1,3 +1,20 @@
+// Command sticky-bench is Sticky's benchmark harness: it measures a sticky
+// binary (ingest, freshness, latency, memory) and, with --baseline, a Kafka →
+// Redis pipeline on the same workload, evaluates recommendation quality, and
+// writes the result, a report and plots.
+//
+//	sticky-bench run        the system run (and the quality evaluation)
+//	sticky-bench quality    only the quality evaluation
+//	sticky-bench convert    write a workload as Sticky event and item files
+//	sticky-bench report     re-render the report and plots from a result.json
+//	sticky-bench baseline   the Redis baseline service (run starts it)
+//	sticky-bench help       list the commands
+//
+// The system run starts `sticky serve` from --sticky-binary (default: sticky
+// beside this executable, else on PATH) and the baseline as `sticky-bench
+// baseline` from this executable. Every flag can also be set with an
+// environment variable: --live-rate is STICKY_BENCH_LIVE_RATE. A flag on the
+// command line wins over the environment.
 package main
 
 import (
@@ -21,36 +38,51 @@ import (
 	"github.com/stickyhq/sticky/bench/system"
 	"github.com/stickyhq/sticky/bench/workload"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/cli"
 	"github.com/stickyhq/sticky/ranker"
 )
 
-const benchUsage = `Usage:
-  sticky bench run [flags]       the system run: ingest, freshness, latency, memory and
+const benchUsage = `Sticky's benchmark harness.
+
+Usage:
+  sticky-bench run [flags]       the system run: ingest, freshness, latency, memory and
                                  quality of Sticky (and with --baseline, of a Kafka →
                                  Redis pipeline) on one workload; writes result.json,
                                  report.md and PNG plots into --out
-  sticky bench quality [flags]   only the prequential quality evaluation
-  sticky bench convert [flags]   write a workload (a data set or the synthetic shop) as
+  sticky-bench quality [flags]   only the prequential quality evaluation
+  sticky-bench convert [flags]   write a workload (a data set or the synthetic shop) as
                                  Sticky event and item files (JSON lines, .gz to gzip)
-  sticky bench report [flags]    re-render report.md and the plots from a result.json
-  sticky bench baseline [flags]  the Redis baseline service (the harness starts it)
+  sticky-bench report [flags]    re-render report.md and the plots from a result.json
+  sticky-bench baseline [flags]  the Redis baseline service (the harness starts it)
+  sticky-bench help              this text; "sticky-bench <command> -h" lists its flags
 
 Workloads: --workload synthetic (flags --users, --items, --days, ...), online-retail or
 cdnow (read from --data-dir), or --events FILE [--items-file FILE] for your own logs.
+The run starts "sticky serve" from --sticky-binary: by default the sticky beside this
+executable, else the one on PATH ("go build -o bin/ ./cmd/..." builds both).
 Every flag is also the environment variable STICKY_BENCH_<FLAG>, e.g.
 --live-rate is STICKY_BENCH_LIVE_RATE.
 `
 
-// benchEnv looks flags up as STICKY_BENCH_*, so that the engine's STICKY_*
-// variables (which the Sticky target inherits) do not change the harness.
-func benchEnv(name string) (string, bool) {
-	return os.LookupEnv(strings.Replace(name, "STICKY_", "STICKY_BENCH_", 1))
+// envPrefix names the harness's environment variables STICKY_BENCH_*, so
+// that the engine's STICKY_* variables (which the Sticky target inherits)
+// do not change the harness.
+const envPrefix = "STICKY_BENCH_"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "sticky-bench:", err)
+		os.Exit(1)
+	}
 }
 
-func bench(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: a subcommand is required")
+		return errors.New("a command is required")
 	}
 	sub, args := args[0], args[1:]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,7 +101,19 @@ func bench(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, benchUsage)
-	return fmt.Errorf("bench: unknown subcommand %q", sub)
+	return fmt.Errorf("unknown command %q", sub)
+}
+
+// newFlagSet is the flag set of a command; -h lists its flags with their
+// environment variables.
+func newFlagSet(sub string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sticky-bench "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sticky-bench %s [flags]\n\nFlags (each also as the environment variable shown; a flag given on the command\nline wins over the environment):\n", sub)
+		cli.PrintFlags(stderr, fs, envPrefix, nil)
+	}
+	return fs
 }
 
 // workloadFlags choose and size a workload.
@@ -127,8 +171,7 @@ func (f *workloadFlags) load() (*workload.Workload, error) {
 }
 
 func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sticky bench "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet(sub, stderr)
 	var wf workloadFlags
 	wf.register(fs)
 	var (
@@ -162,16 +205,16 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		fs.IntVar(&o.RecWorkers, "rec-workers", 64, "recommendation requests in flight at most")
 		fs.DurationVar(&o.FreshEvery, "fresh-every", 50*time.Millisecond, "a freshness sample every")
 		fs.DurationVar(&o.FreshPoll, "fresh-poll", 250*time.Microsecond, "profile poll interval of a freshness sample")
-		fs.StringVar(&o.Binary, "sticky-binary", "", "the sticky executable the targets run (default: this one)")
+		fs.StringVar(&o.StickyBinary, "sticky-binary", "", "the sticky executable run as the Sticky target (default: sticky beside this executable, else on PATH)")
 		fs.StringVar(&stickyArgs, "sticky-args", "", "extra arguments for sticky serve, space-separated")
 		fs.BoolVar(&noQuality, "no-quality", false, "skip the quality evaluation")
 		fs.StringVar(&progressMode, "progress", "auto", "progress line: auto, line (rewritten in place), log (a line every 5 s) or none")
 	}
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
-	if err := parse(fs, args, benchEnv); err != nil {
+	if err := cli.Parse(fs, args, envPrefix, os.LookupEnv); err != nil {
 		return err
 	}
-	log, err := newLogger(logLevel, stderr)
+	log, err := cli.NewLogger(logLevel, stderr)
 	if err != nil {
 		return err
 	}
@@ -194,7 +237,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		o.K, o.Log = k, log
 		o.Dir = filepath.Join(out, "work")
 		o.StickyArgs = strings.Fields(stickyArgs)
-		o.Brokers, o.Targets = splitList(brokers), splitList(targets)
+		o.Brokers, o.Targets = cli.SplitList(brokers), cli.SplitList(targets)
 		switch progressMode {
 		case "auto":
 			o.Progress, o.ProgressTTY = stderr, isTerminal(stderr)
@@ -254,14 +297,13 @@ func evaluateQuality(w *workload.Workload, k int, interactions bool, stderr io.W
 }
 
 func benchConvert(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sticky bench convert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("convert", stderr)
 	var wf workloadFlags
 	wf.register(fs)
 	var events, items string
 	fs.StringVar(&events, "out-events", "", "events file to write (.gz to gzip); required")
 	fs.StringVar(&items, "out-items", "", "catalogue file to write (.gz to gzip)")
-	if err := parse(fs, args, benchEnv); err != nil {
+	if err := cli.Parse(fs, args, envPrefix, os.LookupEnv); err != nil {
 		return err
 	}
 	if events == "" {
@@ -280,12 +322,11 @@ func benchConvert(args []string, stdout, stderr io.Writer) error {
 }
 
 func benchReport(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sticky bench report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("report", stderr)
 	var in, out string
 	fs.StringVar(&in, "result", "", "result.json of a run; required")
 	fs.StringVar(&out, "out", "", "directory for report.md and the plots (default: the result's)")
-	if err := parse(fs, args, benchEnv); err != nil {
+	if err := cli.Parse(fs, args, envPrefix, os.LookupEnv); err != nil {
 		return err
 	}
 	if in == "" {
@@ -318,8 +359,7 @@ func writeReport(out string, res *system.Result) error {
 }
 
 func benchBaseline(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sticky bench baseline", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("baseline", stderr)
 	var o baseline.Options
 	var brokers, logLevel string
 	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "Kafka brokers, comma-separated")
@@ -329,21 +369,21 @@ func benchBaseline(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&o.Redis, "redis", "127.0.0.1:6379", "Redis address")
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:8090", "HTTP listen address")
 	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
-	if err := parse(fs, args, benchEnv); err != nil {
+	if err := cli.Parse(fs, args, envPrefix, os.LookupEnv); err != nil {
 		return err
 	}
-	log, err := newLogger(logLevel, stderr)
+	log, err := cli.NewLogger(logLevel, stderr)
 	if err != nil {
 		return err
 	}
-	o.Brokers = splitList(brokers)
+	o.Brokers = cli.SplitList(brokers)
 	return baseline.Run(ctx, o, log)
 }
 
 // commandLine is the command as typed, for the report.
 func commandLine() string {
 	args := make([]string, 0, len(os.Args))
-	args = append(args, "sticky")
+	args = append(args, "sticky-bench")
 	for _, a := range os.Args[1:] {
 		if strings.ContainsAny(a, " \t\"'$") {
 			a = fmt.Sprintf("%q", a)
