@@ -69,15 +69,7 @@ Every flag is also the environment variable STICKY_BENCH_<FLAG>, e.g.
 // do not change the harness.
 const envPrefix = "STICKY_BENCH_"
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "sticky-bench:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("sticky-bench", run) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

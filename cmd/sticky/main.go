@@ -32,15 +32,7 @@ import (
 	"github.com/stickyhq/sticky/ranker/push"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "sticky:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("sticky", run) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	cmd := "help"

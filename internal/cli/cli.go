@@ -9,13 +9,28 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 )
+
+// Main runs a command's run on the process's arguments and exits: status
+// 0 when run succeeds or only printed its help (-h), else 1 after the line
+// "name: error" on stderr.
+func Main(name string, run func(args []string, stdout, stderr io.Writer) error) {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
 
 // EnvName is the environment variable of a flag: prefix, then the flag's
 // name in upper case with '-' as '_' (STICKY_ and cache-bytes give
