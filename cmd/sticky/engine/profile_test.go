@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"bytes"
+	"flag"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker/audience"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// profileUser folds a short history touching every part of the profile:
+// context affinities, recent items, purchases, a dismissal, push history.
+func profileUser(t *testing.T, f *features.Folder) features.User {
+	t.Helper()
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC) // a Monday
+	items := map[string]*features.Item{
+		"sku-1": {ID: "sku-1", Category: "Baby", Brand: "Acme", Price: 20, Available: true},
+		"sku-2": {ID: "sku-2", Category: "Baby", Brand: "Bolt", Price: 25, Available: true},
+		"sku-3": {ID: "sku-3", Category: "Books", Brand: "Acme", Price: 10, Available: true},
+	}
+	shanghai := features.Context{Device: "mobile", Region: "CN-SH", TZ: "Asia/Shanghai"}
+	desktop := features.Context{Device: "desktop", Region: "CN-SH", TZ: "Asia/Shanghai"}
+	evs := []features.Event{
+		{Type: features.TypeView, ItemID: "sku-1", Time: t0, Context: shanghai},
+		{Type: features.TypeAddToCart, ItemID: "sku-2", Time: t0.Add(time.Minute), Context: shanghai},
+		{Type: features.TypePurchase, ItemID: "sku-2", Time: t0.Add(2 * time.Minute), Context: shanghai, Price: 25, Quantity: 2},
+		{Type: features.TypeView, ItemID: "sku-3", Time: t0.Add(10 * time.Hour), Context: desktop},
+		{Type: features.TypeDismiss, ItemID: "sku-3", Time: t0.Add(10*time.Hour + time.Minute), Context: desktop},
+		{Type: features.TypePushSent, Time: t0.Add(24 * time.Hour), CampaignID: "c1"},
+		{Type: features.TypePushOpen, Time: t0.Add(25 * time.Hour), CampaignID: "c1"},
+		{Type: features.TypePurchase, ItemID: "sku-1", Time: t0.Add(26 * time.Hour), Context: shanghai, Price: 20, Quantity: 1},
+	}
+	u := features.User{ID: "u1"}
+	var d features.Deltas
+	for i := range evs {
+		evs[i].UserID = "u1"
+		if err := evs[i].Validate(f.Zones()); err != nil {
+			t.Fatalf("event %d invalid: %v", i, err)
+		}
+		f.FoldUser(&u, &evs[i], items[evs[i].ItemID], &d)
+		d.Reset()
+	}
+	return u
+}
+
+// TestProfileGolden pins the whole body of GET /v1/users/{id}/profile, byte
+// for byte (go test -update rewrites it).
+func TestProfileGolden(t *testing.T) {
+	f := features.NewFolder(features.DefaultConfig())
+	u := profileUser(t, f)
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	aud := audience.New(audience.DefaultConfig(), f)
+	rec := httptest.NewRecorder()
+	writeJSON(rec, 200, profileView{Profile: f.Profile(&u, now), Value: aud.ViewHorizon(&u, now, 0, 30)})
+	got := rec.Body.Bytes()
+	path := filepath.Join("testdata", "profile.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("profile body differs from %s:\ngot  %s\nwant %s", path, got, want)
+	}
+}
