@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/num"
 	"github.com/stickyhq/sticky/ranker/audience"
 )
 
@@ -140,7 +141,7 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		resp.Audience = &AudienceMatch{Rule: req.Audience.String(), Matched: true}
 	}
 	for _, c := range picked {
-		it := Item{ItemID: c.id, Score: round(c.score), Reasons: s.reasons(c)}
+		it := Item{ItemID: c.id, Score: num.Round4(c.score), Reasons: s.reasons(c)}
 		if c.item != nil {
 			it.Title, it.Category, it.Brand, it.Price = c.item.Title, c.item.Category, c.item.Brand, c.item.Price
 		}

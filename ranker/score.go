@@ -159,5 +159,3 @@ func (r *Ranker) diversify(list []*candidate, k int) []*candidate {
 	slices.SortStableFunc(picked, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
 	return picked
 }
-
-func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/num"
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/ranker/audience"
 	"github.com/stickyhq/sticky/ranker/push"
@@ -306,16 +306,14 @@ func (e *Engine) item(w http.ResponseWriter, r *http.Request) {
 	v := itemView{ItemID: id, Catalogue: it, AsOf: now.UTC(), Buckets: []features.KV{}, Neighbours: []features.KV{}}
 	if ok {
 		n := now.UnixMilli()
-		v.Popularity = round(st.Popularity(n, e.folder))
-		v.Trend = round(st.Trend(n, e.folder))
+		v.Popularity = num.Round4(st.Popularity(n, e.folder))
+		v.Trend = num.Round4(st.Trend(n, e.folder))
 		v.Actions, v.Purchases = st.Actions, st.Purchases
 		v.Buckets = st.TopBuckets(n, 10, e.folder)
 		v.Neighbours = st.NeighbourWeights(n, 10, e.folder)
 	}
 	writeJSON(w, http.StatusOK, v)
 }
-
-func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 func (e *Engine) healthz(w http.ResponseWriter, _ *http.Request) {
 	if err := e.Err(); err != nil {
