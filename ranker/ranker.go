@@ -65,16 +65,18 @@ func (r *Ranker) WithAudience(t *audience.Table) error {
 // Config returns the ranker's configuration.
 func (r *Ranker) Config() Config { return r.cfg }
 
-// Recommend returns the top K items for req.
+// Recommend returns the top K items for req. It reads req.K <= 0 as
+// Config.DefaultK, caps it at Config.MaxK, then validates req
+// (Request.Validate); errors about the request wrap ErrBadRequest.
 func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
-	if req.UserID == "" {
-		return Response{}, fmt.Errorf("user_id is required: %w", ErrBadRequest)
+	if req.K <= 0 {
+		req.K = r.cfg.DefaultK
+	}
+	req.K = min(req.K, r.cfg.MaxK)
+	if err := req.Validate(r.cfg.MaxK, r.f.Zones()); err != nil {
+		return Response{}, err
 	}
 	k := req.K
-	if k <= 0 {
-		k = r.cfg.DefaultK
-	}
-	k = min(k, r.cfg.MaxK)
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
@@ -93,10 +95,7 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		tz = u.TZ
 	}
 	loc, err := r.f.Zones().Load(tz)
-	if err != nil {
-		if req.Context.TZ != "" {
-			return Response{}, fmt.Errorf("tz %q is not a known time zone: %w", tz, ErrBadRequest)
-		}
+	if err != nil { // the user's last seen zone: Validate has checked the request's
 		loc = time.UTC
 	}
 	daypart := features.DaypartOf(at.In(loc).Hour())

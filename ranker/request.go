@@ -1,8 +1,10 @@
 package ranker
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker/audience"
 )
 
@@ -18,14 +20,59 @@ type Context struct {
 
 // Request asks for the top K items for a user in a context.
 type Request struct {
-	UserID  string
+	UserID string
+	// K is how many items to return. Recommend reads K <= 0 as
+	// Config.DefaultK and caps K at Config.MaxK.
 	K       int
 	Context Context
-	Exclude []string
+	Exclude []string // at most MaxExclude item ids
 	// Audience, if set, restricts the answer to users matching the rule:
 	// others get no items (e.g. a loyalty slot shown only to users whose
 	// points expire soon).
 	Audience *audience.Rule
+}
+
+// MaxExclude bounds Request.Exclude.
+const MaxExclude = 1000
+
+// Validate checks r, one field after another: UserID is given and at most
+// features.MaxIDLen bytes, K is from 1 to maxK, Context.ItemID is at most
+// features.MaxIDLen bytes, Context.TZ is empty or a zone zones knows,
+// Context.Device, Region and Page are at most features.MaxCtxLen bytes, and
+// Exclude holds at most MaxExclude items. The error, about the first bad
+// field, wraps a *features.FieldError naming it by its API name, and
+// ErrBadRequest.
+func (r *Request) Validate(maxK int, zones *features.Zones) error {
+	switch {
+	case r.UserID == "":
+		return badField("user_id", "is required")
+	case len(r.UserID) > features.MaxIDLen:
+		return badField("user_id", "is too long")
+	case r.K < 1 || r.K > maxK:
+		return badField("k", fmt.Sprintf("must be an integer from 1 to %d", maxK))
+	case len(r.Context.ItemID) > features.MaxIDLen:
+		return badField("item_id", "is too long")
+	}
+	if r.Context.TZ != "" {
+		if _, err := zones.Load(r.Context.TZ); err != nil {
+			return badField("tz", "is not a known IANA time zone")
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"device", r.Context.Device}, {"region", r.Context.Region}, {"page", r.Context.Page}} {
+		if len(f.v) > features.MaxCtxLen {
+			return badField(f.name, "is too long")
+		}
+	}
+	if len(r.Exclude) > MaxExclude {
+		return badField("exclude", fmt.Sprintf("holds more than %d items", MaxExclude))
+	}
+	return nil
+}
+
+// badField returns the error of a bad request field: "<field> <reason>: bad
+// request", a *features.FieldError wrapping ErrBadRequest.
+func badField(field, reason string) error {
+	return fmt.Errorf("%w: %w", &features.FieldError{Field: field, Reason: reason}, ErrBadRequest)
 }
 
 // AudienceMatch says whether the user matched the request's audience rule.

@@ -107,25 +107,28 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// GET /v1/recommendations?user_id=&k=&device=&region=&tz=&page=&item_id=&at=&exclude=
+// GET /v1/recommendations?user_id=&k=&device=&region=&tz=&page=&item_id=&at=&audience=&exclude=
+//
+// Request.Validate checks the parameters a Request holds as given; at and
+// audience are parsed once those are valid.
 func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	req := ranker.Request{UserID: q.Get("user_id")}
-	if req.UserID == "" {
-		writeError(w, http.StatusBadRequest, "user_id", "user_id is required")
-		return
-	}
-	if len(req.UserID) > features.MaxIDLen {
-		writeError(w, http.StatusBadRequest, "user_id", "user_id is too long")
-		return
-	}
+	cfg := e.rank.Config()
+	req := ranker.Request{UserID: q.Get("user_id"), K: cfg.DefaultK, Context: ranker.Context{
+		Device: q.Get("device"), Region: q.Get("region"), TZ: q.Get("tz"), Page: q.Get("page"), ItemID: q.Get("item_id")}}
 	if s := q.Get("k"); s != "" {
 		k, err := strconv.Atoi(s)
-		if err != nil || k < 1 || k > e.rank.Config().MaxK {
-			writeError(w, http.StatusBadRequest, "k", fmt.Sprintf("k must be an integer from 1 to %d", e.rank.Config().MaxK))
-			return
+		if err != nil {
+			k = 0 // not an integer: Validate rejects it like any k out of range
 		}
 		req.K = k
+	}
+	if s := q.Get("exclude"); s != "" {
+		req.Exclude = strings.Split(s, ",")
+	}
+	if err := req.Validate(cfg.MaxK, e.folder.Zones()); err != nil {
+		fieldError(w, err, nil)
+		return
 	}
 	if s := q.Get("at"); s != "" {
 		t, err := parseTime(s)
@@ -135,27 +138,6 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Context.Time = t
 	}
-	req.Context.Device = q.Get("device")
-	req.Context.Region = q.Get("region")
-	req.Context.Page = q.Get("page")
-	req.Context.ItemID = q.Get("item_id")
-	if len(req.Context.ItemID) > features.MaxIDLen {
-		writeError(w, http.StatusBadRequest, "item_id", "item_id is too long")
-		return
-	}
-	if tz := q.Get("tz"); tz != "" {
-		if _, err := e.folder.Zones().Load(tz); err != nil {
-			writeError(w, http.StatusBadRequest, "tz", "tz is not a known IANA time zone")
-			return
-		}
-		req.Context.TZ = tz
-	}
-	for _, f := range []struct{ name, v string }{{"device", req.Context.Device}, {"region", req.Context.Region}, {"page", req.Context.Page}} {
-		if len(f.v) > features.MaxCtxLen {
-			writeError(w, http.StatusBadRequest, f.name, f.name+" is too long")
-			return
-		}
-	}
 	if s := q.Get("audience"); s != "" {
 		rule, err := audience.ParseRule(s)
 		if err != nil {
@@ -164,17 +146,10 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Audience = rule
 	}
-	if s := q.Get("exclude"); s != "" {
-		req.Exclude = strings.Split(s, ",")
-		if len(req.Exclude) > 1000 {
-			writeError(w, http.StatusBadRequest, "exclude", "exclude holds more than 1000 items")
-			return
-		}
-	}
 	resp, err := e.rank.Recommend(r.Context(), req)
 	if err != nil {
 		if errors.Is(err, ranker.ErrBadRequest) {
-			writeError(w, http.StatusBadRequest, "", err.Error())
+			fieldError(w, err, nil)
 			return
 		}
 		writeError(w, http.StatusInternalServerError, "", err.Error())
