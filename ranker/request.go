@@ -69,8 +69,8 @@ func (r *Request) Validate(maxK int, zones *features.Zones) error {
 	return nil
 }
 
-// badField returns the error of a bad request field: "<field> <reason>: bad
-// request", a *features.FieldError wrapping ErrBadRequest.
+// badField returns the error about a bad request field, "<field> <reason>:
+// bad request", which wraps both a *features.FieldError and ErrBadRequest.
 func badField(field, reason string) error {
 	return fmt.Errorf("%w: %w", &features.FieldError{Field: field, Reason: reason}, ErrBadRequest)
 }
