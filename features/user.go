@@ -82,6 +82,10 @@ func (h *Hours) add(how int, at, hl int64) {
 	}
 }
 
+// Decay returns the factor that decays every bin from h.At to now (Unix ms)
+// with the half-life hl: 1 when now is not after h.At.
+func (h *Hours) Decay(now, hl int64) float64 { return factor(max(now-h.At, 0), hl) }
+
 // PriceBand is a decayed mean and variance of log(unit price paid).
 type PriceBand struct {
 	W    float64 // decayed count of purchases with a price

@@ -329,21 +329,6 @@ func TestParseType(t *testing.T) {
 	}
 }
 
-func TestProfile(t *testing.T) {
-	f := NewFolder(DefaultConfig())
-	u, _ := fold(t, f,
-		ev(TypeView, "sku-1", 0, withCtx("mobile", "CN-SH", "Asia/Shanghai")),
-		ev(TypePurchase, "sku-2", time.Minute, withPrice(25, 1)),
-	)
-	u.ID = "u1"
-	p := f.Profile(&u, t0.Add(time.Hour))
-	if p.UserID != "u1" || len(p.Categories) != 1 || p.Categories[0].Key != "Baby" || len(p.Recent) != 2 ||
-		p.Recent[0].ItemID != "sku-2" || p.PriceBand == nil || p.Orders.Count != 1 || len(p.ByDaypart) != 1 ||
-		len(p.ByDevice) != 1 || p.ByDevice[0].Context != "mobile" || len(p.ActiveHours) != 1 {
-		t.Fatalf("profile %+v", p)
-	}
-}
-
 func TestZonesDoNotCacheFailures(t *testing.T) {
 	z := NewZones()
 	for i := 0; i < 100; i++ {

@@ -230,3 +230,6 @@ func (f *Folder) Value(u *User, now time.Time, within time.Duration) Value {
 	}
 	return v
 }
+
+// msTime converts Unix ms to UTC time.
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

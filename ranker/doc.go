@@ -16,6 +16,12 @@
 // request) and a diversity rule (at most MaxPerCategory per category) shape
 // the top K, and every item carries human-readable reasons.
 //
+// Request.Validate is the one check of a request's fields: Recommend runs
+// it, and so does the HTTP API before it parses the rest of the query.
+// Files follow the request: request.go (the API types), candidates.go,
+// score.go (scoring, boosts, diversity), reasons.go; config.go holds Config
+// and its defaults, errors.go the sentinel errors.
+//
 // The package does no I/O of its own and does not import Kafka, Badger or
 // Prometheus.
 package ranker

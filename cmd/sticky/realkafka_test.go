@@ -428,7 +428,7 @@ func TestKafkaConsoleProducer(t *testing.T) {
 
 	streamtest.WaitFor(t, 60*time.Second, func() error {
 		for u := 0; u < 30; u++ {
-			var prof features.Profile
+			var prof engine.Profile
 			resp, err := http.Get(fmt.Sprintf("http://%s/v1/users/u%d/profile", p.http, u))
 			if err != nil {
 				return err

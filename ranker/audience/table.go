@@ -22,6 +22,7 @@ import (
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/features/clv"
+	"github.com/stickyhq/sticky/internal/num"
 )
 
 // Config configures a Table.
@@ -441,7 +442,7 @@ func round4(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
 	}
-	return math.Round(x*1e4) / 1e4
+	return num.Round4(x)
 }
 
 // Counts are the users per RFM segment and per lifecycle stage.

@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
-	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/stream/streamtest"
 )
@@ -145,7 +144,7 @@ func TestEndToEnd(t *testing.T) {
 	evs = append(evs, &kgo.Record{Topic: topics.EventsTopic, Key: []byte("u0"), Value: []byte(`{"broken":`)})
 	produce(t, e, evs...)
 
-	var prof features.Profile
+	var prof Profile
 	waitFor(t, 20*time.Second, func() error {
 		if code := call(t, e, "GET", "/v1/users/u0/profile", "", &prof); code != 200 || prof.Events != 3 {
 			return fmt.Errorf("profile: %d, %d events", code, prof.Events)
@@ -259,7 +258,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	cfg := testConfig(t, dir, name)
 	e = start(t, cfg)
-	var prof2 features.Profile
+	var prof2 Profile
 	if code := call(t, e, "GET", "/v1/users/u0/profile", "", &prof2); code != 200 || prof2.Events != prof.Events {
 		t.Fatalf("profile after restart: %d, %d events, want %d", code, prof2.Events, prof.Events)
 	}

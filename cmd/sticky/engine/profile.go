@@ -1,12 +1,14 @@
-package features
+package engine
 
 import (
 	"strings"
 	"time"
+
+	"github.com/stickyhq/sticky/features"
 )
 
 // Profile is a user's feature vector decayed to one instant, for people and
-// for JSON: what GET /v1/users/{id}/profile returns.
+// for JSON: what GET /v1/users/{id}/profile returns besides its value.
 type Profile struct {
 	UserID      string         `json:"user_id"`
 	AsOf        time.Time      `json:"as_of"`
@@ -15,11 +17,11 @@ type Profile struct {
 	Events      uint32         `json:"events"`
 	Region      string         `json:"region,omitempty"`
 	TZ          string         `json:"tz,omitempty"`
-	Categories  []KV           `json:"categories"`
-	Brands      []KV           `json:"brands"`
+	Categories  []features.KV  `json:"categories"`
+	Brands      []features.KV  `json:"brands"`
 	ByDaypart   []CtxKV        `json:"categories_by_daypart"`
 	ByDevice    []CtxKV        `json:"categories_by_device"`
-	Devices     []KV           `json:"devices"`
+	Devices     []features.KV  `json:"devices"`
 	ActiveHours []HourKV       `json:"active_hours"`
 	Recent      []RecentJSON   `json:"recent"`
 	Purchased   []MarkJSON     `json:"purchased"`
@@ -95,10 +97,10 @@ func optTime(ms int64) *time.Time {
 
 var weekdays = [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 
-// Profile returns u decayed to now. Lists are strongest or newest first.
-func (f *Folder) Profile(u *User, now time.Time) Profile {
+// newProfile returns u decayed to now with the half-lives hl. Lists are
+// strongest or newest first.
+func newProfile(u *features.User, now time.Time, hl features.HalfLives) Profile {
 	n := now.UnixMilli()
-	hl := f.p.HalfLives
 	p := Profile{
 		UserID: u.ID, AsOf: now.UTC(), FirstSeen: msTime(u.FirstSeen), LastSeen: msTime(u.LastSeen),
 		Events: u.Events, Region: u.Region, TZ: u.TZ,
@@ -132,7 +134,7 @@ func (f *Folder) Profile(u *User, now time.Time) Profile {
 			p.ByDevice = append(p.ByDevice, e)
 		}
 	}
-	hf := factor(max(n-u.Hours.At, 0), hl.Habit)
+	hf := u.Hours.Decay(n, hl.Habit)
 	for i, v := range u.Hours.Bins {
 		if v > 0 {
 			p.ActiveHours = append(p.ActiveHours, HourKV{Day: weekdays[i/24], Hour: i % 24, Value: float64(v) * hf})
@@ -148,7 +150,7 @@ func (f *Folder) Profile(u *User, now time.Time) Profile {
 	return p
 }
 
-func marksJSON(ms []Mark) []MarkJSON {
+func marksJSON(ms []features.Mark) []MarkJSON {
 	out := make([]MarkJSON, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, MarkJSON{ItemID: m.Item, At: msTime(m.At), Count: m.N})

@@ -1,0 +1,23 @@
+package num
+
+import (
+	"math"
+	"testing"
+)
+
+func TestRound4(t *testing.T) {
+	f := func(x, want float64) {
+		t.Helper()
+		if got := Round4(x); got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("Round4(%v) = %v, want %v", x, got, want)
+		}
+	}
+	f(0, 0)
+	f(1.23456, 1.2346)
+	f(-1.23456, -1.2346)
+	f(0.00004, 0)
+	f(0.00005, 0.0001)
+	f(12345.678912, 12345.6789)
+	f(math.Inf(1), math.Inf(1))
+	f(math.NaN(), math.NaN())
+}

@@ -1,0 +1,6 @@
+package ranker
+
+import "errors"
+
+// ErrBadRequest is wrapped by errors about the request itself.
+var ErrBadRequest = errors.New("bad request")
