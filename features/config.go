@@ -3,19 +3,23 @@ package features
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // Config sets how events fold into features. Changing it changes the meaning
 // of stored state from then on (old values keep their old weights), so treat
 // it like a schema: change deliberately.
+//
+// DefaultConfig holds every default; EnsureDefaults gives zero fields theirs.
 type Config struct {
 	// Weights is the affinity and popularity weight of each event type.
 	// Negative weights (dismiss) push affinity down and add nothing to
-	// popularity. Types absent from the map weigh 0.
+	// popularity. Types absent from the map weigh 0; nil takes the default.
 	// Default: view 1, click 2, add_to_cart 4, purchase 8, review 3,
-	// share 3, push_open 1, dismiss -6.
-	Weights map[Type]float64
+	// share 3, dismiss -6, push_open 1.
+	Weights Weights
 
 	// AffinityHalfLife is the half-life of category and brand affinities.
 	// Default 14 days.
@@ -58,19 +62,21 @@ type Config struct {
 	// Default 24 hours.
 	CoocWindow time.Duration
 	// CoocMaxPairs bounds how many recent items each event pairs with.
-	// Default 5.
+	// Default 5 (zero takes the default).
 	CoocMaxPairs int
 	// NeighboursMax bounds the co-occurrence neighbours kept per item.
 	// Default 30.
 	NeighboursMax int
 
-	// EarnRules are the loyalty points each event type earns. Default
-	// DefaultEarnRules(): 1 per currency unit on purchases (expiring after
-	// 12 months), 10 per review (3), 5 per share (6).
-	EarnRules map[Type]EarnRule
+	// EarnRules are the loyalty points each event type earns; an empty
+	// map earns none, nil takes the default. Default 1 per currency unit on
+	// purchases (expiring after 12 months), 10 per review (3), 5 per share
+	// (6): purchase=1/unit@12m,review=10@3m,share=5@6m.
+	EarnRules EarnRules
 	// Tiers are the loyalty tiers by points earned in the tier window,
-	// lowest first. Default DefaultTiers().
-	Tiers []Tier
+	// lowest first; empty is no tiers, nil takes the default. Default
+	// bronze from 0, silver 500, gold 2,000, platinum 5,000 points.
+	Tiers Tiers
 	// TierWindowMonths is the rolling window of the tiers. Default 12.
 	TierWindowMonths int
 	// AtRiskFactor and ChurnFactor: a customer silent for more than this
@@ -81,7 +87,8 @@ type Config struct {
 	// single purchase day. Default 30 days.
 	DefaultInterPurchase time.Duration
 	// ReactivatedWindow is how long, at most, a customer who came back
-	// counts as reactivated (until they buy on another day). Default 30 days.
+	// counts as reactivated (until they buy on another day). Default 30 days
+	// (zero takes the default).
 	ReactivatedWindow time.Duration
 }
 
@@ -89,7 +96,7 @@ type Config struct {
 func DefaultConfig() Config {
 	const day = 24 * time.Hour
 	return Config{
-		Weights: map[Type]float64{
+		Weights: Weights{
 			TypeView: 1, TypeClick: 2, TypeAddToCart: 4, TypePurchase: 8,
 			TypeReview: 3, TypeShare: 3, TypePushOpen: 1, TypeDismiss: -6,
 		},
@@ -112,13 +119,59 @@ func DefaultConfig() Config {
 		CoocMaxPairs:       5,
 		NeighboursMax:      30,
 
-		EarnRules:            DefaultEarnRules(),
-		Tiers:                DefaultTiers(),
+		EarnRules: EarnRules{
+			TypePurchase: {PerUnit: 1, ExpiryMonths: 12},
+			TypeReview:   {Fixed: 10, ExpiryMonths: 3},
+			TypeShare:    {Fixed: 5, ExpiryMonths: 6},
+		},
+		Tiers:                Tiers{{"bronze", 0}, {"silver", 500}, {"gold", 2000}, {"platinum", 5000}},
 		TierWindowMonths:     12,
 		AtRiskFactor:         2,
 		ChurnFactor:          4,
 		DefaultInterPurchase: 30 * day,
 		ReactivatedWindow:    30 * day,
+	}
+}
+
+// EnsureDefaults gives every zero field its default (see each field; nil
+// maps and slices count as zero, empty ones do not).
+func (c *Config) EnsureDefaults() {
+	d := DefaultConfig()
+	if c.Weights == nil {
+		c.Weights = d.Weights
+	}
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&c.AffinityHalfLife, &d.AffinityHalfLife}, {&c.HabitHalfLife, &d.HabitHalfLife},
+		{&c.PriceHalfLife, &d.PriceHalfLife}, {&c.PopularityHalfLife, &d.PopularityHalfLife},
+		{&c.TrendShortHalfLife, &d.TrendShortHalfLife}, {&c.TrendLongHalfLife, &d.TrendLongHalfLife},
+		{&c.BucketHalfLife, &d.BucketHalfLife}, {&c.CoocHalfLife, &d.CoocHalfLife}, {&c.CoocWindow, &d.CoocWindow},
+		{&c.DefaultInterPurchase, &d.DefaultInterPurchase}, {&c.ReactivatedWindow, &d.ReactivatedWindow},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	for _, f := range []struct{ v, d *int }{
+		{&c.RecentMax, &d.RecentMax}, {&c.PurchasedMax, &d.PurchasedMax}, {&c.DismissedMax, &d.DismissedMax},
+		{&c.AffinityMax, &d.AffinityMax}, {&c.CtxAffinityMax, &d.CtxAffinityMax}, {&c.DevicesMax, &d.DevicesMax},
+		{&c.BucketsMax, &d.BucketsMax}, {&c.CoocMaxPairs, &d.CoocMaxPairs}, {&c.NeighboursMax, &d.NeighboursMax},
+		{&c.TierWindowMonths, &d.TierWindowMonths},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	if c.EarnRules == nil {
+		c.EarnRules = d.EarnRules
+	}
+	if c.Tiers == nil {
+		c.Tiers = d.Tiers
+	}
+	if c.AtRiskFactor == 0 {
+		c.AtRiskFactor = d.AtRiskFactor
+	}
+	if c.ChurnFactor == 0 {
+		c.ChurnFactor = d.ChurnFactor
 	}
 }
 
@@ -174,6 +227,44 @@ func (c *Config) Validate() error {
 	if c.CoocMaxPairs < 0 || c.CoocMaxPairs > c.RecentMax {
 		return fmt.Errorf("features: CoocMaxPairs must be in [0, RecentMax], got %d", c.CoocMaxPairs)
 	}
+	return nil
+}
+
+// Weights are event weights by type. Their text is type=weight pairs in
+// wire order of the types: "view=1,click=2,dismiss=-6".
+type Weights map[Type]float64
+
+// MarshalText writes w as type=weight pairs.
+func (w Weights) MarshalText() ([]byte, error) {
+	var parts []string
+	for _, t := range Types() {
+		if v, ok := w[t]; ok {
+			parts = append(parts, t.String()+"="+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	return []byte(strings.Join(parts, ",")), nil
+}
+
+// UnmarshalText reads type=weight pairs; "" is no weights (every type
+// weighs 0).
+func (w *Weights) UnmarshalText(b []byte) error {
+	m := Weights{}
+	for _, kv := range strings.Split(string(b), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(kv, "=")
+		t := ParseType(strings.TrimSpace(name))
+		if !ok || t == TypeUnknown {
+			return fmt.Errorf("%q is not type=weight with a known event type", kv)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return fmt.Errorf("weight of %s: %w", name, err)
+		}
+		m[t] = v
+	}
+	*w = m
 	return nil
 }
 

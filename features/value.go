@@ -1,7 +1,10 @@
 package features
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,20 +25,94 @@ type Tier struct {
 	MinPoints float64
 }
 
-// DefaultEarnRules: 1 point per currency unit on purchases (12 months), 10
-// per review (3 months), 5 per share (6 months).
-func DefaultEarnRules() map[Type]EarnRule {
-	return map[Type]EarnRule{
-		TypePurchase: {PerUnit: 1, ExpiryMonths: 12},
-		TypeReview:   {Fixed: 10, ExpiryMonths: 3},
-		TypeShare:    {Fixed: 5, ExpiryMonths: 6},
+// EarnRules are the earn rules by event type. Their text is
+// type=N[/unit]@Mm rules in wire order of the types: N points per event
+// (per currency unit with /unit), expiring M months later, e.g.
+// "purchase=1/unit@12m,review=10@3m".
+type EarnRules map[Type]EarnRule
+
+// MarshalText writes rs as type=N[/unit]@Mm rules; a rule with PerUnit
+// points writes only those.
+func (rs EarnRules) MarshalText() ([]byte, error) {
+	var parts []string
+	for _, t := range Types() {
+		r, ok := rs[t]
+		if !ok {
+			continue
+		}
+		if r.PerUnit > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%g/unit@%dm", t, r.PerUnit, r.ExpiryMonths))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s=%g@%dm", t, r.Fixed, r.ExpiryMonths))
+		}
 	}
+	return []byte(strings.Join(parts, ",")), nil
 }
 
-// DefaultTiers: bronze from 0, silver 500, gold 2,000, platinum 5,000
-// points earned in the tier window.
-func DefaultTiers() []Tier {
-	return []Tier{{"bronze", 0}, {"silver", 500}, {"gold", 2000}, {"platinum", 5000}}
+// UnmarshalText reads type=N[/unit]@Mm rules; "" is no rules.
+func (rs *EarnRules) UnmarshalText(b []byte) error {
+	rules := EarnRules{}
+	for _, kv := range strings.Split(string(b), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, spec, ok := strings.Cut(kv, "=")
+		t := ParseType(strings.TrimSpace(name))
+		pts, months, ok2 := strings.Cut(spec, "@")
+		if !ok || !ok2 || t == TypeUnknown || !strings.HasSuffix(months, "m") {
+			return fmt.Errorf("%q is not type=N[/unit]@Mm", kv)
+		}
+		m, err := strconv.Atoi(strings.TrimSuffix(months, "m"))
+		if err != nil || m < 1 {
+			return fmt.Errorf("%q: months must be a positive integer", kv)
+		}
+		per := strings.HasSuffix(pts, "/unit")
+		n, err := strconv.ParseFloat(strings.TrimSuffix(pts, "/unit"), 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: points must be a number >= 0", kv)
+		}
+		r := EarnRule{ExpiryMonths: m}
+		if per {
+			r.PerUnit = n
+		} else {
+			r.Fixed = n
+		}
+		rules[t] = r
+	}
+	*rs = rules
+	return nil
+}
+
+// Tiers are loyalty tiers, lowest first. Their text is name:points pairs:
+// "bronze:0,silver:500".
+type Tiers []Tier
+
+// MarshalText writes ts as name:points pairs.
+func (ts Tiers) MarshalText() ([]byte, error) {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s:%g", t.Name, t.MinPoints)
+	}
+	return []byte(strings.Join(parts, ",")), nil
+}
+
+// UnmarshalText reads name:points pairs; "" is no tiers (an empty, not a
+// nil, Tiers).
+func (ts *Tiers) UnmarshalText(b []byte) error {
+	out := Tiers{}
+	for _, kv := range strings.Split(string(b), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, v, ok := strings.Cut(kv, ":")
+		n, err := strconv.ParseFloat(v, 64)
+		if !ok || name == "" || err != nil {
+			return fmt.Errorf("%q is not name:points", kv)
+		}
+		out = append(out, Tier{Name: name, MinPoints: n})
+	}
+	*ts = out
+	return nil
 }
 
 // PointsBucket holds the points one source (event type) earned in one

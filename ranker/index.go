@@ -14,7 +14,8 @@ type ItemSource interface {
 	Get(id string) *features.Item
 }
 
-// IndexConfig sizes the Index.
+// IndexConfig sizes the Index. DefaultIndexConfig holds every default;
+// EnsureDefaults gives zero fields theirs.
 type IndexConfig struct {
 	// TopN is how many items each popularity list keeps (global, per
 	// category, per context bucket). Default 200.
@@ -59,24 +60,29 @@ type Index struct {
 	trending map[int64][]string // by now / TrendingTTL
 }
 
+// EnsureDefaults gives zero (or negative) fields their defaults.
+func (c *IndexConfig) EnsureDefaults() {
+	def := DefaultIndexConfig()
+	if c.TopN <= 0 {
+		c.TopN = def.TopN
+	}
+	if c.MaxBuckets <= 0 {
+		c.MaxBuckets = def.MaxBuckets
+	}
+	if c.TrendingN <= 0 {
+		c.TrendingN = def.TrendingN
+	}
+	if c.TrendingTTL <= 0 {
+		c.TrendingTTL = def.TrendingTTL
+	}
+	if c.TrendingMinActions <= 0 {
+		c.TrendingMinActions = def.TrendingMinActions
+	}
+}
+
 // NewIndex returns an empty index; zero fields of cfg take their defaults.
 func NewIndex(cfg IndexConfig, f *features.Folder, cat ItemSource) *Index {
-	def := DefaultIndexConfig()
-	if cfg.TopN <= 0 {
-		cfg.TopN = def.TopN
-	}
-	if cfg.MaxBuckets <= 0 {
-		cfg.MaxBuckets = def.MaxBuckets
-	}
-	if cfg.TrendingN <= 0 {
-		cfg.TrendingN = def.TrendingN
-	}
-	if cfg.TrendingTTL <= 0 {
-		cfg.TrendingTTL = def.TrendingTTL
-	}
-	if cfg.TrendingMinActions <= 0 {
-		cfg.TrendingMinActions = def.TrendingMinActions
-	}
+	cfg.EnsureDefaults()
 	return &Index{
 		cfg: cfg, f: f, cat: cat,
 		items:  make(map[string]*features.ItemStats),

@@ -19,7 +19,7 @@ func BenchmarkRecommend(b *testing.B) {
 	cat := state.NewCatalogue()
 	cat.Apply(w.Items, nil)
 	idx := NewIndex(DefaultIndexConfig(), f, cat)
-	st, err := state.Open(state.Options{Dir: b.TempDir(), CacheBytes: 64 << 20})
+	st, err := state.Open(state.Config{Dir: b.TempDir(), CacheBytes: 64 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func BenchmarkDecodeUser(b *testing.B) {
 
 // BenchmarkStoreUserCached reads a user through the store with a warm cache.
 func BenchmarkStoreUserCached(b *testing.B) {
-	s, err := Open(Options{Dir: b.TempDir(), CacheBytes: 32 << 20})
+	s, err := Open(Config{Dir: b.TempDir(), CacheBytes: 32 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}

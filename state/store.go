@@ -16,17 +16,19 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/bytesize"
 )
 
-// Options configures a Store.
-type Options struct {
+// Config configures a Store. DefaultConfig holds every default;
+// EnsureDefaults gives zero fields theirs.
+type Config struct {
 	// Dir is the Badger directory. Required.
 	Dir string
 
 	// CacheBytes is the size of the fastcache holding encoded user vectors in
 	// front of Badger. fastcache starts evicting (whole 64 KiB chunks) at
 	// about 60% of this. Default 256 MiB; minimum 32 MiB.
-	CacheBytes int
+	CacheBytes bytesize.Size
 
 	// SyncWrites makes every commit fsync. Default false: a killed process
 	// loses nothing (the kernel has the writes); a machine crash can lose
@@ -48,22 +50,30 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// EnsureDefaults fills zero fields with their defaults.
-func (o *Options) EnsureDefaults() {
-	if o.CacheBytes == 0 {
-		o.CacheBytes = 256 << 20
+// minCacheBytes is the smallest cache fastcache is given.
+const minCacheBytes = 32 * bytesize.MiB
+
+// DefaultConfig returns the documented defaults, without a directory.
+func DefaultConfig() Config {
+	return Config{CacheBytes: 256 * bytesize.MiB, GCInterval: 5 * time.Minute, MemTableSize: 64 << 20}
+}
+
+// EnsureDefaults gives zero fields their defaults, and raises a cache
+// smaller than the minimum to it.
+func (c *Config) EnsureDefaults() {
+	d := DefaultConfig()
+	if c.CacheBytes == 0 {
+		c.CacheBytes = d.CacheBytes
 	}
-	if o.CacheBytes < 32<<20 {
-		o.CacheBytes = 32 << 20
+	c.CacheBytes = max(c.CacheBytes, minCacheBytes)
+	if c.GCInterval == 0 {
+		c.GCInterval = d.GCInterval
 	}
-	if o.GCInterval == 0 {
-		o.GCInterval = 5 * time.Minute
+	if c.MemTableSize == 0 {
+		c.MemTableSize = d.MemTableSize
 	}
-	if o.MemTableSize == 0 {
-		o.MemTableSize = 64 << 20
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 }
 
@@ -72,7 +82,7 @@ func (o *Options) EnsureDefaults() {
 // fastcache. It is safe for concurrent use; each partition's keys must have
 // a single writer (the partition's worker).
 type Store struct {
-	opts  Options
+	cfg   Config
 	db    *badger.DB
 	cache *fastcache.Cache
 	log   *slog.Logger
@@ -97,16 +107,17 @@ type Store struct {
 // transaction may hold; nothing was written and the caller should split it.
 var ErrBatchTooBig = errors.New("batch too big for one transaction")
 
-// Open opens (creating if needed) the store in opts.Dir.
-func Open(opts Options) (*Store, error) {
-	opts.EnsureDefaults()
-	if opts.Dir == "" {
-		return nil, errors.New("cannot open state: Options.Dir is required")
+// Open opens (creating if needed) the store in cfg.Dir; zero fields of cfg
+// take their defaults.
+func Open(cfg Config) (*Store, error) {
+	cfg.EnsureDefaults()
+	if cfg.Dir == "" {
+		return nil, errors.New("cannot open state: Config.Dir is required")
 	}
-	bo := badger.DefaultOptions(opts.Dir).
-		WithLogger(badgerLogger{opts.Logger}).
-		WithSyncWrites(opts.SyncWrites).
-		WithMemTableSize(opts.MemTableSize).
+	bo := badger.DefaultOptions(cfg.Dir).
+		WithLogger(badgerLogger{cfg.Logger}).
+		WithSyncWrites(cfg.SyncWrites).
+		WithMemTableSize(cfg.MemTableSize).
 		// One writer per key range: no conflict detection needed.
 		WithDetectConflicts(false).
 		// Small values stay in the LSM tree; without compression the block
@@ -120,13 +131,13 @@ func Open(opts Options) (*Store, error) {
 		WithMetricsEnabled(false)
 	db, err := badger.Open(bo)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open badger in %s: %w", opts.Dir, err)
+		return nil, fmt.Errorf("cannot open badger in %s: %w", cfg.Dir, err)
 	}
 	s := &Store{
-		opts:  opts,
+		cfg:   cfg,
 		db:    db,
-		cache: fastcache.New(opts.CacheBytes),
-		log:   opts.Logger,
+		cache: fastcache.New(int(cfg.CacheBytes)),
+		log:   cfg.Logger,
 		stop:  make(chan struct{}),
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -149,7 +160,7 @@ func (s *Store) Close() error {
 
 func (s *Store) gcLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.opts.GCInterval)
+	t := time.NewTicker(s.cfg.GCInterval)
 	defer t.Stop()
 	for {
 		select {

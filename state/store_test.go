@@ -10,9 +10,9 @@ import (
 	"github.com/stickyhq/sticky/features"
 )
 
-func openStore(t *testing.T, dir string, mod ...func(*Options)) *Store {
+func openStore(t *testing.T, dir string, mod ...func(*Config)) *Store {
 	t.Helper()
-	o := Options{Dir: dir, CacheBytes: 32 << 20}
+	o := Config{Dir: dir, CacheBytes: 32 << 20}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -91,7 +91,7 @@ func TestStoreCommitIsReadBackAfterReopen(t *testing.T) {
 }
 
 func TestStoreBatchTooBigWritesNothing(t *testing.T) {
-	s := openStore(t, t.TempDir(), func(o *Options) { o.MemTableSize = 1 << 20 }) // ~150 KiB per transaction
+	s := openStore(t, t.TempDir(), func(o *Config) { o.MemTableSize = 1 << 20 }) // ~150 KiB per transaction
 	f := features.NewFolder(features.DefaultConfig())
 	rng := rand.New(rand.NewPCG(2, 2))
 	var users []*features.User

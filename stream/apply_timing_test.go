@@ -23,7 +23,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 			for i := range evs {
 				recs[i] = &kgo.Record{Key: []byte(evs[i].UserID), Value: AppendEvent(nil, &evs[i]), Offset: int64(i)}
 			}
-			st, err := state.Open(state.Options{Dir: b.TempDir(), CacheBytes: 256 << 20})
+			st, err := state.Open(state.Config{Dir: b.TempDir(), CacheBytes: 256 << 20})
 			if err != nil {
 				b.Fatal(err)
 			}

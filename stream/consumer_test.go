@@ -70,7 +70,7 @@ func newHarness(t *testing.T, partitions int32) *harness {
 	if err := stream.EnsureTopics(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	st, err := state.Open(state.Options{Dir: t.TempDir(), CacheBytes: 32 << 20})
+	st, err := state.Open(state.Config{Dir: t.TempDir(), CacheBytes: 32 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,12 +29,12 @@ type kafkaOptions struct {
 
 func (k *kafkaOptions) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&k.tls, "kafka-tls", k.tls, "connect to the brokers over TLS (implied by the other --kafka-tls-* flags)")
-	fs.StringVar(&k.caFile, "kafka-tls-ca", k.caFile, "PEM file of the CA that signed the brokers' certificates (default: the system's)")
+	fs.StringVar(&k.caFile, "kafka-tls-ca", k.caFile, "PEM file of the CA that signed the brokers' certificates; empty: the system's")
 	fs.StringVar(&k.certFile, "kafka-tls-cert", k.certFile, "PEM client certificate, for mutual TLS")
 	fs.StringVar(&k.keyFile, "kafka-tls-key", k.keyFile, "PEM key of the client certificate")
-	fs.StringVar(&k.serverName, "kafka-tls-server-name", k.serverName, "name to verify the brokers' certificates against (default: the host dialled)")
+	fs.StringVar(&k.serverName, "kafka-tls-server-name", k.serverName, "name to verify the brokers' certificates against; empty: the host dialled")
 	fs.BoolVar(&k.insecureSkipVerify, "kafka-tls-insecure-skip-verify", k.insecureSkipVerify, "do not verify the brokers' certificates (testing only)")
-	fs.StringVar(&k.saslMechanism, "kafka-sasl-mechanism", k.saslMechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")
+	fs.StringVar(&k.saslMechanism, "kafka-sasl-mechanism", k.saslMechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL")
 	fs.StringVar(&k.saslUser, "kafka-sasl-user", k.saslUser, "SASL user")
 	fs.StringVar(&k.saslPassword, "kafka-sasl-password", k.saslPassword, "SASL password (prefer the environment variable: flags show in ps)")
 }

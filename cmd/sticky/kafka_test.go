@@ -68,8 +68,8 @@ func TestTLSAndSASLFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	configure := func(password string) engine.Config {
-		o := defaultOptions()
-		fs := o.flags("serve")
+		s := newSettings()
+		fs := s.flags("serve")
 		fs.SetOutput(io.Discard)
 		env := map[string]string{"STICKY_KAFKA_SASL_PASSWORD": password}
 		err := cli.Parse(fs, []string{"--brokers", c.ListenAddrs()[0], "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0",
@@ -78,7 +78,7 @@ func TestTLSAndSASLFlags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := o.config(io.Discard)
+		cfg, err := s.config(io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,15 +2,30 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stickyhq/sticky/cmd/sticky/engine"
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/internal/cli"
+	"github.com/stickyhq/sticky/ranker/push"
 )
+
+// configure parses args and env as `sticky serve` does and returns the
+// engine's configuration.
+func configure(args []string, env map[string]string) (engine.Config, error) {
+	s := newSettings()
+	fs := s.flags("serve")
+	fs.SetOutput(io.Discard)
+	if err := cli.Parse(fs, args, "STICKY_", func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		return engine.Config{}, err
+	}
+	return s.config(io.Discard)
+}
 
 func TestFlagsAndEnvironment(t *testing.T) {
 	env := map[string]string{
@@ -20,22 +35,16 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		"STICKY_CACHE_BYTES":        "64MiB",
 		"STICKY_AFFINITY_HALF_LIFE": "72h",
 		"STICKY_WEIGHTS":            "view=0.5,purchase=10,dismiss=-3",
+		"STICKY_TOPIC_PREFIX":       "shop",
 	}
-	o := defaultOptions()
-	fs := o.flags("serve")
-	fs.SetOutput(io.Discard)
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	if err := cli.Parse(fs, []string{"--http", "127.0.0.1:7000", "--partitions", "3"}, "STICKY_", lookup); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := o.config(io.Discard)
+	cfg, err := configure([]string{"--http", "127.0.0.1:7000", "--partitions", "3"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.HTTPAddr != "127.0.0.1:7000" {
 		t.Errorf("flag must win over environment: http %q", cfg.HTTPAddr)
 	}
-	if cfg.DataDir != "/var/lib/sticky" || strings.Join(cfg.Brokers, ",") != "k1:9092,k2:9092" || cfg.CacheBytes != 64<<20 {
+	if cfg.DataDir != "/var/lib/sticky" || strings.Join(cfg.Brokers, ",") != "k1:9092,k2:9092" || cfg.State.CacheBytes != 64<<20 {
 		t.Errorf("environment not applied: %+v", cfg)
 	}
 	if cfg.Stream.Partitions != 3 || cfg.Features.AffinityHalfLife != 72*time.Hour {
@@ -44,30 +53,40 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	if w := cfg.Features.Weights; w[features.TypeView] != 0.5 || w[features.TypePurchase] != 10 || w[features.TypeDismiss] != -3 || len(w) != 3 {
 		t.Errorf("weights %v", w)
 	}
+	if s := cfg.Stream; s.EventsTopic != "shop.events" || s.ItemsTopic != "shop.items" || s.DLQTopic != "shop.events.dlq" {
+		t.Errorf("topics %s, %s, %s", s.EventsTopic, s.ItemsTopic, s.DLQTopic)
+	}
 	if cfg.EmbeddedKafka != "127.0.0.1:9092" || cfg.ReadyLag != 1000 {
 		t.Errorf("defaults lost: %+v", cfg)
+	}
+	// Without flags, the configuration is the engine's default one.
+	if cfg, err = configure(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := engine.DefaultConfig()
+	if cfg.State.CacheBytes != d.State.CacheBytes || cfg.Stream.EventsTopic != d.Stream.EventsTopic || cfg.Push.Campaigns != d.Push.Campaigns ||
+		len(cfg.Brokers) != 0 || cfg.Logger == nil {
+		t.Errorf("no flags: %+v", cfg)
 	}
 }
 
 func TestBadSettings(t *testing.T) {
 	f := func(args []string, env map[string]string, want string) {
 		t.Helper()
-		o := defaultOptions()
-		fs := o.flags("serve")
-		fs.SetOutput(io.Discard)
-		err := cli.Parse(fs, args, "STICKY_", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-		if err == nil {
-			_, err = o.config(io.Discard)
-		}
+		_, err := configure(args, env)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("%v %v: got %v, want an error mentioning %q", args, env, err, want)
 		}
 	}
 	f([]string{"--cache-bytes", "lots"}, nil, "cache-bytes")
 	f(nil, map[string]string{"STICKY_PARTITIONS": "x"}, "STICKY_PARTITIONS")
+	f([]string{"--partitions", "0"}, nil, "Partitions")
+	f([]string{"--topic-prefix", ""}, nil, "topic-prefix")
 	f([]string{"--weights", "buy=3"}, nil, "weights")
 	f([]string{"--log-level", "loud"}, nil, "log-level")
 	f([]string{"--affinity-half-life", "0s"}, nil, "AffinityHalfLife")
+	f([]string{"--clv-months", "0"}, nil, "CLVMonths")
+	f([]string{"--clv-discount-rate", "-0.1"}, nil, "DiscountRate")
 	f([]string{"stray"}, nil, "unexpected")
 }
 
@@ -88,21 +107,23 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 			t.Errorf("help lacks %q", want)
 		}
 	}
+	// Every flag of serve and demo, each with one default.
+	listed := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if name, _, ok := strings.Cut(strings.TrimSpace(line), " "); ok && strings.HasPrefix(name, "--") {
+			listed[name] = true
+			if n := strings.Count(line, "(default"); n != 1 {
+				t.Errorf("%d defaults: %s", n, line)
+			}
+		}
+	}
+	newSettings().flags("demo").VisitAll(func(f *flag.Flag) {
+		if !listed["--"+f.Name] {
+			t.Errorf("help lacks --%s", f.Name)
+		}
+	})
 	if err := run([]string{"frobnicate"}, io.Discard, io.Discard); err == nil {
 		t.Error("unknown command accepted")
-	}
-}
-
-func TestParseBytes(t *testing.T) {
-	for in, want := range map[string]int{"1024": 1024, "2KiB": 2048, "256MiB": 256 << 20, "1GiB": 1 << 30, "10B": 10} {
-		if got, err := parseBytes(in); err != nil || got != want {
-			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "MiB", "-1", "1.5GiB"} {
-		if _, err := parseBytes(bad); err == nil {
-			t.Errorf("parseBytes(%q) accepted", bad)
-		}
 	}
 }
 
@@ -112,15 +133,8 @@ func TestValueFlags(t *testing.T) {
 	if err := os.WriteFile(boosts, []byte(`[{"when":"points_expiring(30) > 0","tag":"points","factor":1.5,"reason":"use your points"}]`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o := defaultOptions()
-	fs := o.flags("serve")
-	fs.SetOutput(io.Discard)
-	err := cli.Parse(fs, []string{"--earn-rules", "purchase=2/unit@6m,share=1@1m", "--tiers", "member:0,vip:100",
-		"--churn-factor", "6", "--boosts", boosts}, "STICKY_", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := o.config(io.Discard)
+	cfg, err := configure([]string{"--earn-rules", "purchase=2/unit@6m,share=1@1m", "--tiers", "member:0,vip:100",
+		"--churn-factor", "6", "--boosts", boosts}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,53 +148,46 @@ func TestValueFlags(t *testing.T) {
 	if len(cfg.Ranker.Boosts) != 1 || cfg.Ranker.Boosts[0].Tag != "points" || cfg.Ranker.Boosts[0].Factor != 1.5 {
 		t.Fatalf("boosts %+v", cfg.Ranker.Boosts)
 	}
-	// The defaults survive a round trip through their own text.
-	if got := formatEarnRules(features.DefaultEarnRules()); got != "purchase=1/unit@12m,review=10@3m,share=5@6m" {
-		t.Fatalf("default earn rules print as %q", got)
+	// Empty earn rules and tiers are none, not the defaults.
+	if cfg, err = configure([]string{"--earn-rules", "", "--tiers", ""}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg.EnsureDefaults()
+	if len(cfg.Features.EarnRules) != 0 || len(cfg.Features.Tiers) != 0 {
+		t.Fatalf("empty earn rules and tiers became %v, %v", cfg.Features.EarnRules, cfg.Features.Tiers)
 	}
 	for _, bad := range [][]string{{"--earn-rules", "purchase=1"}, {"--earn-rules", "fly=1@2m"}, {"--tiers", "gold"},
 		{"--tiers", "gold:10,silver:5"}, {"--churn-factor", "1"}, {"--boosts", dir + "/missing.json"}} {
-		o := defaultOptions()
-		fs := o.flags("serve")
-		fs.SetOutput(io.Discard)
-		err := cli.Parse(fs, bad, "STICKY_", func(string) (string, bool) { return "", false })
-		if err == nil {
-			_, err = o.config(io.Discard)
-		}
-		if err == nil {
+		if _, err := configure(bad, nil); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
 }
 
 func TestPushFlags(t *testing.T) {
-	o := defaultOptions()
-	fs := o.flags("serve")
-	fs.SetOutput(io.Discard)
-	err := cli.Parse(fs, []string{"--push-quiet-hours", "23:00-07:30", "--push-send-window", "10:00-20:00",
-		"--push-caps", "per_day=2,per_week=5", "--push-lease", "2m"}, "STICKY_", func(string) (string, bool) { return "", false })
+	cfg, err := configure([]string{"--push-quiet-hours", "23:00-07:30", "--push-send-window", "10:00-20:00",
+		"--push-caps", "per_day=2,per_week=5", "--push-lease", "2m"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := o.config(io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := cfg.Push.Defaults
+	d := cfg.Push.Campaigns
 	if d.QuietHours.Start != "23:00" || d.QuietHours.End != "07:30" || d.SendWindow.Start != "10:00" ||
 		d.Caps.PerDay != 2 || d.Caps.PerWeek != 5 || cfg.Push.Lease != 2*time.Minute {
 		t.Fatalf("push config %+v %+v", d, cfg.Push)
 	}
+	// A cap left out keeps its default; no caps at all stay none.
+	if cfg, err = configure([]string{"--push-caps", "per_week=3"}, nil); err != nil || cfg.Push.Campaigns.Caps != (push.CapsText{PerDay: 1, PerWeek: 3}) {
+		t.Fatalf("caps %+v, %v", cfg.Push.Campaigns.Caps, err)
+	}
+	if cfg, err = configure([]string{"--push-caps", "per_day=0,per_week=0"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.EnsureDefaults(); cfg.Push.Campaigns.Caps != (push.CapsText{}) {
+		t.Fatalf("no caps became %+v", cfg.Push.Campaigns.Caps)
+	}
 	for _, bad := range [][]string{{"--push-quiet-hours", "late"}, {"--push-caps", "per_hour=3"},
 		{"--push-send-window", "23:00-07:00", "--push-quiet-hours", "22:00-08:00"}, {"--push-quiet-hours", "22:00-8pm"}} {
-		o := defaultOptions()
-		fs := o.flags("serve")
-		fs.SetOutput(io.Discard)
-		err := cli.Parse(fs, bad, "STICKY_", func(string) (string, bool) { return "", false })
-		if err == nil {
-			_, err = o.config(io.Discard)
-		}
-		if err == nil {
+		if _, err := configure(bad, nil); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}

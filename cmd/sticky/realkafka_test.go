@@ -258,7 +258,7 @@ func streamEvents(t *testing.T, brokers []string, topic string, evs []features.E
 // it equals a single fold of the whole events log.
 func compareStore(t *testing.T, brokers []string, dataDir string, cfg stream.Config, cat *state.Catalogue) {
 	t.Helper()
-	st, err := state.Open(state.Options{Dir: filepath.Join(dataDir, "state"), CacheBytes: 32 << 20})
+	st, err := state.Open(state.Config{Dir: filepath.Join(dataDir, "state"), CacheBytes: 32 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,16 @@
 // state store; targeting rules (Rule) read it too.
 //
 // The table is fed after every committed batch (Update) and rebuilt from
-// the store at start-up (Load). A background loop (Run) recounts segments
-// and stages as time passes and quantiles move, and refits the models.
+// the store at start-up (Load), which also restores the last fit of the
+// models; every new fit is saved to Config.Store. A background loop (Run)
+// recounts segments and stages as time passes and quantiles move, and
+// refits the models.
 package audience
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"sync"
@@ -25,7 +28,8 @@ import (
 	"github.com/stickyhq/sticky/internal/num"
 )
 
-// Config configures a Table.
+// Config configures a Table. DefaultConfig holds every default;
+// EnsureDefaults gives zero fields theirs.
 type Config struct {
 	// RecountInterval is how often RFM cut points and the segment and
 	// lifecycle counts are recomputed from every record, to follow time
@@ -41,11 +45,17 @@ type Config struct {
 	// ExpiringWithin is the default window of "points expiring". Default
 	// 30 days.
 	ExpiringWithin time.Duration
-	// CLVMonths and DiscountRate set the lifetime value: months of 30 days
-	// ahead, discounted at DiscountRate a year. Defaults 12 and 0.10.
-	CLVMonths    int
+	// CLVMonths is the lifetime value's horizon, in months of 30 days, at
+	// most 600. Default 12.
+	CLVMonths int
+	// DiscountRate is the lifetime value's discount rate, a year, from 0 to
+	// 10. Default 0.10; 0 is no discount (only a negative rate takes the
+	// default).
 	DiscountRate float64
-	// OnFit is called with every new fit, to persist it. Default none.
+	// Store, if set, keeps every new fit, for Load to restore after a
+	// restart. Default none.
+	Store Store
+	// OnFit is called with every new fit, once it is saved. Default none.
 	OnFit func(Fit)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -57,7 +67,9 @@ func DefaultConfig() Config {
 		ExpiringWithin: 30 * 24 * time.Hour, CLVMonths: 12, DiscountRate: 0.10}
 }
 
-func (c *Config) ensureDefaults() {
+// EnsureDefaults gives zero (or negative) fields their defaults; a zero
+// DiscountRate stays: it means no discount.
+func (c *Config) EnsureDefaults() {
 	d := DefaultConfig()
 	if c.RecountInterval <= 0 {
 		c.RecountInterval = d.RecountInterval
@@ -80,6 +92,17 @@ func (c *Config) ensureDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	if c.CLVMonths < 1 || c.CLVMonths > 600 {
+		return fmt.Errorf("audience: CLVMonths must be in [1, 600], got %d", c.CLVMonths)
+	}
+	if !(c.DiscountRate >= 0 && c.DiscountRate <= 10) {
+		return fmt.Errorf("audience: DiscountRate must be in [0, 10], got %v", c.DiscountRate)
+	}
+	return nil
 }
 
 // Fit is a pair of fitted models, in days.
@@ -135,7 +158,7 @@ type Table struct {
 
 // New returns an empty table.
 func New(cfg Config, f *features.Folder) *Table {
-	cfg.ensureDefaults()
+	cfg.EnsureDefaults()
 	return &Table{cfg: cfg, f: f, users: make(map[string]*record), r: newHist(), fr: newHist(), m: newHist(),
 		segments: make(map[string]int64), now: time.Now, names: make(map[string]uint16)}
 }
@@ -275,10 +298,6 @@ func summary(first, last int64, days uint32, repeatSpend, nowDay float64) clv.Cu
 	return c
 }
 
-// ErrTooFew is returned by Refit when too few customers have a repeat
-// purchase day to fit the models.
-var ErrTooFew = errors.New("too few repeat customers to fit")
-
 // Refit fits both models on every buyer's summary at now and makes them
 // current.
 func (t *Table) Refit(now time.Time) (Fit, error) {
@@ -304,6 +323,11 @@ func (t *Table) Refit(now time.Time) (Fit, error) {
 	took := time.Since(start)
 	fit.Took, fit.TookSeconds = took.Round(time.Millisecond).String(), took.Seconds()
 	t.SetFit(fit)
+	if t.cfg.Store != nil {
+		if err := saveFit(t.cfg.Store, fit); err != nil {
+			t.cfg.Logger.Warn("cannot persist the value models", "err", err)
+		}
+	}
 	if t.cfg.OnFit != nil {
 		t.cfg.OnFit(fit)
 	}

@@ -35,19 +35,21 @@ type Campaign struct {
 	Title    string `json:"title,omitempty"`
 	Target   Target `json:"target"`
 	Audience string `json:"audience,omitempty"` // an extra audience rule every target must match
-	// MaxTargets is the most users selected. Default 10,000 (Defaults);
-	// at most 1,000,000.
+	// MaxTargets is the most users selected. Default 10,000
+	// (Config.Campaigns); at most 1,000,000.
 	MaxTargets int `json:"max_targets"`
 	// MinScore is the lowest propensity (0..1) selected. Default 0.
 	MinScore float64   `json:"min_score"`
 	StartsAt time.Time `json:"starts_at"` // default: now
-	EndsAt   time.Time `json:"ends_at"`   // default: StartsAt + 7 days (Defaults)
+	EndsAt   time.Time `json:"ends_at"`   // default: StartsAt + 7 days (Config.Campaigns)
 	Caps     Caps      `json:"caps"`
 	// QuietHours are local times no push may be sent at. Default
-	// 22:00-08:00; {"start": "00:00", "end": "00:00"} for none.
+	// 22:00-08:00 (Config.Campaigns); {"start": "00:00", "end": "00:00"}
+	// for none.
 	QuietHours *Window `json:"quiet_hours,omitempty"`
 	// SendWindow are the local times pushes are sent in. Default
-	// 09:00-21:00; equal start and end for the whole day.
+	// 09:00-21:00 (Config.Campaigns); equal start and end for the whole
+	// day.
 	SendWindow *Window   `json:"send_window,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 }
@@ -61,10 +63,41 @@ type Target struct {
 }
 
 // Caps limit pushes to a user across all campaigns, in rolling windows.
-// Zero means no cap; a campaign with no caps at all takes the defaults.
+// Zero means no cap; a campaign with no caps at all takes the defaults
+// (Config.Campaigns: 1 a day).
 type Caps struct {
-	PerDay  int `json:"per_day"`  // in any 24 hours; default 1
-	PerWeek int `json:"per_week"` // in any 7 days; default none
+	PerDay  int `json:"per_day"`  // in any 24 hours
+	PerWeek int `json:"per_week"` // in any 7 days
+}
+
+// CapsText is Caps read from and printed as text, for flags and
+// environment variables: "per_day=1,per_week=0". (Caps itself stays a JSON
+// object in campaigns.)
+type CapsText Caps
+
+// MarshalText writes both caps: "per_day=1,per_week=0".
+func (c CapsText) MarshalText() ([]byte, error) {
+	return fmt.Appendf(nil, "per_day=%d,per_week=%d", c.PerDay, c.PerWeek), nil
+}
+
+// UnmarshalText reads per_day=N and per_week=N, comma-separated; a cap left
+// out keeps its value.
+func (c *CapsText) UnmarshalText(b []byte) error {
+	v := *c
+	for _, kv := range strings.Split(string(b), ",") {
+		k, n, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		i, err := strconv.Atoi(n)
+		if err != nil || i < 0 || (k != "per_day" && k != "per_week") {
+			return fmt.Errorf("%q is not per_day=N,per_week=N", b)
+		}
+		if k == "per_day" {
+			v.PerDay = i
+		} else {
+			v.PerWeek = i
+		}
+	}
+	*c = v
+	return nil
 }
 
 // Window is a span of local time of day, "HH:MM" to "HH:MM"; it may cross
@@ -100,6 +133,28 @@ func parseClock(s string) (int, error) {
 	return hh*60 + mm, nil // 24:00 is 1440, the end of the day
 }
 
+// WindowText is a Window read from and printed as text, for flags and
+// environment variables: "22:00-08:00". (Window itself stays a JSON object
+// in campaigns.)
+type WindowText Window
+
+// MarshalText writes the window as HH:MM-HH:MM.
+func (w WindowText) MarshalText() ([]byte, error) { return []byte(w.Start + "-" + w.End), nil }
+
+// UnmarshalText reads HH:MM-HH:MM.
+func (w *WindowText) UnmarshalText(b []byte) error {
+	start, end, ok := strings.Cut(string(b), "-")
+	if !ok {
+		return fmt.Errorf("%q is not a window HH:MM-HH:MM", b)
+	}
+	v := Window{Start: start, End: end}
+	if err := v.parse("window"); err != nil {
+		return fmt.Errorf("%q is not a window HH:MM-HH:MM: %w", b, err)
+	}
+	*w = WindowText{Start: start, End: end}
+	return nil
+}
+
 func (w *Window) parse(field string) error {
 	var err error
 	if w.start, err = parseClock(w.Start); err != nil {
@@ -114,41 +169,16 @@ func (w *Window) parse(field string) error {
 
 var campaignID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
-// Limits on campaigns.
-const (
-	DefaultMaxTargets = 10_000
-	MaxMaxTargets     = 1_000_000
-)
+// MaxMaxTargets is the most targets a campaign may ask for.
+const MaxMaxTargets = 1_000_000
 
 func fieldErr(field, format string, args ...any) error {
 	return &features.FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// Defaults are what a campaign gets for the fields it leaves out.
-type Defaults struct {
-	MaxTargets int           // default 10,000
-	Duration   time.Duration // from starts_at to ends_at; default 7 days
-	Caps       Caps          // default 1 a day
-	QuietHours Window        // default 22:00-08:00
-	SendWindow Window        // default 09:00-21:00
-}
-
-// DefaultDefaults returns the documented campaign defaults.
-func DefaultDefaults() Defaults {
-	return Defaults{MaxTargets: DefaultMaxTargets, Duration: 7 * 24 * time.Hour, Caps: Caps{PerDay: 1},
-		QuietHours: Window{Start: "22:00", End: "08:00"}, SendWindow: Window{Start: "09:00", End: "21:00"}}
-}
-
-// Validate checks that the defaults make a valid campaign.
-func (d Defaults) Validate() error {
-	c := Campaign{ID: "defaults", Target: Target{Category: "x"}}
-	_, _, err := c.prepare(time.Now(), d)
-	return err
-}
-
 // prepare fills defaults and validates c at now; errors are
 // *features.FieldError naming the field. It returns the parsed rules.
-func (c *Campaign) prepare(now time.Time, d Defaults) (target, audienceRule *audience.Rule, err error) {
+func (c *Campaign) prepare(now time.Time, d CampaignDefaults) (target, audienceRule *audience.Rule, err error) {
 	if !campaignID.MatchString(c.ID) {
 		return nil, nil, fieldErr("id", "must be 1 to 128 letters, digits, '.', '_' or '-'")
 	}
@@ -205,17 +235,17 @@ func (c *Campaign) prepare(now time.Time, d Defaults) (target, audienceRule *aud
 		return nil, nil, fieldErr("caps", "must not be negative")
 	}
 	if c.Caps == (Caps{}) {
-		c.Caps = d.Caps
+		c.Caps = Caps(d.Caps)
 	}
 	if c.QuietHours == nil {
-		q := d.QuietHours
+		q := Window(d.QuietHours)
 		c.QuietHours = &q
 	}
 	if err := c.QuietHours.parse("quiet_hours"); err != nil {
 		return nil, nil, err
 	}
 	if c.SendWindow == nil {
-		w := d.SendWindow
+		w := Window(d.SendWindow)
 		c.SendWindow = &w
 	}
 	if err := c.SendWindow.parse("send_window"); err != nil {

@@ -25,7 +25,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := state.Open(state.Options{Dir: t.TempDir(), CacheBytes: 32 << 20})
+	st, err := state.Open(state.Config{Dir: t.TempDir(), CacheBytes: 32 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

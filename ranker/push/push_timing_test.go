@@ -57,7 +57,7 @@ func BenchmarkSelect100kOf1M(b *testing.B) {
 	millionOnce.Do(func() { million = populate(1_000_000) })
 	runtime.GC()
 	c := Campaign{ID: "bench", Target: Target{Category: "cat-3"}, MaxTargets: 100_000}
-	if _, _, err := c.prepare(t0, DefaultDefaults()); err != nil {
+	if _, _, err := c.prepare(t0, DefaultConfig().Campaigns); err != nil {
 		b.Fatal(err)
 	}
 	p := &plan{c: &c, nameID: million.NameID("cat-3"), now: t0}

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -37,23 +35,6 @@ type Observer interface {
 	HandedOut(n int)
 	Acked(status string, n int)
 	Expired(n int)
-}
-
-// Config configures the Service.
-type Config struct {
-	// Lease is how long handed-out targets wait for an acknowledgement
-	// before they are handed out again. Default 60s.
-	Lease time.Duration
-	// MaxAttempts: a target acknowledged as failed this many times is not
-	// handed out again. Default 3.
-	MaxAttempts int
-	// Workers score users in parallel. Default 2.
-	Workers int
-	// Defaults are what campaigns get for the fields they leave out.
-	// Default DefaultDefaults().
-	Defaults *Defaults
-	Observer Observer     // default none
-	Logger   *slog.Logger // default slog.Default()
 }
 
 // Service runs campaigns. It is safe for concurrent use; pulls and
@@ -112,33 +93,13 @@ type campaignState struct {
 	index      map[string]int
 }
 
-// New returns a service; Load restores stored campaigns.
+// New returns a service; zero fields of cfg take their defaults. Load
+// restores stored campaigns.
 func New(cfg Config, aud *audience.Table, cat ItemSource, store Store) *Service {
-	if cfg.Lease <= 0 {
-		cfg.Lease = time.Minute
-	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 3
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Defaults == nil {
-		d := DefaultDefaults()
-		cfg.Defaults = &d
-	}
+	cfg.EnsureDefaults()
 	return &Service{cfg: cfg, aud: aud, cat: cat, store: store, now: time.Now, camps: make(map[string]*campaignState),
 		creating: make(map[string]bool), inflight: make(map[string][]inflight)}
 }
-
-// Errors callers branch on.
-var (
-	ErrNotFound = errors.New("no such campaign")
-	ErrExists   = errors.New("a campaign with this id exists")
-)
 
 // storedTarget is the persisted form of a selected target.
 type storedTarget struct {
@@ -183,7 +144,7 @@ func (st *campaignState) summary() Summary {
 // campaign are *features.FieldError; ErrExists if the id is taken.
 func (s *Service) Create(c Campaign) (Summary, error) {
 	now := s.now()
-	targetRule, audRule, err := c.prepare(now, *s.cfg.Defaults)
+	targetRule, audRule, err := c.prepare(now, s.cfg.Campaigns)
 	if err != nil {
 		return Summary{}, err
 	}

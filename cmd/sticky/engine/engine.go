@@ -3,11 +3,12 @@
 // catalogue loader, the events consumer, the ranker and the HTTP API with
 // its metrics. cmd/sticky maps flags and STICKY_* variables onto Config and
 // calls Start; tests and the benchmark harness start engines the same way.
+// Start reads as the list of its steps; the parts own their logic and
+// defaults, the engine only wires them.
 package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +31,10 @@ import (
 	"github.com/stickyhq/sticky/stream"
 )
 
-// Config is the whole service's configuration.
+// Config is the whole service's configuration: the engine's own settings
+// and each component's Config. DefaultConfig holds the engine's defaults
+// and each component's DefaultConfig; EnsureDefaults gives zero fields
+// theirs.
 type Config struct {
 	// HTTPAddr is the API listen address. Default 127.0.0.1:8080; port 0
 	// picks a free port (see Engine.Addr).
@@ -38,7 +42,8 @@ type Config struct {
 	// DataDir holds Badger (state/) and the embedded broker's log (kafka/).
 	// Default ./sticky-data.
 	DataDir string
-	// Brokers of an existing Kafka cluster; empty starts the embedded broker.
+	// Brokers of an existing Kafka cluster. Default none: start the
+	// embedded broker.
 	Brokers []string
 	// EmbeddedKafka is the embedded broker's listen address. Default
 	// 127.0.0.1:9092; port 0 picks a free port.
@@ -47,32 +52,78 @@ type Config struct {
 	// an acknowledged event survives a machine crash. Default false (a
 	// killed process loses nothing either way).
 	EmbeddedKafkaSync bool
-	// CacheBytes sizes the user-vector cache. Default 256 MiB.
-	CacheBytes int
 	// ReadyLag is the largest total consumer lag (records) at which
 	// /readyz still reports ready. Default 1000.
 	ReadyLag int64
 
-	Stream   stream.Config      // Brokers is filled from Brokers or the embedded broker
-	Features features.Config    // zero value: features.DefaultConfig()
-	Ranker   ranker.Config      // zero value: ranker.DefaultConfig()
-	Index    ranker.IndexConfig // zero value: ranker.DefaultIndexConfig()
-	Audience audience.Config    // zero value: audience.DefaultConfig(); OnFit and Logger are set by Start
-	Push     push.Config        // zero value: push defaults; Observer and Logger are set by Start
-	State    state.Options      // Dir and CacheBytes are filled from DataDir and CacheBytes
+	Stream   stream.Config      // Brokers is set by Start: Brokers, or the embedded broker
+	Features features.Config    // how events fold into features
+	Ranker   ranker.Config      // candidates, scoring and boosts
+	Index    ranker.IndexConfig // the item index's lists
+	Audience audience.Config    // Store is set by Start
+	Push     push.Config        // Observer is set by Start
+	State    state.Config       // Dir is set by Start: DataDir/state; CacheBytes sizes the user-vector cache
 
-	// Logger defaults to slog.Default().
+	// Logger defaults to slog.Default(); components without a Logger of
+	// their own log to it.
 	Logger *slog.Logger
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr: "127.0.0.1:8080", DataDir: "./sticky-data", EmbeddedKafka: "127.0.0.1:9092",
-		CacheBytes: 256 << 20, ReadyLag: 1000,
-		Stream: stream.DefaultConfig(), Features: features.DefaultConfig(),
-		Ranker: ranker.DefaultConfig(), Index: ranker.DefaultIndexConfig(), Audience: audience.DefaultConfig(),
+		HTTPAddr: "127.0.0.1:8080", DataDir: "./sticky-data", EmbeddedKafka: "127.0.0.1:9092", ReadyLag: 1000,
+		Stream: stream.DefaultConfig(), Features: features.DefaultConfig(), Ranker: ranker.DefaultConfig(),
+		Index: ranker.DefaultIndexConfig(), Audience: audience.DefaultConfig(), Push: push.DefaultConfig(),
+		State: state.DefaultConfig(),
 	}
+}
+
+// EnsureDefaults gives zero fields their defaults, each component's by its
+// own EnsureDefaults.
+func (c *Config) EnsureDefaults() {
+	d := DefaultConfig()
+	for _, f := range []struct{ v, d *string }{
+		{&c.HTTPAddr, &d.HTTPAddr}, {&c.DataDir, &d.DataDir}, {&c.EmbeddedKafka, &d.EmbeddedKafka},
+	} {
+		if *f.v == "" {
+			*f.v = *f.d
+		}
+	}
+	if c.ReadyLag == 0 {
+		c.ReadyLag = d.ReadyLag
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	for _, l := range []**slog.Logger{&c.Stream.Logger, &c.Audience.Logger, &c.Push.Logger, &c.State.Logger} {
+		if *l == nil {
+			*l = c.Logger
+		}
+	}
+	c.Stream.EnsureDefaults()
+	c.Features.EnsureDefaults()
+	c.Ranker.EnsureDefaults()
+	c.Index.EnsureDefaults()
+	c.Audience.EnsureDefaults()
+	c.Push.EnsureDefaults()
+	c.State.EnsureDefaults()
+}
+
+// Validate reports the first setting that cannot work. Zero fields are
+// errors where zero is not a valid setting: call it before EnsureDefaults to
+// reject them, after to check what Start will run with.
+func (c *Config) Validate() error {
+	if c.Stream.Partitions < 1 {
+		return fmt.Errorf("stream: Partitions must be at least 1, got %d", c.Stream.Partitions)
+	}
+	if err := c.Features.Validate(); err != nil {
+		return err
+	}
+	if err := c.Audience.Validate(); err != nil {
+		return err
+	}
+	return c.Push.Validate()
 }
 
 // Engine is a running Sticky.
@@ -109,129 +160,148 @@ type Engine struct {
 // consumer starts once the catalogue has caught up; /readyz tells when the
 // engine has caught up with the events topic. ctx bounds start-up only.
 func Start(ctx context.Context, cfg Config) (*Engine, error) {
-	def := DefaultConfig()
-	if cfg.HTTPAddr == "" {
-		cfg.HTTPAddr = def.HTTPAddr
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = def.DataDir
-	}
-	if cfg.EmbeddedKafka == "" {
-		cfg.EmbeddedKafka = def.EmbeddedKafka
-	}
-	if cfg.CacheBytes == 0 {
-		cfg.CacheBytes = def.CacheBytes
-	}
-	if cfg.ReadyLag == 0 {
-		cfg.ReadyLag = def.ReadyLag
-	}
-	if cfg.Features.Weights == nil {
-		cfg.Features = def.Features
-	}
-	if err := cfg.Features.Validate(); err != nil {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, started: time.Now()}
-	ok := false
-	defer func() {
-		if !ok {
+	e := &Engine{cfg: cfg, log: cfg.Logger, folder: features.NewFolder(cfg.Features), reg: prometheus.NewRegistry(), started: time.Now()}
+	e.met = newMetrics(e.reg, e)
+	for _, step := range []func(context.Context) error{
+		e.startBroker,  // the embedded broker, unless Brokers are given
+		e.openState,    // Badger, behind the user-vector cache
+		e.ensureTopics, // the events, items and DLQ topics, and the producer
+		e.loadState,    // the catalogue, the item index and the audience
+		e.newRanker,
+		e.newPush,   // campaigns, restored from the store
+		e.newStream, // the catalogue loader and the events consumer
+		e.listen,    // the HTTP API
+	} {
+		if err := step(ctx); err != nil {
 			e.Close()
-		}
-	}()
-
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create data directory: %w", err)
-	}
-	e.brokers = cfg.Brokers
-	if len(e.brokers) == 0 {
-		addr, err := e.startBroker()
-		if err != nil {
 			return nil, err
 		}
+	}
+	e.run()
+	e.log.Info("sticky is serving", "http", e.Addr(), "brokers", e.brokers, "data", cfg.DataDir)
+	return e, nil
+}
+
+// startBroker starts the embedded broker unless brokers are given, and
+// points the stream configuration at the brokers.
+func (e *Engine) startBroker(context.Context) error {
+	if err := os.MkdirAll(e.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create data directory: %w", err)
+	}
+	e.brokers = e.cfg.Brokers
+	if len(e.brokers) == 0 {
+		addr, err := e.startEmbeddedBroker()
+		if err != nil {
+			return err
+		}
 		e.brokers = []string{addr}
-		e.log.Info("embedded Kafka-protocol broker listening", "addr", addr, "dir", filepath.Join(cfg.DataDir, "kafka"))
+		e.log.Info("embedded Kafka-protocol broker listening", "addr", addr, "dir", filepath.Join(e.cfg.DataDir, "kafka"))
 	}
-	scfg := cfg.Stream
-	scfg.Brokers = e.brokers
-	if scfg.Logger == nil {
-		scfg.Logger = cfg.Logger
-	}
-	scfg.EnsureDefaults()
-	e.cfg.Stream = scfg
+	e.cfg.Stream.Brokers = e.brokers
+	return nil
+}
 
-	so := cfg.State
-	so.Dir = filepath.Join(cfg.DataDir, "state")
-	so.CacheBytes = cfg.CacheBytes
-	if so.Logger == nil {
-		so.Logger = cfg.Logger
-	}
+// openState opens Badger in DataDir/state.
+func (e *Engine) openState(context.Context) error {
+	e.cfg.State.Dir = filepath.Join(e.cfg.DataDir, "state")
 	var err error
-	if e.store, err = state.Open(so); err != nil {
-		return nil, err
-	}
+	e.store, err = state.Open(e.cfg.State)
+	return err
+}
 
+// ensureTopics creates missing topics and starts the producer of the
+// events API and of dead letters.
+func (e *Engine) ensureTopics(ctx context.Context) error {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = stream.EnsureTopics(tctx, scfg)
+	err := stream.EnsureTopics(tctx, e.cfg.Stream)
 	cancel()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if e.prod, err = stream.NewProducer(scfg); err != nil {
-		return nil, err
-	}
+	e.prod, err = stream.NewProducer(e.cfg.Stream)
+	return err
+}
 
+// loadState loads the catalogue and builds the item index and the
+// audience from the store.
+func (e *Engine) loadState(context.Context) error {
+	var err error
 	if e.cat, err = state.LoadCatalogue(e.store); err != nil {
-		return nil, err
+		return err
 	}
-	e.folder = features.NewFolder(cfg.Features)
-	e.idx = ranker.NewIndex(cfg.Index, e.folder, e.cat)
 	t0 := time.Now()
+	e.idx = ranker.NewIndex(e.cfg.Index, e.folder, e.cat)
 	err = e.store.ScanItemParts(func(_ int32, item string, st *features.ItemStats) error {
 		e.idx.Add(item, st)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := e.loadAudience(); err != nil {
-		return nil, err
+	ac := e.cfg.Audience
+	ac.Store = e.store
+	e.aud = audience.New(ac, e.folder)
+	if err := e.aud.Load(e.store); err != nil {
+		return err
 	}
 	e.log.Info("state loaded", "catalogue_items", e.cat.Len(), "indexed_items", e.idx.Size().Items,
 		"users", e.aud.Len(), "took", time.Since(t0).Round(time.Millisecond))
-	e.rank = ranker.New(cfg.Ranker, e.folder, e.store, e.cat, e.idx)
-	if err := e.rank.WithAudience(e.aud); err != nil {
-		return nil, fmt.Errorf("invalid ranker configuration: %w", err)
-	}
+	return nil
+}
 
-	e.reg = prometheus.NewRegistry()
-	e.met = newMetrics(e.reg, e)
-	pc := cfg.Push
-	pc.Observer, pc.Logger = e.met, e.log
+// newRanker builds the ranker on the index and the audience.
+func (e *Engine) newRanker(context.Context) error {
+	e.rank = ranker.New(e.cfg.Ranker, e.folder, e.store, e.cat, e.idx)
+	if err := e.rank.WithAudience(e.aud); err != nil {
+		return fmt.Errorf("invalid ranker configuration: %w", err)
+	}
+	return nil
+}
+
+// newPush builds the push service and restores its campaigns.
+func (e *Engine) newPush(context.Context) error {
+	pc := e.cfg.Push
+	pc.Observer = e.met
 	e.push = push.New(pc, e.aud, e.cat, e.store.Push())
 	if err := e.push.Load(); err != nil {
-		return nil, fmt.Errorf("cannot load push campaigns: %w", err)
+		return fmt.Errorf("cannot load push campaigns: %w", err)
 	}
-	e.loader = stream.NewCatalogueLoader(scfg, e.store, e.cat, e.prod)
-	if e.cons, err = stream.NewConsumer(scfg, stream.Deps{
-		Store: e.store, Folder: e.folder, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
-	}); err != nil {
-		return nil, err
-	}
+	return nil
+}
 
-	if e.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.HTTPAddr, err)
+// newStream builds the catalogue loader and the events consumer.
+func (e *Engine) newStream(context.Context) error {
+	e.loader = stream.NewCatalogueLoader(e.cfg.Stream, e.store, e.cat, e.prod)
+	var err error
+	e.cons, err = stream.NewConsumer(e.cfg.Stream, stream.Deps{
+		Store: e.store, Folder: e.folder, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
+	})
+	return err
+}
+
+// listen binds the HTTP API's address.
+func (e *Engine) listen(context.Context) error {
+	var err error
+	if e.httpLn, err = net.Listen("tcp", e.cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", e.cfg.HTTPAddr, err)
 	}
 	e.httpSrv = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
 
-	runCtx, runCancel := context.WithCancel(context.Background())
-	e.cancel = runCancel
+// run starts the background work: the audience's recounts and refits, the
+// HTTP server, and the stream. Close stops them.
+func (e *Engine) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
 	e.wg.Add(3)
 	go func() {
 		defer e.wg.Done()
-		e.aud.Run(runCtx)
+		e.aud.Run(ctx)
 	}()
 	go func() {
 		defer e.wg.Done()
@@ -241,11 +311,8 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}()
 	go func() {
 		defer e.wg.Done()
-		e.runStream(runCtx)
+		e.runStream(ctx)
 	}()
-	e.log.Info("sticky is serving", "http", e.Addr(), "brokers", e.brokers, "data", cfg.DataDir)
-	ok = true
-	return e, nil
 }
 
 // sink hands every committed batch to the item index and the audience.
@@ -257,55 +324,6 @@ type sink struct {
 func (s sink) Committed(users []*features.User, d *features.Deltas) {
 	s.idx.Apply(d)
 	s.aud.Update(users)
-}
-
-// metaValueFit is where the last fit of the value models is kept.
-const metaValueFit = "value-fit"
-
-// loadAudience builds the population table from every stored user and
-// reuses the last persisted fit of the value models.
-func (e *Engine) loadAudience() error {
-	ac := e.cfg.Audience
-	ac.Logger = e.log
-	ac.OnFit = func(f audience.Fit) {
-		b, err := json.Marshal(f)
-		if err == nil {
-			err = e.store.PutMeta(metaValueFit, b)
-		}
-		if err != nil {
-			e.log.Warn("cannot persist the value models", "err", err)
-		}
-	}
-	e.aud = audience.New(ac, e.folder)
-	batch := make([]*features.User, 0, 1024)
-	err := e.store.ScanUsersLenient(func(u *features.User) error {
-		if batch = append(batch, u); len(batch) == cap(batch) {
-			e.aud.Update(batch)
-			batch = batch[:0]
-		}
-		return nil
-	}, func(id string, err error) {
-		// The consumer restarts such a user afresh at their next event.
-		e.log.Error("stored user vector is corrupt; left out of the audience", "user", id, "err", err)
-	})
-	if err != nil {
-		return err
-	}
-	e.aud.Update(batch)
-	e.aud.Recount(time.Now())
-	b, err := e.store.Meta(metaValueFit)
-	if err != nil {
-		return err
-	}
-	if b != nil {
-		var f audience.Fit
-		if err := json.Unmarshal(b, &f); err != nil {
-			e.log.Warn("ignoring an unreadable persisted fit", "err", err)
-		} else {
-			e.aud.SetFit(f)
-		}
-	}
-	return nil
 }
 
 // runStream runs the catalogue loader, and the consumer once the catalogue
@@ -346,7 +364,9 @@ func (e *Engine) Err() error {
 	return e.runErr
 }
 
-func (e *Engine) startBroker() (string, error) {
+// startEmbeddedBroker starts kfake on EmbeddedKafka with its log in
+// DataDir/kafka and returns its address.
+func (e *Engine) startEmbeddedBroker() (string, error) {
 	host, port, err := net.SplitHostPort(e.cfg.EmbeddedKafka)
 	if err != nil {
 		return "", fmt.Errorf("bad embedded Kafka address %q: %w", e.cfg.EmbeddedKafka, err)

@@ -39,7 +39,7 @@ func testConfig(t *testing.T, dir, name string) Config {
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.EmbeddedKafka = "127.0.0.1:0"
-	cfg.CacheBytes = 32 << 20
+	cfg.State.CacheBytes = 32 << 20
 	cfg.Stream.Partitions = 4
 	cfg.Stream.LagInterval = 50 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
