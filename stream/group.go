@@ -181,9 +181,7 @@ func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, assigned map[stri
 		if !found {
 			last = -1
 		}
-		w := &worker{c: c, cl: cl, partition: p, last: last, lastKnown: err == nil, dlqDone: -1,
-			recs: make(chan []*kgo.Record, 4), quit: make(chan struct{}), done: make(chan struct{})}
-		w.applied.Store(last)
+		w := newWorker(c, cl, p, last, err == nil)
 		c.workers[p] = w
 		go w.run()
 	}

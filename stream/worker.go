@@ -13,7 +13,10 @@ import (
 	"github.com/stickyhq/sticky/state"
 )
 
-// worker applies one partition.
+// worker applies one partition: it loads what the partition owns, then
+// applies the records the poll loop hands it, batch by batch, until told to
+// quit. It is the only writer of its partition's users, item shares and
+// offset.
 type worker struct {
 	c         *Consumer
 	cl        *kgo.Client
@@ -29,7 +32,18 @@ type worker struct {
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
 	items     map[string]*features.ItemStats // this partition's item shares, as committed
-	deltas    features.Deltas
+	deltas    features.Deltas                // the batch in flight's item deltas; reused
+	events    []features.Event               // the batch in flight's valid events; reused
+}
+
+// newWorker returns the worker of a partition whose last applied offset is
+// last (-1: none), read from the store unless lastKnown is false; run starts
+// it.
+func newWorker(c *Consumer, cl *kgo.Client, partition int32, last int64, lastKnown bool) *worker {
+	w := &worker{c: c, cl: cl, partition: partition, last: last, lastKnown: lastKnown, dlqDone: -1,
+		recs: make(chan []*kgo.Record, 4), quit: make(chan struct{}), done: make(chan struct{})}
+	w.applied.Store(last)
+	return w
 }
 
 func (w *worker) run() {
@@ -100,7 +114,7 @@ func (w *worker) process(recs []*kgo.Record) bool {
 		default:
 		}
 		n := min(len(recs), w.c.cfg.BatchEvents)
-		if !w.commit(recs[:n]) {
+		if !w.applyRetrying(recs[:n]) {
 			return false
 		}
 		recs = recs[n:]
@@ -108,9 +122,9 @@ func (w *worker) process(recs []*kgo.Record) bool {
 	return true
 }
 
-// commit applies one batch, retrying until it commits or the worker quits;
-// a batch too big for one transaction is split in two.
-func (w *worker) commit(recs []*kgo.Record) bool {
+// applyRetrying applies one batch, retrying until it commits or the worker
+// quits; a batch too big for one transaction is split in two.
+func (w *worker) applyRetrying(recs []*kgo.Record) bool {
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		err := w.apply(recs)
 		if err == nil {
@@ -119,7 +133,7 @@ func (w *worker) commit(recs []*kgo.Record) bool {
 		}
 		if errors.Is(err, state.ErrBatchTooBig) && len(recs) > 1 {
 			h := len(recs) / 2
-			return w.commit(recs[:h]) && w.commit(recs[h:])
+			return w.applyRetrying(recs[:h]) && w.applyRetrying(recs[h:])
 		}
 		w.c.log.Error("cannot apply batch; retrying", "partition", w.partition,
 			"from", recs[0].Offset, "to", recs[len(recs)-1].Offset, "err", err)
@@ -133,32 +147,76 @@ func (w *worker) commit(recs []*kgo.Record) bool {
 	}
 }
 
+// batch is one batch of records in flight and what applying it produced so
+// far; apply's steps fill it in turn.
+type batch struct {
+	recs  []*kgo.Record
+	start time.Time
+
+	bad   []badRecord                    // malformed records, in offset order
+	users []*features.User               // the users the batch changed, in order of first event
+	items map[string]*features.ItemStats // the item shares it changed: fresh copies
+
+	consumed, applied [256]int // records by features.Type
+	dups              int      // events skipped as duplicates
+}
+
+// badRecord is a malformed record, to be parked on the dead-letter topic.
 type badRecord struct {
 	rec *kgo.Record
 	typ features.Type
 	err error
 }
 
-// apply folds recs into fresh copies of the state they touch and commits
-// them with the offset of the last record. Until the commit succeeds nothing
-// the worker keeps (item shares, offset) and nothing readers see changes.
+// apply applies one batch of records: it folds them into fresh copies of the
+// state they touch and commits them with the offset of the last record.
+// Until the commit succeeds nothing the worker keeps (item shares, offset)
+// and nothing readers see changes, so a failed batch can be applied again.
 func (w *worker) apply(recs []*kgo.Record) error {
-	start := time.Now()
-	c, d := w.c, &w.deltas
-	d.Reset()
-	users := make(map[string]*features.User, len(recs))
-	order := make([]*features.User, 0, len(recs))
-	var bad []badRecord
-	var applied, consumed [256]int // by features.Type
-	dups := 0
+	b := batch{recs: recs, start: time.Now()}
+	w.decode(&b)
+	if err := w.foldUsers(&b); err != nil {
+		return err
+	}
+	w.foldItems(&b)
+	if err := w.park(&b); err != nil {
+		return err
+	}
+	if err := w.commit(&b); err != nil {
+		return err
+	}
+	w.publish(&b)
+	w.report(&b)
+	return nil
+}
+
+// decode decodes and validates the batch's records into w.events; the
+// malformed ones go to b.bad.
+func (w *worker) decode(b *batch) {
+	c := w.c
 	zones := c.deps.Folder.Zones()
-	for _, rec := range recs {
+	w.events = w.events[:0]
+	for _, rec := range b.recs {
 		ev, err := DecodeRecord(rec, zones, c.cfg.MaxFutureSkew)
-		consumed[ev.Type]++
+		b.consumed[ev.Type]++
 		if err != nil {
-			bad = append(bad, badRecord{rec, ev.Type, err})
+			b.bad = append(b.bad, badRecord{rec, ev.Type, err})
 			continue
 		}
+		w.events = append(w.events, ev)
+	}
+}
+
+// foldUsers folds the decoded events into their users, each loaded from the
+// store once per batch, and collects the item deltas in w.deltas.
+func (w *worker) foldUsers(b *batch) error {
+	c, d := w.c, &w.deltas
+	d.Reset()
+	defer clear(w.events) // keep no event past its batch
+	users := make(map[string]*features.User, len(b.recs))
+	b.users = make([]*features.User, 0, len(b.recs))
+	for i := range w.events {
+		ev := &w.events[i]
 		u := users[ev.UserID]
 		if u == nil {
 			u = new(features.User)
@@ -172,22 +230,27 @@ func (w *worker) apply(recs []*kgo.Record) error {
 				*u = features.User{ID: ev.UserID}
 			}
 			users[ev.UserID] = u
-			order = append(order, u)
+			b.users = append(b.users, u)
 		}
 		var item *features.Item
 		if ev.ItemID != "" {
 			item = c.deps.Catalogue.Get(ev.ItemID)
 		}
-		if c.deps.Folder.FoldUser(u, &ev, item, d) {
-			applied[ev.Type]++
+		if c.deps.Folder.FoldUser(u, ev, item, d) {
+			b.applied[ev.Type]++
 		} else {
-			dups++
+			b.dups++
 		}
 	}
+	return nil
+}
 
-	dirty := make(map[string]*features.ItemStats, len(d.Pops))
-	share := func(id string) *features.ItemStats {
-		if s := dirty[id]; s != nil {
+// foldItems applies the item deltas to fresh copies of the partition's item
+// shares they touch, in b.items.
+func (w *worker) foldItems(b *batch) {
+	b.items = make(map[string]*features.ItemStats, len(w.deltas.Pops))
+	w.c.deps.Folder.ApplyDeltas(&w.deltas, func(id string) *features.ItemStats {
+		if s := b.items[id]; s != nil {
 			return s
 		}
 		var s *features.ItemStats
@@ -196,87 +259,96 @@ func (w *worker) apply(recs []*kgo.Record) error {
 		} else {
 			s = new(features.ItemStats)
 		}
-		dirty[id] = s
+		b.items[id] = s
 		return s
-	}
-	f := c.deps.Folder
-	for _, p := range d.Pops {
-		share(p.Item).ApplyPop(p, f)
-	}
-	for _, p := range d.Pairs {
-		share(p.A).ApplyPair(p.B, p.W, p.At, f)
-		share(p.B).ApplyPair(p.A, p.W, p.At, f)
-	}
+	})
+}
 
-	// Park malformed records before committing past them, each once even
-	// when this batch is retried or split.
+// park produces the malformed records to the dead-letter topic before the
+// commit moves past them, each once even when this batch is retried or
+// split.
+func (w *worker) park(b *batch) error {
+	c := w.c
 	var dl []*kgo.Record
-	for _, b := range bad {
-		if b.rec.Offset > w.dlqDone {
-			dl = append(dl, deadLetter(c.cfg.DLQTopic, b.rec, b.err))
+	for _, bad := range b.bad {
+		if bad.rec.Offset > w.dlqDone {
+			dl = append(dl, deadLetter(c.cfg.DLQTopic, bad.rec, bad.err))
 		}
 	}
-	if len(dl) > 0 {
-		pctx, cancel := context.WithTimeout(context.Background(), c.cfg.DLQTimeout)
-		err := c.deps.DLQ.Produce(pctx, dl...)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("cannot park %d malformed records on %s: %w", len(dl), c.cfg.DLQTopic, err)
-		}
-		w.dlqDone = bad[len(bad)-1].rec.Offset
+	if len(dl) == 0 {
+		return nil
 	}
+	pctx, cancel := context.WithTimeout(context.Background(), c.cfg.DLQTimeout)
+	err := c.deps.DLQ.Produce(pctx, dl...)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cannot park %d malformed records on %s: %w", len(dl), c.cfg.DLQTopic, err)
+	}
+	w.dlqDone = b.bad[len(b.bad)-1].rec.Offset
+	return nil
+}
 
-	last := recs[len(recs)-1]
-	b := state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: last.Offset, Users: order,
-		Items: make([]state.ItemPart, 0, len(dirty))}
-	for id, s := range dirty {
-		b.Items = append(b.Items, state.ItemPart{Item: id, Stats: s})
+// commit writes the batch's users, item shares and the offset of its last
+// record in one Badger transaction.
+func (w *worker) commit(b *batch) error {
+	c := w.c
+	sb := state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset, Users: b.users,
+		Items: make([]state.ItemPart, 0, len(b.items))}
+	for id, s := range b.items {
+		sb.Items = append(sb.Items, state.ItemPart{Item: id, Stats: s})
 	}
-	if err := c.deps.Store.Commit(&b); err != nil {
-		return err
-	}
+	return c.deps.Store.Commit(&sb)
+}
 
-	// Committed: publish.
-	for id, s := range dirty {
+// publish makes a committed batch the worker's state, hands its users and
+// item deltas to the Sink (the index and the audience), and marks its last
+// record for the Kafka offset commit.
+func (w *worker) publish(b *batch) {
+	for id, s := range b.items {
 		w.items[id] = s
 	}
+	last := b.recs[len(b.recs)-1]
 	w.last = last.Offset
 	w.applied.Store(last.Offset)
-	if c.deps.Sink != nil {
-		c.deps.Sink.Committed(order, d)
+	if w.c.deps.Sink != nil {
+		w.c.deps.Sink.Committed(b.users, &w.deltas)
 	}
 	if w.cl != nil {
 		w.cl.MarkCommitRecords(last)
 	}
+}
 
+// report tells the Observer what a committed batch did, and logs its
+// malformed records (rate-limited).
+func (w *worker) report(b *batch) {
+	c := w.c
 	obs := c.deps.Observer
 	now := time.Now()
-	for t := range applied {
-		if consumed[t] > 0 {
-			obs.Consumed(features.Type(t), consumed[t])
+	for t := range b.applied {
+		if b.consumed[t] > 0 {
+			obs.Consumed(features.Type(t), b.consumed[t])
 		}
-		if applied[t] > 0 {
-			obs.Applied(features.Type(t), applied[t])
+		if b.applied[t] > 0 {
+			obs.Applied(features.Type(t), b.applied[t])
 		}
 	}
-	if dups > 0 {
-		obs.Duplicates(dups)
+	if b.dups > 0 {
+		obs.Duplicates(b.dups)
 	}
-	for _, b := range bad {
+	for _, bad := range b.bad {
 		field := "body"
 		var fe *features.FieldError
-		if errors.As(b.err, &fe) {
+		if errors.As(bad.err, &fe) {
 			field = fe.Field
 		}
-		obs.Invalid(b.typ, field)
+		obs.Invalid(bad.typ, field)
 		c.bad.Warn("malformed event parked on the dead-letter topic",
-			"partition", b.rec.Partition, "offset", b.rec.Offset, "reason", b.err.Error())
+			"partition", bad.rec.Partition, "offset", bad.rec.Offset, "reason", bad.err.Error())
 	}
-	for _, rec := range recs {
+	for _, rec := range b.recs {
 		if !rec.Timestamp.IsZero() {
 			obs.Freshness(now.Sub(rec.Timestamp))
 		}
 	}
-	obs.Batch(w.partition, len(recs), now.Sub(start))
-	return nil
+	obs.Batch(w.partition, len(b.recs), now.Sub(b.start))
 }
