@@ -93,10 +93,6 @@ type Store struct {
 	closeErr  error
 }
 
-// ErrBatchTooBig is returned by Commit when a batch exceeds what one Badger
-// transaction may hold; nothing was written and the caller should split it.
-var ErrBatchTooBig = errors.New("batch too big for one transaction")
-
 // Open opens (creating if needed) the store in opts.Dir.
 func Open(opts Options) (*Store, error) {
 	opts.EnsureDefaults()
