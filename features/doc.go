@@ -1,6 +1,7 @@
 // Package features holds Sticky's pure feature logic: the event and catalogue
 // types with their validation, and the fold of one event into a user's
-// feature vector (User) and into item statistics (ItemStats).
+// feature vector (User) and, through the item deltas it yields, into item
+// statistics (ItemStats).
 //
 // Everything here is deterministic given its inputs: no clock, no I/O, no
 // goroutines. The write path takes time from the event (Event.Time); the read
@@ -9,18 +10,15 @@
 // the same events in the same order always gives the same bytes, however the
 // events were batched.
 //
-// A typical write path:
+// A typical write path: FoldUser changes the user vector in place, appends
+// the event's item deltas (popularity, co-occurrence pairs) to d and reports
+// whether it applied the event (false: a duplicate event id, nothing changed);
+// ApplyDeltas then applies the deltas to the item statistics.
 //
 //	f := features.NewFolder(features.DefaultConfig())
 //	var d features.Deltas
-//	dup := f.FoldUser(&user, &ev, item, &d) // user vector, in place
-//	for _, p := range d.Pops {
-//		stats[p.Item].ApplyPop(p, f) // popularity, trending, buckets
-//	}
-//	for _, p := range d.Pairs {
-//		stats[p.A].ApplyPair(p.B, p.W, p.At, f) // co-occurrence
-//		stats[p.B].ApplyPair(p.A, p.W, p.At, f)
-//	}
+//	applied := f.FoldUser(&user, &ev, item, &d)
+//	f.ApplyDeltas(&d, func(id string) *features.ItemStats { return stats[id] })
 //
 // The package must not import Kafka, Badger, Prometheus or net/http.
 package features

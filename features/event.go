@@ -1,7 +1,6 @@
 package features
 
 import (
-	"fmt"
 	"math"
 	"time"
 )
@@ -130,18 +129,6 @@ const (
 	MaxPrice    = 1e9  // unit price
 	MaxQuantity = 1e6
 )
-
-// FieldError is a validation failure tied to one field of an event or item.
-type FieldError struct {
-	Field  string // wire name, e.g. "item_id" or "context.tz"
-	Reason string // e.g. "is required"
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
-
-func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
 
 // Validate checks e against the event schema. zones resolves context.tz; it
 // may be nil, in which case the zone is not checked. The returned error is a

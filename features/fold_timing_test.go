@@ -42,7 +42,7 @@ func BenchmarkFoldUser(b *testing.B) {
 }
 
 // BenchmarkItemDeltas applies one event's item deltas (a popularity update
-// and its co-occurrence pairs, both directions).
+// and its co-occurrence pairs, both directions) with Folder.ApplyDeltas.
 func BenchmarkItemDeltas(b *testing.B) {
 	f := NewFolder(DefaultConfig())
 	u := warmUser(f, 500)
@@ -61,13 +61,7 @@ func BenchmarkItemDeltas(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		for _, p := range d.Pops {
-			get(p.Item).ApplyPop(p, f)
-		}
-		for _, p := range d.Pairs {
-			get(p.A).ApplyPair(p.B, p.W, p.At, f)
-			get(p.B).ApplyPair(p.A, p.W, p.At, f)
-		}
+		f.ApplyDeltas(&d, get)
 	}
 }
 

@@ -16,7 +16,25 @@ type ItemStats struct {
 	Purchases  uint32  // purchase events
 }
 
-// ApplyPop folds one popularity contribution into s.
+// ApplyDeltas applies the item deltas d to item statistics: each popularity
+// contribution to its item, each co-occurrence pair to both of its items.
+// stats returns the statistics to change for an item, never nil; it is
+// called once per contribution and twice per pair. Every fold of deltas into
+// item statistics goes through here (the partition workers' item shares, the
+// ranker's Index, the tests' reference fold), so that the live index cannot
+// disagree with the one rebuilt from the shares at start-up.
+func (f *Folder) ApplyDeltas(d *Deltas, stats func(item string) *ItemStats) {
+	for _, p := range d.Pops {
+		stats(p.Item).ApplyPop(p, f)
+	}
+	for _, p := range d.Pairs {
+		stats(p.A).ApplyPair(p.B, p.W, p.At, f)
+		stats(p.B).ApplyPair(p.A, p.W, p.At, f)
+	}
+}
+
+// ApplyPop folds one popularity contribution into s; Folder.ApplyDeltas
+// applies a batch's.
 func (s *ItemStats) ApplyPop(p Pop, f *Folder) {
 	hl, c := &f.p, &f.cfg
 	s.Pop.Add(p.W, p.At, hl.Popularity)
@@ -32,7 +50,8 @@ func (s *ItemStats) ApplyPop(p Pop, f *Folder) {
 	}
 }
 
-// ApplyPair folds a co-occurrence with item other into s.
+// ApplyPair folds a co-occurrence with item other into s; Folder.ApplyDeltas
+// applies a batch's, in both directions.
 func (s *ItemStats) ApplyPair(other string, w float32, at int64, f *Folder) {
 	s.Neighbours.Add(other, w, at, f.p.Cooc, f.cfg.NeighboursMax)
 }

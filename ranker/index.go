@@ -110,18 +110,14 @@ func (x *Index) Apply(d *features.Deltas) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.f.ApplyDeltas(d, x.stats)
 	touched := make(map[string][]string, len(d.Pops)) // item -> buckets touched
 	for _, p := range d.Pops {
-		x.stats(p.Item).ApplyPop(p, x.f)
 		bs := append(touched[p.Item], features.Bucket(features.AnyRegion, p.Daypart))
 		if p.Region != "" {
 			bs = append(bs, features.Bucket(p.Region, p.Daypart))
 		}
 		touched[p.Item] = bs
-	}
-	for _, p := range d.Pairs {
-		x.stats(p.A).ApplyPair(p.B, p.W, p.At, x.f)
-		x.stats(p.B).ApplyPair(p.A, p.W, p.At, x.f)
 	}
 	for item, buckets := range touched {
 		x.reindex(item, x.items[item], buckets)

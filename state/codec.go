@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 
@@ -17,9 +16,6 @@ const (
 	userV3 = 3 // + recent pushes, push responsiveness
 	itemV1 = 1
 )
-
-// ErrCorrupt is wrapped by every decoding error.
-var ErrCorrupt = errors.New("corrupt value")
 
 // Limits the decoder enforces so that a corrupt length cannot allocate
 // without bound.

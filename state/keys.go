@@ -9,6 +9,7 @@ import "encoding/binary"
 //	o <partition:4 BE> <topic>       offset of the last record applied from topic/partition (8 bytes BE)
 //	c <item id>                      catalogue entry (JSON)
 //	m <name>                         engine metadata (e.g. the fitted value models, JSON)
+//	p <kind> <campaign> …            push campaigns, their targets and acknowledgements (see push.go)
 //
 // Item statistics are kept per source partition so that each partition
 // worker owns its keys outright: its share and its offset commit together,
@@ -19,6 +20,7 @@ const (
 	prefixOffset    = 'o'
 	prefixCatalogue = 'c'
 	prefixMeta      = 'm'
+	prefixPush      = 'p'
 )
 
 func userKey(dst []byte, id string) []byte {

@@ -7,8 +7,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Push campaigns live under the 'p' prefix, each version of a campaign in
-// a generation of its own:
+// Push campaigns live under the 'p' prefix (prefixPush, see keys.go), each
+// version of a campaign in a generation of its own:
 //
 //	p c <campaign>                            the campaign (JSON, naming its generation)
 //	p t <campaign> 0 <gen:8 BE> <chunk:4 BE>  a chunk of its selected targets
@@ -17,8 +17,8 @@ import (
 // A campaign is written by writing its targets under a new generation,
 // then the campaign key in one transaction: a crash in between leaves the
 // old campaign (or none) whole. Campaign ids hold no NUL byte.
-const prefixPush = 'p'
-
+//
+// pushPrefix returns the prefix of a campaign's keys of one kind.
 func pushPrefix(kind byte, campaign string) []byte {
 	k := append([]byte{prefixPush, kind}, campaign...)
 	if kind != 'c' {

@@ -103,10 +103,6 @@ type Store struct {
 	closeErr  error
 }
 
-// ErrBatchTooBig is returned by Commit when a batch exceeds what one Badger
-// transaction may hold; nothing was written and the caller should split it.
-var ErrBatchTooBig = errors.New("batch too big for one transaction")
-
 // Open opens (creating if needed) the store in cfg.Dir; zero fields of cfg
 // take their defaults.
 func Open(cfg Config) (*Store, error) {

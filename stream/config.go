@@ -1,17 +1,10 @@
 package stream
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/stickyhq/sticky/features"
 )
 
 // Config configures Sticky's Kafka clients.
@@ -148,93 +141,3 @@ func (c *Config) clientOpts(extra ...kgo.Opt) []kgo.Opt {
 	opts = append(opts, c.ClientOpts...)
 	return append(opts, extra...)
 }
-
-// EnsureTopics creates the events, items (compacted) and DLQ topics if they
-// do not exist.
-func EnsureTopics(ctx context.Context, cfg Config) error {
-	cfg.EnsureDefaults()
-	cl, err := kgo.NewClient(cfg.clientOpts()...)
-	if err != nil {
-		return fmt.Errorf("cannot create admin client: %w", err)
-	}
-	defer cl.Close()
-	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("cannot reach the brokers %v: %w", cfg.Brokers, err)
-	}
-	adm := kadm.NewClient(cl)
-	for _, t := range []struct {
-		name  string
-		parts int32
-		conf  map[string]*string
-	}{
-		{cfg.EventsTopic, cfg.Partitions, nil},
-		{cfg.ItemsTopic, cfg.ItemsPartitions, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}},
-		{cfg.DLQTopic, cfg.Partitions, nil},
-	} {
-		_, err := adm.CreateTopic(ctx, t.parts, cfg.ReplicationFactor, t.conf, t.name)
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("cannot create topic %s: %w", t.name, err)
-		}
-	}
-	// A real cluster creates topics asynchronously: wait until every
-	// partition of the three has a leader, or the first reader fails.
-	names := []string{cfg.EventsTopic, cfg.ItemsTopic, cfg.DLQTopic}
-	for {
-		td, err := adm.ListTopics(ctx, names...)
-		if err == nil {
-			ready := true
-			for _, n := range names {
-				d, ok := td[n]
-				if !ok || d.Err != nil || len(d.Partitions) == 0 {
-					ready = false
-					break
-				}
-				for _, p := range d.Partitions {
-					if p.Err != nil || p.Leader < 0 {
-						ready = false
-					}
-				}
-			}
-			if ready {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topics %v are not ready: %w", names, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// Observer receives the stream's measurements; the command bridges them into
-// metrics. Implementations must be safe for concurrent use and fast.
-type Observer interface {
-	// Consumed counts records of one event type taken from the events
-	// topic and processed (applied, duplicate or invalid); records that
-	// do not decode far enough to have a type count as TypeUnknown.
-	Consumed(t features.Type, n int)
-	// Applied counts events of one type folded into state.
-	Applied(t features.Type, n int)
-	// Duplicates counts events skipped because their event_id was seen.
-	Duplicates(n int)
-	// Invalid counts a malformed record of type t (TypeUnknown when the
-	// type itself is missing or wrong); field is the offending field,
-	// "body" or "key".
-	Invalid(t features.Type, field string)
-	// Batch reports one committed batch of a partition.
-	Batch(partition int32, events int, took time.Duration)
-	// Freshness reports the time from a record's timestamp to its state
-	// being committed.
-	Freshness(d time.Duration)
-}
-
-// NopObserver ignores everything.
-type NopObserver struct{}
-
-func (NopObserver) Consumed(features.Type, int)     {}
-func (NopObserver) Applied(features.Type, int)      {}
-func (NopObserver) Duplicates(int)                  {}
-func (NopObserver) Invalid(features.Type, string)   {}
-func (NopObserver) Batch(int32, int, time.Duration) {}
-func (NopObserver) Freshness(time.Duration)         {}

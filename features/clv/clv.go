@@ -15,7 +15,6 @@
 package clv
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -327,9 +326,6 @@ func (m BGNBD) bgnbdTotal(d *bgData, g []float64) float64 {
 	}
 	return ll
 }
-
-// ErrNoData is returned by the fits when there is nothing to fit.
-var ErrNoData = errors.New("no customers to fit")
 
 // FitBGNBD returns the maximum-likelihood BG/NBD parameters for cs.
 // Customers with T <= 0 carry no information and are skipped.

@@ -235,13 +235,7 @@ func Fold(log map[int32][]*kgo.Record, f *features.Folder, cat *state.Catalogue,
 			if f.FoldUser(u, &ev, it, &d) {
 				ref.Applied++
 			}
-			for _, pp := range d.Pops {
-				share(pp.Item).ApplyPop(pp, f)
-			}
-			for _, pr := range d.Pairs {
-				share(pr.A).ApplyPair(pr.B, pr.W, pr.At, f)
-				share(pr.B).ApplyPair(pr.A, pr.W, pr.At, f)
-			}
+			f.ApplyDeltas(&d, share)
 		}
 	}
 	return ref

@@ -1,0 +1,52 @@
+// Package stream connects Sticky to Kafka: it decodes and validates events
+// (DecodeEvent, DecodeRecord), creates the topics (EnsureTopics), keeps the
+// catalogue in step with the items topic (CatalogueLoader), produces events
+// and dead letters (Producer), and runs the events consumer (Consumer),
+// Sticky's core loop.
+//
+// # The core loop
+//
+// A Consumer joins the consumer group and, on each assignment, starts one
+// worker goroutine per partition it was given (group.go); revocation stops a
+// worker after its batch in flight and waits for it. A worker (worker.go)
+// applies its partition's records in batches of at most Config.BatchEvents,
+// each batch in steps (worker.apply):
+//
+//  1. decode: each record is decoded and validated (DecodeRecord); the
+//     malformed ones are set aside.
+//  2. fold: each event is folded into its user, loaded from the state once
+//     per batch (features.Folder.FoldUser), and the item deltas this yields
+//     into fresh copies of the partition's item shares
+//     (features.Folder.ApplyDeltas).
+//  3. park: the malformed records are produced to the dead-letter topic,
+//     before the commit moves past them.
+//  4. commit: the batch's users, its item shares and the offset of its last
+//     record are written in one Badger transaction (state.Store.Commit).
+//  5. publish: the committed users and item deltas go to the Sink (the
+//     ranker's item index and the audience table), and the last record is
+//     marked for the Kafka offset commit.
+//  6. report: counts, batch latency and freshness go to the Observer.
+//
+// A batch that fails before its commit has changed nothing the worker keeps
+// or a reader sees (its dead letters excepted, which are parked once): it is
+// retried with backoff, split in two if too big for one transaction, and the
+// partition reports itself stalled until it commits.
+//
+// # Exactly once
+//
+// Each worker owns its partition's keys outright: the users keyed to it and
+// its own share of every item's statistics, which are sums and so merge
+// exactly. A batch's state and the offset of its last record commit
+// together, so after any crash the two agree. On assignment a partition
+// resumes after the offset stored in Badger, whatever Kafka's committed
+// offset says, and the worker skips any record at or below it, so a record
+// re-delivered by Kafka is never applied twice; Kafka offsets are committed
+// after Badger, for lag monitoring only. An event produced twice (same
+// event_id) is recognised by its user's ring of recent event ids. The long
+// version, with the known limits, is in docs/design.md ("Exactly-once
+// effect").
+//
+// The package decides nothing about features or ranking: the fold is
+// features', the storage state's, and what the Sink does with a batch is
+// the caller's.
+package stream

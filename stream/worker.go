@@ -1,0 +1,354 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/state"
+)
+
+// worker applies one partition: it loads what the partition owns, then
+// applies the records the poll loop hands it, batch by batch, until told to
+// quit. It is the only writer of its partition's users, item shares and
+// offset.
+type worker struct {
+	c         *Consumer
+	cl        *kgo.Client
+	partition int32
+
+	recs chan []*kgo.Record
+	quit chan struct{}
+	done chan struct{}
+
+	last      int64                  // last applied offset; -1 none
+	lastKnown bool                   // last was read from the store
+	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
+	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
+	applied   atomic.Int64
+	items     map[string]*features.ItemStats // this partition's item shares, as committed
+	deltas    features.Deltas                // the batch in flight's item deltas; reused
+	events    []features.Event               // the batch in flight's valid events; reused
+}
+
+// newWorker returns the worker of a partition whose last applied offset is
+// last (-1: none), read from the store unless lastKnown is false; run starts
+// it.
+func newWorker(c *Consumer, cl *kgo.Client, partition int32, last int64, lastKnown bool) *worker {
+	w := &worker{c: c, cl: cl, partition: partition, last: last, lastKnown: lastKnown, dlqDone: -1,
+		recs: make(chan []*kgo.Record, 4), quit: make(chan struct{}), done: make(chan struct{})}
+	w.applied.Store(last)
+	return w
+}
+
+func (w *worker) run() {
+	defer close(w.done)
+	log := w.c.log.With("partition", w.partition)
+	// Load what this partition owns before applying anything.
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		err := w.load()
+		if err == nil {
+			break
+		}
+		log.Error("cannot load partition state; retrying", "err", err)
+		select {
+		case <-w.quit:
+			return
+		case <-time.After(backoff):
+		}
+	}
+	for {
+		select {
+		case <-w.quit:
+			return
+		case recs := <-w.recs:
+			if !w.process(recs) {
+				return
+			}
+		}
+	}
+}
+
+func (w *worker) load() error {
+	if !w.lastKnown {
+		last, found, err := w.c.deps.Store.Offset(w.c.cfg.EventsTopic, w.partition)
+		if err != nil {
+			return err
+		}
+		if !found {
+			last = -1
+		}
+		w.last, w.lastKnown = last, true
+		w.applied.Store(last)
+	}
+	items := make(map[string]*features.ItemStats)
+	err := w.c.deps.Store.LoadItemParts(w.partition, func(item string, st *features.ItemStats) error {
+		items[item] = st
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.items = items
+	return nil
+}
+
+// process applies records in batches of at most BatchEvents. Told to quit,
+// it stops after the batch in flight: the rest was never applied, so whoever
+// owns the partition next fetches it again. It returns false when it quit.
+func (w *worker) process(recs []*kgo.Record) bool {
+	i := 0
+	for i < len(recs) && recs[i].Offset <= w.last {
+		i++ // already applied: a re-delivery
+	}
+	recs = recs[i:]
+	for len(recs) > 0 {
+		select {
+		case <-w.quit:
+			return false
+		default:
+		}
+		n := min(len(recs), w.c.cfg.BatchEvents)
+		if !w.applyRetrying(recs[:n]) {
+			return false
+		}
+		recs = recs[n:]
+	}
+	return true
+}
+
+// applyRetrying applies one batch, retrying until it commits or the worker
+// quits; a batch too big for one transaction is split in two.
+func (w *worker) applyRetrying(recs []*kgo.Record) bool {
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		err := w.apply(recs)
+		if err == nil {
+			w.stalled.Store(nil)
+			return true
+		}
+		if errors.Is(err, state.ErrBatchTooBig) && len(recs) > 1 {
+			h := len(recs) / 2
+			return w.applyRetrying(recs[:h]) && w.applyRetrying(recs[h:])
+		}
+		w.c.log.Error("cannot apply batch; retrying", "partition", w.partition,
+			"from", recs[0].Offset, "to", recs[len(recs)-1].Offset, "err", err)
+		why := fmt.Sprintf("partition %d is stalled at offset %d: %v", w.partition, recs[0].Offset, err)
+		w.stalled.Store(&why)
+		select {
+		case <-w.quit:
+			return false
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// batch is one batch of records in flight and what applying it produced so
+// far; apply's steps fill it in turn.
+type batch struct {
+	recs  []*kgo.Record
+	start time.Time
+
+	bad   []badRecord                    // malformed records, in offset order
+	users []*features.User               // the users the batch changed, in order of first event
+	items map[string]*features.ItemStats // the item shares it changed: fresh copies
+
+	consumed, applied [256]int // records by features.Type
+	dups              int      // events skipped as duplicates
+}
+
+// badRecord is a malformed record, to be parked on the dead-letter topic.
+type badRecord struct {
+	rec *kgo.Record
+	typ features.Type
+	err error
+}
+
+// apply applies one batch of records: it folds them into fresh copies of the
+// state they touch and commits them with the offset of the last record.
+// Until the commit succeeds nothing the worker keeps (item shares, offset)
+// and nothing readers see changes, so a failed batch can be applied again.
+func (w *worker) apply(recs []*kgo.Record) error {
+	b := batch{recs: recs, start: time.Now()}
+	w.decode(&b)
+	if err := w.foldUsers(&b); err != nil {
+		return err
+	}
+	w.foldItems(&b)
+	if err := w.park(&b); err != nil {
+		return err
+	}
+	if err := w.commit(&b); err != nil {
+		return err
+	}
+	w.publish(&b)
+	w.report(&b)
+	return nil
+}
+
+// decode decodes and validates the batch's records into w.events; the
+// malformed ones go to b.bad.
+func (w *worker) decode(b *batch) {
+	c := w.c
+	zones := c.deps.Folder.Zones()
+	w.events = w.events[:0]
+	for _, rec := range b.recs {
+		ev, err := DecodeRecord(rec, zones, c.cfg.MaxFutureSkew)
+		b.consumed[ev.Type]++
+		if err != nil {
+			b.bad = append(b.bad, badRecord{rec, ev.Type, err})
+			continue
+		}
+		w.events = append(w.events, ev)
+	}
+}
+
+// foldUsers folds the decoded events into their users, each loaded from the
+// store once per batch, and collects the item deltas in w.deltas.
+func (w *worker) foldUsers(b *batch) error {
+	c, d := w.c, &w.deltas
+	d.Reset()
+	defer clear(w.events) // keep no event past its batch
+	users := make(map[string]*features.User, len(b.recs))
+	b.users = make([]*features.User, 0, len(b.recs))
+	for i := range w.events {
+		ev := &w.events[i]
+		u := users[ev.UserID]
+		if u == nil {
+			u = new(features.User)
+			if _, err := c.deps.Store.User(ev.UserID, u); err != nil {
+				if !errors.Is(err, state.ErrCorrupt) {
+					return err
+				}
+				// One unreadable vector must not stall the partition:
+				// the user starts afresh, and the operator is told.
+				c.log.Error("stored user vector is corrupt; starting the user afresh", "user", ev.UserID, "err", err)
+				*u = features.User{ID: ev.UserID}
+			}
+			users[ev.UserID] = u
+			b.users = append(b.users, u)
+		}
+		var item *features.Item
+		if ev.ItemID != "" {
+			item = c.deps.Catalogue.Get(ev.ItemID)
+		}
+		if c.deps.Folder.FoldUser(u, ev, item, d) {
+			b.applied[ev.Type]++
+		} else {
+			b.dups++
+		}
+	}
+	return nil
+}
+
+// foldItems applies the item deltas to fresh copies of the partition's item
+// shares they touch, in b.items.
+func (w *worker) foldItems(b *batch) {
+	b.items = make(map[string]*features.ItemStats, len(w.deltas.Pops))
+	w.c.deps.Folder.ApplyDeltas(&w.deltas, func(id string) *features.ItemStats {
+		if s := b.items[id]; s != nil {
+			return s
+		}
+		var s *features.ItemStats
+		if base := w.items[id]; base != nil {
+			s = base.Clone()
+		} else {
+			s = new(features.ItemStats)
+		}
+		b.items[id] = s
+		return s
+	})
+}
+
+// park produces the malformed records to the dead-letter topic before the
+// commit moves past them, each once even when this batch is retried or
+// split.
+func (w *worker) park(b *batch) error {
+	c := w.c
+	var dl []*kgo.Record
+	for _, bad := range b.bad {
+		if bad.rec.Offset > w.dlqDone {
+			dl = append(dl, deadLetter(c.cfg.DLQTopic, bad.rec, bad.err))
+		}
+	}
+	if len(dl) == 0 {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), c.cfg.DLQTimeout)
+	err := c.deps.DLQ.Produce(pctx, dl...)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cannot park %d malformed records on %s: %w", len(dl), c.cfg.DLQTopic, err)
+	}
+	w.dlqDone = b.bad[len(b.bad)-1].rec.Offset
+	return nil
+}
+
+// commit writes the batch's users, item shares and the offset of its last
+// record in one Badger transaction.
+func (w *worker) commit(b *batch) error {
+	c := w.c
+	sb := state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset, Users: b.users,
+		Items: make([]state.ItemPart, 0, len(b.items))}
+	for id, s := range b.items {
+		sb.Items = append(sb.Items, state.ItemPart{Item: id, Stats: s})
+	}
+	return c.deps.Store.Commit(&sb)
+}
+
+// publish makes a committed batch the worker's state, hands its users and
+// item deltas to the Sink (the index and the audience), and marks its last
+// record for the Kafka offset commit.
+func (w *worker) publish(b *batch) {
+	for id, s := range b.items {
+		w.items[id] = s
+	}
+	last := b.recs[len(b.recs)-1]
+	w.last = last.Offset
+	w.applied.Store(last.Offset)
+	if w.c.deps.Sink != nil {
+		w.c.deps.Sink.Committed(b.users, &w.deltas)
+	}
+	if w.cl != nil {
+		w.cl.MarkCommitRecords(last)
+	}
+}
+
+// report tells the Observer what a committed batch did, and logs its
+// malformed records (rate-limited).
+func (w *worker) report(b *batch) {
+	c := w.c
+	obs := c.deps.Observer
+	now := time.Now()
+	for t := range b.applied {
+		if b.consumed[t] > 0 {
+			obs.Consumed(features.Type(t), b.consumed[t])
+		}
+		if b.applied[t] > 0 {
+			obs.Applied(features.Type(t), b.applied[t])
+		}
+	}
+	if b.dups > 0 {
+		obs.Duplicates(b.dups)
+	}
+	for _, bad := range b.bad {
+		field := "body"
+		var fe *features.FieldError
+		if errors.As(bad.err, &fe) {
+			field = fe.Field
+		}
+		obs.Invalid(bad.typ, field)
+		c.bad.Warn("malformed event parked on the dead-letter topic",
+			"partition", bad.rec.Partition, "offset", bad.rec.Offset, "reason", bad.err.Error())
+	}
+	for _, rec := range b.recs {
+		if !rec.Timestamp.IsZero() {
+			obs.Freshness(now.Sub(rec.Timestamp))
+		}
+	}
+	obs.Batch(w.partition, len(b.recs), now.Sub(b.start))
+}
