@@ -15,7 +15,7 @@
 // whether it applied the event (false: a duplicate event id, nothing changed);
 // ApplyDeltas then applies the deltas to the item statistics.
 //
-//	f := features.NewFolder(features.DefaultConfig())
+//	f := features.NewExtractor(features.DefaultConfig())
 //	var d features.Deltas
 //	applied := f.FoldUser(&user, &ev, item, &d)
 //	f.ApplyDeltas(&d, func(id string) *features.ItemStats { return stats[id] })

@@ -7,7 +7,7 @@ import (
 )
 
 // warmUser folds n varied events so that every bounded set is populated.
-func warmUser(f *Folder, n int) *User {
+func warmUser(f *Extractor, n int) *User {
 	u := &User{ID: "u"}
 	var d Deltas
 	cats := []string{"Baby", "Books", "Garden", "Toys", "Shoes", "Beauty", "Kitchen"}
@@ -26,7 +26,7 @@ func warmUser(f *Folder, n int) *User {
 
 // BenchmarkFoldUser folds one view into a user with a full history.
 func BenchmarkFoldUser(b *testing.B) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	u := warmUser(f, 500)
 	it := &Item{ID: "sku-3", Category: "Toys", Brand: "B3", Price: 20}
 	var d Deltas
@@ -42,9 +42,9 @@ func BenchmarkFoldUser(b *testing.B) {
 }
 
 // BenchmarkItemDeltas applies one event's item deltas (a popularity update
-// and its co-occurrence pairs, both directions) with Folder.ApplyDeltas.
+// and its co-occurrence pairs, both directions) with Extractor.ApplyDeltas.
 func BenchmarkItemDeltas(b *testing.B) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	u := warmUser(f, 500)
 	var d Deltas
 	ev := Event{UserID: "u", Type: TypeView, ItemID: "sku-3", Time: t0.Add(500 * 7 * time.Minute), Context: Context{Region: "CN-SH"}}
@@ -70,7 +70,7 @@ func BenchmarkItemDeltas(b *testing.B) {
 // price band, loyalty points). Compare with BenchmarkFoldUser in the same
 // run for the cost of the value update.
 func BenchmarkFoldPurchase(b *testing.B) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	u := warmUser(f, 500)
 	it := &Item{ID: "sku-3", Category: "Toys", Brand: "B3", Price: 20}
 	var d Deltas

@@ -23,7 +23,7 @@ type ItemStats struct {
 // item statistics goes through here (the partition workers' item shares, the
 // ranker's Index, the tests' reference fold), so that the live index cannot
 // disagree with the one rebuilt from the shares at start-up.
-func (f *Folder) ApplyDeltas(d *Deltas, stats func(item string) *ItemStats) {
+func (f *Extractor) ApplyDeltas(d *Deltas, stats func(item string) *ItemStats) {
 	for _, p := range d.Pops {
 		stats(p.Item).ApplyPop(p, f)
 	}
@@ -33,9 +33,9 @@ func (f *Folder) ApplyDeltas(d *Deltas, stats func(item string) *ItemStats) {
 	}
 }
 
-// ApplyPop folds one popularity contribution into s; Folder.ApplyDeltas
+// ApplyPop folds one popularity contribution into s; Extractor.ApplyDeltas
 // applies a batch's.
-func (s *ItemStats) ApplyPop(p Pop, f *Folder) {
+func (s *ItemStats) ApplyPop(p Pop, f *Extractor) {
 	hl, c := &f.p, &f.cfg
 	s.Pop.Add(p.W, p.At, hl.Popularity)
 	s.Short.Add(p.W, p.At, hl.Short)
@@ -50,14 +50,14 @@ func (s *ItemStats) ApplyPop(p Pop, f *Folder) {
 	}
 }
 
-// ApplyPair folds a co-occurrence with item other into s; Folder.ApplyDeltas
+// ApplyPair folds a co-occurrence with item other into s; Extractor.ApplyDeltas
 // applies a batch's, in both directions.
-func (s *ItemStats) ApplyPair(other string, w float32, at int64, f *Folder) {
+func (s *ItemStats) ApplyPair(other string, w float32, at int64, f *Extractor) {
 	s.Neighbours.Add(other, w, at, f.p.Cooc, f.cfg.NeighboursMax)
 }
 
 // Merge adds o into s.
-func (s *ItemStats) Merge(o *ItemStats, f *Folder) {
+func (s *ItemStats) Merge(o *ItemStats, f *Extractor) {
 	hl, c := &f.p, &f.cfg
 	s.Pop.Merge(o.Pop, hl.Popularity)
 	s.Short.Merge(o.Short, hl.Short)
@@ -77,10 +77,12 @@ func (s *ItemStats) Clone() *ItemStats {
 }
 
 // Popularity returns the decayed popularity at now (Unix ms).
-func (s *ItemStats) Popularity(now int64, f *Folder) float64 { return s.Pop.Value(now, f.p.Popularity) }
+func (s *ItemStats) Popularity(now int64, f *Extractor) float64 {
+	return s.Pop.Value(now, f.p.Popularity)
+}
 
 // BucketPopularity returns the decayed popularity in a context bucket.
-func (s *ItemStats) BucketPopularity(bucket string, now int64, f *Folder) float64 {
+func (s *ItemStats) BucketPopularity(bucket string, now int64, f *Extractor) float64 {
 	d, ok := s.Buckets.Get(bucket)
 	if !ok {
 		return 0
@@ -93,7 +95,7 @@ func (s *ItemStats) BucketPopularity(bucket string, now int64, f *Folder) float6
 // sum with half-life h estimates rate × h/ln2, so the rates are the sums
 // divided by their half-lives; prior (interactions per long half-life) damps
 // items with little history.
-func (s *ItemStats) Trend(now int64, f *Folder) float64 {
+func (s *ItemStats) Trend(now int64, f *Extractor) float64 {
 	const prior = 2
 	short := s.Short.Value(now, f.p.Short) / float64(f.p.Short)
 	long := s.Long.Value(now, f.p.Long) / float64(f.p.Long)
@@ -103,12 +105,12 @@ func (s *ItemStats) Trend(now int64, f *Folder) float64 {
 
 // NeighbourWeights returns the co-occurrence neighbours at now, strongest
 // first, at most n (n <= 0: all).
-func (s *ItemStats) NeighbourWeights(now int64, n int, f *Folder) []KV {
+func (s *ItemStats) NeighbourWeights(now int64, n int, f *Extractor) []KV {
 	return s.Neighbours.Top(now, f.p.Cooc, n)
 }
 
 // TopBuckets returns the item's context buckets at now, strongest first.
-func (s *ItemStats) TopBuckets(now int64, n int, f *Folder) []KV {
+func (s *ItemStats) TopBuckets(now int64, n int, f *Extractor) []KV {
 	return s.Buckets.Top(now, f.p.Bucket, n)
 }
 
@@ -124,10 +126,10 @@ func PopKey(d Decayed, halfLife int64) float64 {
 }
 
 // PopKey returns the popularity ranking key of s.
-func (s *ItemStats) PopKey(f *Folder) float64 { return PopKey(s.Pop, f.p.Popularity) }
+func (s *ItemStats) PopKey(f *Extractor) float64 { return PopKey(s.Pop, f.p.Popularity) }
 
 // BucketKey returns the ranking key of s in a context bucket.
-func (s *ItemStats) BucketKey(bucket string, f *Folder) float64 {
+func (s *ItemStats) BucketKey(bucket string, f *Extractor) float64 {
 	d, ok := s.Buckets.Get(bucket)
 	if !ok {
 		return math.Inf(-1)

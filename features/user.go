@@ -10,7 +10,7 @@ import (
 )
 
 // User is one shopper's feature vector. Every field is updated
-// incrementally, one event at a time, by Folder.FoldUser.
+// incrementally, one event at a time, by Extractor.FoldUser.
 type User struct {
 	ID string // not part of the encoded vector: the storage key holds it
 
@@ -201,7 +201,7 @@ func CampaignHash(id string) uint32 { return uint32(xxhash.Sum64String(id)) }
 
 // Responsiveness estimates how likely the user is to open a push: decayed
 // opens over decayed sends, with one open in two sends as the prior.
-func (f *Folder) Responsiveness(p *Push, now int64) float64 {
+func (f *Extractor) Responsiveness(p *Push, now int64) float64 {
 	hl := f.p.Habit
 	return min((p.OpenD.Value(now, hl)+1)/(p.SentD.Value(now, hl)+2), 1)
 }
@@ -244,24 +244,26 @@ func abs64(x int64) int64 {
 	return x
 }
 
-// Folder folds events into features. It is safe for concurrent use: it holds
+// Extractor is the feature logic under one configuration: it folds events
+// into user vectors and item deltas (FoldUser, ApplyDeltas) and reads decayed
+// features, value and points back. It is safe for concurrent use: it holds
 // only its configuration and a time-zone cache.
-type Folder struct {
+type Extractor struct {
 	cfg   Config
 	p     params
 	zones *Zones
 }
 
-// NewFolder returns a Folder for cfg; cfg must be valid (Config.Validate).
-func NewFolder(cfg Config) *Folder {
-	return &Folder{cfg: cfg, p: cfg.params(), zones: NewZones()}
+// NewExtractor returns a Extractor for cfg; cfg must be valid (Config.Validate).
+func NewExtractor(cfg Config) *Extractor {
+	return &Extractor{cfg: cfg, p: cfg.params(), zones: NewZones()}
 }
 
-// Config returns the folder's configuration.
-func (f *Folder) Config() *Config { return &f.cfg }
+// Config returns the extractor's configuration.
+func (f *Extractor) Config() *Config { return &f.cfg }
 
-// Zones returns the folder's time-zone cache.
-func (f *Folder) Zones() *Zones { return f.zones }
+// Zones returns the extractor's time-zone cache.
+func (f *Extractor) Zones() *Zones { return f.zones }
 
 // Pop is one event's contribution to an item's popularity.
 type Pop struct {
@@ -294,7 +296,7 @@ func (d *Deltas) Reset() { d.Pops, d.Pairs = d.Pops[:0], d.Pairs[:0] }
 // it causes to d. item is the catalogue entry of ev.ItemID, or nil when it is
 // unknown. It returns false, changing nothing, when ev repeats an event id u
 // has seen recently.
-func (f *Folder) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
+func (f *Extractor) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
 	if ev.ID != "" {
 		h := xxhash.Sum64String(ev.ID) | 1 // 0 marks an empty slot
 		if slices.Contains(u.Seen[:], h) {
@@ -424,7 +426,7 @@ func (f *Folder) FoldUser(u *User, ev *Event, item *Item, d *Deltas) bool {
 }
 
 // addOrder folds one purchase of qty units at price, at time at.
-func (f *Folder) addOrder(o *Orders, at int64, qty, price float64) {
+func (f *Extractor) addOrder(o *Orders, at int64, qty, price float64) {
 	v := price * qty
 	o.Units += qty
 	o.Monetary += v
@@ -473,7 +475,7 @@ func (f *Folder) addOrder(o *Orders, at int64, qty, price float64) {
 
 // interPurchaseDays is the customer's mean time between purchase days, or
 // the configured default for a customer with one purchase day.
-func (f *Folder) interPurchaseDays(o *Orders) float64 {
+func (f *Extractor) interPurchaseDays(o *Orders) float64 {
 	if o.Days < 2 {
 		return max(f.cfg.DefaultInterPurchase.Hours()/24, 1)
 	}
@@ -532,10 +534,10 @@ func HasMark(ms []Mark, item string) bool {
 }
 
 // HalfLives returns the configured half-lives in milliseconds.
-func (f *Folder) HalfLives() HalfLives { return f.p.HalfLives }
+func (f *Extractor) HalfLives() HalfLives { return f.p.HalfLives }
 
 // Weight returns the configured weight of an event type.
-func (f *Folder) Weight(t Type) float64 {
+func (f *Extractor) Weight(t Type) float64 {
 	if t >= numTypes {
 		return 0
 	}

@@ -36,7 +36,7 @@ var catalogue = map[string]*Item{
 	"sku-4": {ID: "sku-4", Category: "Garden", Brand: "Cog", Price: 90, Available: true},
 }
 
-func fold(t *testing.T, f *Folder, evs ...Event) (User, Deltas) {
+func fold(t *testing.T, f *Extractor, evs ...Event) (User, Deltas) {
 	t.Helper()
 	var u User
 	var d Deltas
@@ -50,7 +50,7 @@ func fold(t *testing.T, f *Folder, evs ...Event) (User, Deltas) {
 }
 
 func TestFoldAffinities(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	hl := f.HalfLives()
 	u, _ := fold(t, f,
 		ev(TypeView, "sku-1", 0),
@@ -91,7 +91,7 @@ func TestFoldAffinities(t *testing.T) {
 func TestFoldRecentRing(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RecentMax = 3
-	f := NewFolder(cfg)
+	f := NewExtractor(cfg)
 	u, _ := fold(t, f,
 		ev(TypeView, "a", 0),
 		ev(TypePurchase, "b", time.Second),
@@ -109,7 +109,7 @@ func TestFoldRecentRing(t *testing.T) {
 }
 
 func TestFoldDuplicateEventID(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	e := ev(TypePurchase, "sku-1", 0, withID("e-1"), withPrice(10, 2))
 	var u User
 	var d Deltas
@@ -136,7 +136,7 @@ func TestFoldDuplicateEventID(t *testing.T) {
 }
 
 func TestFoldPurchaseStatsAndPriceBand(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	u, _ := fold(t, f,
 		ev(TypePurchase, "sku-1", 0, withPrice(10, 2)), // 20
 		ev(TypePurchase, "sku-3", time.Hour),           // catalogue price 10, qty 1
@@ -158,7 +158,7 @@ func TestFoldPurchaseStatsAndPriceBand(t *testing.T) {
 func TestFoldCooccurrence(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.CoocMaxPairs = 2
-	f := NewFolder(cfg)
+	f := NewExtractor(cfg)
 	_, d := fold(t, f,
 		ev(TypeView, "a", 0),
 		ev(TypeView, "b", time.Minute),
@@ -184,7 +184,7 @@ func TestFoldCooccurrence(t *testing.T) {
 }
 
 func TestFoldHabitsInLocalTime(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	// 08:00 UTC is 16:00 in Shanghai: afternoon; 23:30 UTC Monday is Tuesday 07:30 there.
 	u, d := fold(t, f,
 		ev(TypeView, "sku-1", 0, withCtx("Mobile", "CN-SH", "Asia/Shanghai")),
@@ -216,7 +216,7 @@ func TestFoldHabitsInLocalTime(t *testing.T) {
 }
 
 func TestFoldPush(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	u, _ := fold(t, f,
 		ev(TypePushSent, "", 0, func(e *Event) { e.CampaignID = "c1" }),
 		ev(TypePushOpen, "", time.Minute, func(e *Event) { e.CampaignID = "c1" }),
@@ -229,7 +229,7 @@ func TestFoldPush(t *testing.T) {
 }
 
 func TestItemStatsMergeEqualsSingleFold(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	var all, p0, p1 ItemStats
 	for i := 0; i < 40; i++ {
 		p := Pop{Item: "x", Type: TypeView, At: t0.Add(time.Duration(i) * 37 * time.Minute).UnixMilli(), W: float32(1 + i%3),
@@ -263,7 +263,7 @@ func TestItemStatsMergeEqualsSingleFold(t *testing.T) {
 }
 
 func TestTrend(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	var steady, burst ItemStats
 	start := t0.Add(-14 * 24 * time.Hour)
 	for h := 0; h < 14*24; h++ { // one interaction an hour for two weeks

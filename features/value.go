@@ -134,7 +134,7 @@ func monthStart(m int32) int64 {
 
 // expiry returns when a bucket's points expire: the end of the month
 // ExpiryMonths after they were earned.
-func (f *Folder) expiry(b PointsBucket) int64 {
+func (f *Extractor) expiry(b PointsBucket) int64 {
 	months := 12
 	if r, ok := f.cfg.EarnRules[b.Source]; ok && r.ExpiryMonths > 0 {
 		months = r.ExpiryMonths
@@ -144,7 +144,7 @@ func (f *Folder) expiry(b PointsBucket) int64 {
 
 // earn adds the points an event earns (spend: price × quantity, purchases
 // only) and drops buckets that have expired and left the tier window.
-func (f *Folder) earn(u *User, t Type, spend float64, at int64) {
+func (f *Extractor) earn(u *User, t Type, spend float64, at int64) {
 	r, ok := f.cfg.EarnRules[t]
 	if !ok {
 		return
@@ -185,7 +185,7 @@ type PointsSummary struct {
 
 // Points returns u's points at now, with those expiring within the given
 // duration.
-func (f *Folder) Points(u *User, now time.Time, within time.Duration) PointsSummary {
+func (f *Extractor) Points(u *User, now time.Time, within time.Duration) PointsSummary {
 	n := now.UnixMilli()
 	horizon := now.Add(within).UnixMilli()
 	cur := monthOf(n)
@@ -254,7 +254,7 @@ func Lifecycles() []Lifecycle {
 }
 
 // Lifecycle returns the stage of o at now (Unix ms).
-func (f *Folder) Lifecycle(o *Orders, now int64) Lifecycle {
+func (f *Extractor) Lifecycle(o *Orders, now int64) Lifecycle {
 	if o.Days == 0 {
 		return Prospect
 	}
@@ -291,7 +291,7 @@ type Value struct {
 
 // Value returns u's value at now; points expiring within the given
 // duration are counted.
-func (f *Folder) Value(u *User, now time.Time, within time.Duration) Value {
+func (f *Extractor) Value(u *User, now time.Time, within time.Duration) Value {
 	n := now.UnixMilli()
 	o := &u.Orders
 	v := Value{Frequency: o.Days, Monetary: o.Monetary, Lifecycle: f.Lifecycle(o, n).String(), Points: f.Points(u, now, within)}

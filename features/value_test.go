@@ -13,7 +13,7 @@ func buy(days float64, price, qty float64) Event {
 		Time: day0.Add(time.Duration(days * 24 * float64(time.Hour)))}
 }
 
-func foldAll(f *Folder, evs ...Event) *User {
+func foldAll(f *Extractor, evs ...Event) *User {
 	u := &User{ID: "u"}
 	var d Deltas
 	for i := range evs {
@@ -25,7 +25,7 @@ func foldAll(f *Folder, evs ...Event) *User {
 // TestPurchaseDays: purchases group into UTC days; the BG/NBD summary and
 // the repeat spend follow.
 func TestPurchaseDays(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	u := foldAll(f,
 		buy(0, 10, 1),  // day 0 (first): 10
 		buy(0.2, 5, 2), // day 0 again: +10
@@ -49,7 +49,7 @@ func TestPurchaseDays(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
-	f := NewFolder(DefaultConfig()) // at risk after 2× the rhythm, churned after 4×, default rhythm 30 days
+	f := NewExtractor(DefaultConfig()) // at risk after 2× the rhythm, churned after 4×, default rhythm 30 days
 	at := func(u *User, days float64) Lifecycle {
 		return f.Lifecycle(&u.Orders, day0.Add(time.Duration(days*24*float64(time.Hour))).UnixMilli())
 	}
@@ -89,7 +89,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestPoints(t *testing.T) {
-	f := NewFolder(DefaultConfig())
+	f := NewExtractor(DefaultConfig())
 	review := func(days float64) Event {
 		e := buy(days, 0, 0)
 		e.Type = TypeReview

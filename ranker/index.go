@@ -46,7 +46,7 @@ func DefaultIndexConfig() IndexConfig {
 // for concurrent use.
 type Index struct {
 	cfg IndexConfig
-	f   *features.Folder
+	f   *features.Extractor
 	cat ItemSource
 
 	mu      sync.RWMutex
@@ -81,7 +81,7 @@ func (c *IndexConfig) EnsureDefaults() {
 }
 
 // NewIndex returns an empty index; zero fields of cfg take their defaults.
-func NewIndex(cfg IndexConfig, f *features.Folder, cat ItemSource) *Index {
+func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 	cfg.EnsureDefaults()
 	return &Index{
 		cfg: cfg, f: f, cat: cat,

@@ -29,7 +29,7 @@ type Catalogue interface {
 // Ranker answers recommendation requests. It is safe for concurrent use.
 type Ranker struct {
 	cfg    Config
-	f      *features.Folder
+	f      *features.Extractor
 	users  Users
 	cat    Catalogue
 	idx    *Index
@@ -38,7 +38,7 @@ type Ranker struct {
 }
 
 // New returns a Ranker; zero fields of cfg take their defaults.
-func New(cfg Config, f *features.Folder, users Users, cat Catalogue, idx *Index) *Ranker {
+func New(cfg Config, f *features.Extractor, users Users, cat Catalogue, idx *Index) *Ranker {
 	cfg.EnsureDefaults()
 	return &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx}
 }

@@ -35,7 +35,7 @@ func (m userMap) User(id string, u *features.User) (bool, error) {
 
 // world is a small shop: a catalogue, users folded from events, an index.
 type world struct {
-	f     *features.Folder
+	f     *features.Extractor
 	cat   *state.Catalogue
 	users userMap
 	idx   *Index
@@ -47,7 +47,7 @@ var base = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	cat := state.NewCatalogue()
 	var items []features.Item
 	for _, c := range []struct {
@@ -173,7 +173,7 @@ func TestColdStartGetsKItems(t *testing.T) {
 		}
 	}
 	// An empty index still yields K items from the catalogue.
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	idx := NewIndex(DefaultIndexConfig(), f, w.cat)
 	r := New(DefaultConfig(), f, userMap{}, w.cat, idx)
 	resp, err := r.Recommend(context.Background(), Request{UserID: "x", K: 7})
@@ -294,7 +294,7 @@ func TestGolden(t *testing.T) {
 
 // coldWorld is a catalogue of n items and nothing else.
 func coldWorld(n int) (*Ranker, *state.Catalogue) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	cat := state.NewCatalogue()
 	var items []features.Item
 	for i := 0; i < n; i++ {

@@ -14,7 +14,7 @@ import (
 // items, 2,000 shoppers, two weeks of history) with the user vectors in the
 // store's warm cache: the storefront's hot path without HTTP.
 func BenchmarkRecommend(b *testing.B) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	w := synth.New(synth.Config{Seed: 2, Users: 2000, Items: 3000})
 	cat := state.NewCatalogue()
 	cat.Apply(w.Items, nil)

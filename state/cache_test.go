@@ -15,7 +15,7 @@ import (
 // older entry behind for the next fold to start from.
 func TestBigUserNeverReadStale(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	var d features.Deltas
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const n = 300 // ids of ~253 bytes: the vector passes 64 KiB after ~200 purchases

@@ -15,7 +15,7 @@ import (
 
 // randomUser folds n random events into a user, so the vector has every
 // kind of field the fold produces.
-func randomUser(rng *rand.Rand, f *features.Folder, n int) *features.User {
+func randomUser(rng *rand.Rand, f *features.Extractor, n int) *features.User {
 	u := &features.User{ID: "u"}
 	var d features.Deltas
 	cats := []string{"Baby", "Books", "Garden", "Toys", "Shoes"}
@@ -39,7 +39,7 @@ func randomUser(rng *rand.Rand, f *features.Folder, n int) *features.User {
 }
 
 func TestUserCodecRoundTrip(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{0, 1, 5, 50, 500} {
 		u := randomUser(rng, f, n)
@@ -78,7 +78,7 @@ func normalize(u *features.User) features.User {
 }
 
 func TestItemStatsCodecRoundTrip(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{0, 1, 300} {
 		var s features.ItemStats
@@ -105,7 +105,7 @@ func TestItemStatsCodecRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRejectsCorruptInput(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	b := AppendUser(nil, randomUser(rand.New(rand.NewPCG(5, 6)), f, 40))
 	cases := map[string][]byte{
 		"empty":     nil,
@@ -128,7 +128,7 @@ func TestDecodeRejectsCorruptInput(t *testing.T) {
 // FuzzDecodeUser: no input makes the decoder panic or allocate without
 // bound, and whatever it accepts re-encodes to a fixed point.
 func FuzzDecodeUser(f *testing.F) {
-	fo := features.NewFolder(features.DefaultConfig())
+	fo := features.NewExtractor(features.DefaultConfig())
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{0, 1, 3, 30} {
 		f.Add(AppendUser(nil, randomUser(rng, fo, n)))
@@ -151,7 +151,7 @@ func FuzzDecodeUser(f *testing.F) {
 
 // FuzzDecodeItemStats: as FuzzDecodeUser, for item statistics.
 func FuzzDecodeItemStats(f *testing.F) {
-	fo := features.NewFolder(features.DefaultConfig())
+	fo := features.NewExtractor(features.DefaultConfig())
 	var s features.ItemStats
 	f.Add(AppendItemStats(nil, &s))
 	s.ApplyPop(features.Pop{Item: "x", At: 1.7e12, W: 1, Region: "CN-SH"}, fo)

@@ -8,7 +8,7 @@ import (
 )
 
 func BenchmarkAppendUser(b *testing.B) {
-	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewFolder(features.DefaultConfig()), 500)
+	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewExtractor(features.DefaultConfig()), 500)
 	buf := AppendUser(nil, u)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
@@ -19,7 +19,7 @@ func BenchmarkAppendUser(b *testing.B) {
 }
 
 func BenchmarkDecodeUser(b *testing.B) {
-	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewFolder(features.DefaultConfig()), 500)
+	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewExtractor(features.DefaultConfig()), 500)
 	buf := AppendUser(nil, u)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
@@ -39,7 +39,7 @@ func BenchmarkStoreUserCached(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewFolder(features.DefaultConfig()), 500)
+	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewExtractor(features.DefaultConfig()), 500)
 	u.ID = "u1"
 	if err := s.Commit(&Batch{Topic: "t", Users: []*features.User{u}}); err != nil {
 		b.Fatal(err)

@@ -27,7 +27,7 @@ func openStore(t *testing.T, dir string, mod ...func(*Config)) *Store {
 func TestStoreCommitIsReadBackAfterReopen(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	rng := rand.New(rand.NewPCG(1, 1))
 	u := randomUser(rng, f, 30)
 	u.ID = "u-1"
@@ -92,7 +92,7 @@ func TestStoreCommitIsReadBackAfterReopen(t *testing.T) {
 
 func TestStoreBatchTooBigWritesNothing(t *testing.T) {
 	s := openStore(t, t.TempDir(), func(o *Config) { o.MemTableSize = 1 << 20 }) // ~150 KiB per transaction
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	rng := rand.New(rand.NewPCG(2, 2))
 	var users []*features.User
 	for i := 0; i < 400; i++ {

@@ -32,7 +32,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 			cat.Apply(w.Items, nil)
 			cfg := DefaultConfig()
 			cfg.EnsureDefaults()
-			c := &Consumer{cfg: cfg, deps: Deps{Store: st, Folder: features.NewFolder(features.DefaultConfig()), Catalogue: cat, Observer: NopObserver{}},
+			c := &Consumer{cfg: cfg, deps: Deps{Store: st, Extractor: features.NewExtractor(features.DefaultConfig()), Catalogue: cat, Observer: NopObserver{}},
 				log: cfg.Logger}
 			wk := &worker{c: c, last: -1, items: map[string]*features.ItemStats{}}
 			// The floor: only decoding the same records, measured in the
@@ -40,7 +40,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 			// commit cost on top of JSON.
 			decodeStart := time.Now()
 			for _, r := range recs[:min(len(recs), 100000)] {
-				if _, err := DecodeEvent(r.Value, c.deps.Folder.Zones()); err != nil {
+				if _, err := DecodeEvent(r.Value, c.deps.Extractor.Zones()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -41,16 +41,16 @@ func (w testWriter) Write(b []byte) (int, error) {
 // harness is a broker (kfake, or the real one of STICKY_TEST_BROKERS) with
 // topics of the test's own, a Badger store and the stream configuration.
 type harness struct {
-	t       *testing.T
-	cluster *kfake.Cluster // nil on a real broker
-	name    string         // unique: topic prefix and group prefix
-	cfg     stream.Config
-	store   *state.Store
-	cat     *state.Catalogue
-	folder  *features.Folder
-	dlq     *stream.Producer
-	obs     *countingObserver
-	cl      *kgo.Client // test producer
+	t         *testing.T
+	cluster   *kfake.Cluster // nil on a real broker
+	name      string         // unique: topic prefix and group prefix
+	cfg       stream.Config
+	store     *state.Store
+	cat       *state.Catalogue
+	extractor *features.Extractor
+	dlq       *stream.Producer
+	obs       *countingObserver
+	cl        *kgo.Client // test producer
 }
 
 func newHarness(t *testing.T, partitions int32) *harness {
@@ -86,7 +86,7 @@ func newHarness(t *testing.T, partitions int32) *harness {
 	}
 	t.Cleanup(cl.Close)
 	return &harness{t: t, cluster: cluster, name: name, cfg: cfg, store: st, cat: state.NewCatalogue(),
-		folder: features.NewFolder(features.DefaultConfig()), dlq: dlq, obs: &countingObserver{invalid: map[string]int{}}, cl: cl}
+		extractor: features.NewExtractor(features.DefaultConfig()), dlq: dlq, obs: &countingObserver{invalid: map[string]int{}}, cl: cl}
 }
 
 // run starts a consumer in the test's group named group; the returned func
@@ -95,7 +95,7 @@ func (h *harness) run(group string) (*stream.Consumer, func()) {
 	h.t.Helper()
 	cfg := h.cfg
 	cfg.Group = h.name + "-" + group
-	c, err := stream.NewConsumer(cfg, stream.Deps{Store: h.store, Folder: h.folder, Catalogue: h.cat, Observer: h.obs, DLQ: h.dlq})
+	c, err := stream.NewConsumer(cfg, stream.Deps{Store: h.store, Extractor: h.extractor, Catalogue: h.cat, Observer: h.obs, DLQ: h.dlq})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func (h *harness) waitApplied() {
 // the number of events the consumer applied with the number to apply.
 func (h *harness) assertStateEqualsReference() {
 	h.t.Helper()
-	ref := streamtest.Fold(h.readLog(h.cfg.EventsTopic), h.folder, h.cat, h.cfg.MaxFutureSkew)
+	ref := streamtest.Fold(h.readLog(h.cfg.EventsTopic), h.extractor, h.cat, h.cfg.MaxFutureSkew)
 	users, items, err := ref.Compare(h.store)
 	if err != nil {
 		h.t.Fatal(err)

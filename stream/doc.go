@@ -15,9 +15,9 @@
 //  1. decode: each record is decoded and validated (DecodeRecord); the
 //     malformed ones are set aside.
 //  2. fold: each event is folded into its user, loaded from the state once
-//     per batch (features.Folder.FoldUser), and the item deltas this yields
+//     per batch (features.Extractor.FoldUser), and the item deltas this yields
 //     into fresh copies of the partition's item shares
-//     (features.Folder.ApplyDeltas).
+//     (features.Extractor.ApplyDeltas).
 //  3. park: the malformed records are produced to the dead-letter topic,
 //     before the commit moves past them.
 //  4. commit: the batch's users, its item shares and the offset of its last

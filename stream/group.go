@@ -27,7 +27,7 @@ type Sink interface {
 // Deps are what the consumer folds into and reports to.
 type Deps struct {
 	Store     *state.Store
-	Folder    *features.Folder
+	Extractor *features.Extractor
 	Catalogue *state.Catalogue
 	Sink      Sink      // may be nil
 	Observer  Observer  // may be nil
@@ -61,8 +61,8 @@ type Consumer struct {
 // NewConsumer returns a consumer; Run starts it.
 func NewConsumer(cfg Config, deps Deps) (*Consumer, error) {
 	cfg.EnsureDefaults()
-	if deps.Store == nil || deps.Folder == nil || deps.Catalogue == nil || deps.DLQ == nil {
-		return nil, errors.New("cannot create consumer: Store, Folder, Catalogue and DLQ are required")
+	if deps.Store == nil || deps.Extractor == nil || deps.Catalogue == nil || deps.DLQ == nil {
+		return nil, errors.New("cannot create consumer: Store, Extractor, Catalogue and DLQ are required")
 	}
 	if deps.Observer == nil {
 		deps.Observer = NopObserver{}

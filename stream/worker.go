@@ -194,7 +194,7 @@ func (w *worker) apply(recs []*kgo.Record) error {
 // malformed ones go to b.bad.
 func (w *worker) decode(b *batch) {
 	c := w.c
-	zones := c.deps.Folder.Zones()
+	zones := c.deps.Extractor.Zones()
 	w.events = w.events[:0]
 	for _, rec := range b.recs {
 		ev, err := DecodeRecord(rec, zones, c.cfg.MaxFutureSkew)
@@ -236,7 +236,7 @@ func (w *worker) foldUsers(b *batch) error {
 		if ev.ItemID != "" {
 			item = c.deps.Catalogue.Get(ev.ItemID)
 		}
-		if c.deps.Folder.FoldUser(u, ev, item, d) {
+		if c.deps.Extractor.FoldUser(u, ev, item, d) {
 			b.applied[ev.Type]++
 		} else {
 			b.dups++
@@ -249,7 +249,7 @@ func (w *worker) foldUsers(b *batch) error {
 // shares they touch, in b.items.
 func (w *worker) foldItems(b *batch) {
 	b.items = make(map[string]*features.ItemStats, len(w.deltas.Pops))
-	w.c.deps.Folder.ApplyDeltas(&w.deltas, func(id string) *features.ItemStats {
+	w.c.deps.Extractor.ApplyDeltas(&w.deltas, func(id string) *features.ItemStats {
 		if s := b.items[id]; s != nil {
 			return s
 		}

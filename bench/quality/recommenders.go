@@ -17,7 +17,7 @@ import (
 // Sticky is Sticky's own recommender: the fold, the item index and the
 // ranker the engine runs, fed one event at a time in memory.
 type Sticky struct {
-	f     *features.Folder
+	f     *features.Extractor
 	cat   *state.Catalogue
 	idx   *ranker.Index
 	users userMap
@@ -39,7 +39,7 @@ func (m userMap) User(id string, u *features.User) (bool, error) {
 
 // NewSticky returns Sticky's recommender over a catalogue.
 func NewSticky(name string, items []features.Item, fc features.Config, rc ranker.Config) *Sticky {
-	f := features.NewFolder(fc)
+	f := features.NewExtractor(fc)
 	cat := state.NewCatalogue()
 	cat.Apply(items, nil)
 	idx := ranker.NewIndex(ranker.DefaultIndexConfig(), f, cat)

@@ -264,7 +264,7 @@ func compareStore(t *testing.T, brokers []string, dataDir string, cfg stream.Con
 	}
 	defer st.Close()
 	log := streamtest.ReadLog(t, brokers, cfg.EventsTopic)
-	ref := streamtest.Fold(log, features.NewFolder(features.DefaultConfig()), cat, cfg.MaxFutureSkew)
+	ref := streamtest.Fold(log, features.NewExtractor(features.DefaultConfig()), cat, cfg.MaxFutureSkew)
 	users, items, err := ref.Compare(st)
 	if err != nil {
 		t.Fatal(err)

@@ -60,8 +60,8 @@ func TestSegmentGridUsesEveryName(t *testing.T) {
 }
 
 // shop folds a synthetic shop's history into users.
-func shop(t testing.TB, users int, days int, end time.Time) (*features.Folder, map[string]*features.User) {
-	f := features.NewFolder(features.DefaultConfig())
+func shop(t testing.TB, users int, days int, end time.Time) (*features.Extractor, map[string]*features.User) {
+	f := features.NewExtractor(features.DefaultConfig())
 	w := synth.New(synth.Config{Seed: 4, Users: users, Items: 500})
 	cat := map[string]*features.Item{}
 	for i := range w.Items {
@@ -246,7 +246,7 @@ func TestRules(t *testing.T) {
 // the scores come from today's crowd, not the one of the first update,
 // without anyone calling Recount.
 func TestScoresFollowAShiftingPopulation(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	tb := New(DefaultConfig(), f)
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	tb.now = func() time.Time { return end }
@@ -279,7 +279,7 @@ func TestScoresFollowAShiftingPopulation(t *testing.T) {
 }
 
 func TestCountsWithoutCustomers(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	tb := New(DefaultConfig(), f)
 	tb.Update([]*features.User{{ID: "visitor", Events: 1, LastSeen: 1}})
 	c := tb.Counts()

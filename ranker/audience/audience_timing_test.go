@@ -12,7 +12,7 @@ import (
 // one user (histograms, segment, stage) after a purchase, in a table of
 // 100,000 customers.
 func BenchmarkUpdate(b *testing.B) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	tb := New(DefaultConfig(), f)
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	users := make([]*features.User, 100_000)

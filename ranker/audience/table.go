@@ -137,7 +137,7 @@ type record struct {
 // Table is the population view. It is safe for concurrent use.
 type Table struct {
 	cfg Config
-	f   *features.Folder
+	f   *features.Extractor
 
 	mu          sync.RWMutex
 	users       map[string]*record
@@ -157,7 +157,7 @@ type Table struct {
 }
 
 // New returns an empty table.
-func New(cfg Config, f *features.Folder) *Table {
+func New(cfg Config, f *features.Extractor) *Table {
 	cfg.EnsureDefaults()
 	return &Table{cfg: cfg, f: f, users: make(map[string]*record), r: newHist(), fr: newHist(), m: newHist(),
 		segments: make(map[string]int64), now: time.Now, names: make(map[string]uint16)}

@@ -16,7 +16,7 @@ import (
 var t0 = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) // a Monday
 
 type world struct {
-	f     *features.Folder
+	f     *features.Extractor
 	aud   *audience.Table
 	cat   *state.Catalogue
 	store *state.Store
@@ -37,7 +37,7 @@ func newWorld(t *testing.T) *world {
 		{ID: "drill", Category: "Tools", Brand: "Bolt", Price: 90, Available: true},
 		{ID: "gone", Category: "Tools", Available: false},
 	}, nil)
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	return &world{f: f, aud: audience.New(audience.DefaultConfig(), f), cat: cat, store: st, users: map[string]*features.User{}}
 }
 

@@ -20,7 +20,7 @@ var (
 // populate builds a population of n users, each with a few views in three
 // of twelve categories, in one of eight zones, at hours of their own.
 func populate(n int) *audience.Table {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	t := audience.New(audience.DefaultConfig(), f)
 	zones := []string{"Asia/Shanghai", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Europe/London", "Asia/Tokyo", "America/Sao_Paulo", "Asia/Kolkata"}
 	items := make([]*features.Item, 12)

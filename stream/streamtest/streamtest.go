@@ -203,7 +203,7 @@ type Reference struct {
 // Fold folds a log in one pass, per partition in offset order, exactly as
 // the consumer must in effect: records the consumer parks on the DLQ are
 // skipped, items come from cat.
-func Fold(log map[int32][]*kgo.Record, f *features.Folder, cat *state.Catalogue, maxSkew time.Duration) *Reference {
+func Fold(log map[int32][]*kgo.Record, f *features.Extractor, cat *state.Catalogue, maxSkew time.Duration) *Reference {
 	ref := &Reference{Users: map[string]*features.User{}, Items: map[int32]map[string]*features.ItemStats{}}
 	for p, recs := range log {
 		items := map[string]*features.ItemStats{}

@@ -128,24 +128,24 @@ func (c *Config) Validate() error {
 
 // Engine is a running Sticky.
 type Engine struct {
-	cfg     Config
-	log     *slog.Logger
-	broker  *kfake.Cluster
-	brokers []string
-	store   *state.Store
-	prod    *stream.Producer
-	cat     *state.Catalogue
-	folder  *features.Folder
-	idx     *ranker.Index
-	aud     *audience.Table
-	push    *push.Service
-	rank    *ranker.Ranker
-	loader  *stream.CatalogueLoader
-	cons    *stream.Consumer
-	reg     *prometheus.Registry
-	met     *metrics
-	httpSrv *http.Server
-	httpLn  net.Listener
+	cfg       Config
+	log       *slog.Logger
+	broker    *kfake.Cluster
+	brokers   []string
+	store     *state.Store
+	prod      *stream.Producer
+	cat       *state.Catalogue
+	extractor *features.Extractor
+	idx       *ranker.Index
+	aud       *audience.Table
+	push      *push.Service
+	rank      *ranker.Ranker
+	loader    *stream.CatalogueLoader
+	cons      *stream.Consumer
+	reg       *prometheus.Registry
+	met       *metrics
+	httpSrv   *http.Server
+	httpLn    net.Listener
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, folder: features.NewFolder(cfg.Features), reg: prometheus.NewRegistry(), started: time.Now()}
+	e := &Engine{cfg: cfg, log: cfg.Logger, extractor: features.NewExtractor(cfg.Features), reg: prometheus.NewRegistry(), started: time.Now()}
 	e.met = newMetrics(e.reg, e)
 	for _, step := range []func(context.Context) error{
 		e.startBroker,  // the embedded broker, unless Brokers are given
@@ -234,7 +234,7 @@ func (e *Engine) loadState(context.Context) error {
 		return err
 	}
 	t0 := time.Now()
-	e.idx = ranker.NewIndex(e.cfg.Index, e.folder, e.cat)
+	e.idx = ranker.NewIndex(e.cfg.Index, e.extractor, e.cat)
 	err = e.store.ScanItemParts(func(_ int32, item string, st *features.ItemStats) error {
 		e.idx.Add(item, st)
 		return nil
@@ -244,7 +244,7 @@ func (e *Engine) loadState(context.Context) error {
 	}
 	ac := e.cfg.Audience
 	ac.Store = e.store
-	e.aud = audience.New(ac, e.folder)
+	e.aud = audience.New(ac, e.extractor)
 	if err := e.aud.Load(e.store); err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (e *Engine) loadState(context.Context) error {
 
 // newRanker builds the ranker on the index and the audience.
 func (e *Engine) newRanker(context.Context) error {
-	e.rank = ranker.New(e.cfg.Ranker, e.folder, e.store, e.cat, e.idx)
+	e.rank = ranker.New(e.cfg.Ranker, e.extractor, e.store, e.cat, e.idx)
 	if err := e.rank.WithAudience(e.aud); err != nil {
 		return fmt.Errorf("invalid ranker configuration: %w", err)
 	}
@@ -278,7 +278,7 @@ func (e *Engine) newStream(context.Context) error {
 	e.loader = stream.NewCatalogueLoader(e.cfg.Stream, e.store, e.cat, e.prod)
 	var err error
 	e.cons, err = stream.NewConsumer(e.cfg.Stream, stream.Deps{
-		Store: e.store, Folder: e.folder, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
+		Store: e.store, Extractor: e.extractor, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
 	})
 	return err
 }

@@ -40,7 +40,7 @@ func (e *Engine) events(w http.ResponseWriter, r *http.Request) {
 	recs := make([]*kgo.Record, len(raws))
 	now := time.Now()
 	for i, raw := range raws {
-		ev, err := stream.DecodeEvent(raw, e.folder.Zones())
+		ev, err := stream.DecodeEvent(raw, e.extractor.Zones())
 		if err == nil {
 			err = stream.CheckFuture(ev.Time, now, e.cfg.Stream.MaxFutureSkew)
 		}

@@ -35,11 +35,11 @@ func (e *Engine) item(w http.ResponseWriter, r *http.Request) {
 	v := itemView{ItemID: id, Catalogue: it, AsOf: now.UTC(), Buckets: []features.KV{}, Neighbours: []features.KV{}}
 	if ok {
 		n := now.UnixMilli()
-		v.Popularity = num.Round4(st.Popularity(n, e.folder))
-		v.Trend = num.Round4(st.Trend(n, e.folder))
+		v.Popularity = num.Round4(st.Popularity(n, e.extractor))
+		v.Trend = num.Round4(st.Trend(n, e.extractor))
 		v.Actions, v.Purchases = st.Actions, st.Purchases
-		v.Buckets = st.TopBuckets(n, 10, e.folder)
-		v.Neighbours = st.NeighbourWeights(n, 10, e.folder)
+		v.Buckets = st.TopBuckets(n, 10, e.extractor)
+		v.Neighbours = st.NeighbourWeights(n, 10, e.extractor)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

@@ -25,7 +25,7 @@ var profileItems = map[string]*features.Item{
 }
 
 // foldUser folds evs, as events of user u1, into a new vector.
-func foldUser(t *testing.T, f *features.Folder, evs ...features.Event) features.User {
+func foldUser(t *testing.T, f *features.Extractor, evs ...features.Event) features.User {
 	t.Helper()
 	u := features.User{ID: "u1"}
 	var d features.Deltas
@@ -41,7 +41,7 @@ func foldUser(t *testing.T, f *features.Folder, evs ...features.Event) features.
 }
 
 func TestProfile(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	u := foldUser(t, f,
 		features.Event{Type: features.TypeView, ItemID: "sku-1", Time: t0,
 			Context: features.Context{Device: "mobile", Region: "CN-SH", TZ: "Asia/Shanghai"}},
@@ -58,7 +58,7 @@ func TestProfile(t *testing.T) {
 // TestProfileGolden pins the whole body of GET /v1/users/{id}/profile, byte
 // for byte (go test -update rewrites it).
 func TestProfileGolden(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	// A short history touching every part of the profile: context
 	// affinities, recent items, purchases, a dismissal, push history.
 	shanghai := features.Context{Device: "mobile", Region: "CN-SH", TZ: "Asia/Shanghai"}

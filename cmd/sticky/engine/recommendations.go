@@ -29,7 +29,7 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("exclude"); s != "" {
 		req.Exclude = strings.Split(s, ",")
 	}
-	if err := req.Validate(cfg.MaxK, e.folder.Zones()); err != nil {
+	if err := req.Validate(cfg.MaxK, e.extractor.Zones()); err != nil {
 		fieldError(w, err, nil)
 		return
 	}

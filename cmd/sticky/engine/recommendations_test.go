@@ -21,10 +21,10 @@ func (noUsers) User(id string, u *features.User) (bool, error) {
 // TestRecommendationsBadRequests pins the exact 400 bodies of
 // GET /v1/recommendations, one bad parameter at a time.
 func TestRecommendationsBadRequests(t *testing.T) {
-	f := features.NewFolder(features.DefaultConfig())
+	f := features.NewExtractor(features.DefaultConfig())
 	cat := state.NewCatalogue()
 	idx := ranker.NewIndex(ranker.DefaultIndexConfig(), f, cat)
-	e := &Engine{folder: f, rank: ranker.New(ranker.DefaultConfig(), f, noUsers{}, cat, idx)}
+	e := &Engine{extractor: f, rank: ranker.New(ranker.DefaultConfig(), f, noUsers{}, cat, idx)}
 	long := strings.Repeat("x", features.MaxIDLen+1)
 	longCtx := strings.Repeat("x", features.MaxCtxLen+1)
 	many := strings.Repeat("i,", 1000) + "i"

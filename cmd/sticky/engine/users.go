@@ -46,7 +46,7 @@ func (e *Engine) profile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, profileView{Profile: newProfile(&u, now, e.folder.HalfLives()), Value: e.aud.ViewHorizon(&u, now, within, horizon)})
+	writeJSON(w, http.StatusOK, profileView{Profile: newProfile(&u, now, e.extractor.HalfLives()), Value: e.aud.ViewHorizon(&u, now, within, horizon)})
 }
 
 // profileView is the body of GET /v1/users/{id}/profile.

@@ -126,7 +126,7 @@ func TestCDNOWReplay(t *testing.T) {
 		if ok, err := e.store.User(id, &u); !ok || err != nil {
 			t.Fatalf("customer %s not in the state: %v", id, err)
 		}
-		got := e.folder.Value(&u, end, 0)
+		got := e.extractor.Value(&u, end, 0)
 		if got.X != want.X || got.TxDays != want.Tx || got.TDays != want.T || math.Abs(got.MeanRepeatSpend-want.M) > 1e-6 {
 			t.Fatalf("customer %s: engine (x=%v, t_x=%v, T=%v, m=%v), offline (x=%v, t_x=%v, T=%v, m=%v)",
 				id, got.X, got.TxDays, got.TDays, got.MeanRepeatSpend, want.X, want.Tx, want.T, want.M)
