@@ -12,7 +12,7 @@ import (
 	"github.com/stickyhq/sticky/cmd/sticky/engine"
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/internal/cli"
-	"github.com/stickyhq/sticky/ranker/push"
+	"github.com/stickyhq/sticky/ranker/campaigns"
 )
 
 // configure parses args and env as `sticky serve` does and returns the
@@ -176,13 +176,13 @@ func TestPushFlags(t *testing.T) {
 		t.Fatalf("push config %+v %+v", d, cfg.Push)
 	}
 	// A cap left out keeps its default; no caps at all stay none.
-	if cfg, err = configure([]string{"--push-caps", "per_week=3"}, nil); err != nil || cfg.Push.Campaigns.Caps != (push.CapsText{PerDay: 1, PerWeek: 3}) {
+	if cfg, err = configure([]string{"--push-caps", "per_week=3"}, nil); err != nil || cfg.Push.Campaigns.Caps != (campaigns.CapsText{PerDay: 1, PerWeek: 3}) {
 		t.Fatalf("caps %+v, %v", cfg.Push.Campaigns.Caps, err)
 	}
 	if cfg, err = configure([]string{"--push-caps", "per_day=0,per_week=0"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.EnsureDefaults(); cfg.Push.Campaigns.Caps != (push.CapsText{}) {
+	if cfg.EnsureDefaults(); cfg.Push.Campaigns.Caps != (campaigns.CapsText{}) {
 		t.Fatalf("no caps became %+v", cfg.Push.Campaigns.Caps)
 	}
 	for _, bad := range [][]string{{"--push-quiet-hours", "late"}, {"--push-caps", "per_hour=3"},

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
-	"github.com/stickyhq/sticky/ranker/push"
+	"github.com/stickyhq/sticky/ranker/campaigns"
 )
 
 // pushError answers an error of the push service: 400 naming the field, 404,
@@ -17,9 +17,9 @@ func (e *Engine) pushError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, apiError{Error: fe.Error(), Field: fe.Field})
-	case errors.Is(err, push.ErrNotFound):
+	case errors.Is(err, campaigns.ErrNotFound):
 		writeError(w, http.StatusNotFound, "id", err.Error())
-	case errors.Is(err, push.ErrExists):
+	case errors.Is(err, campaigns.ErrExists):
 		writeError(w, http.StatusConflict, "id", err.Error())
 	default:
 		writeError(w, http.StatusInternalServerError, "", err.Error())
@@ -28,11 +28,11 @@ func (e *Engine) pushError(w http.ResponseWriter, err error) {
 
 // POST /v1/campaigns: validate, select the targets, store.
 func (e *Engine) createCampaign(w http.ResponseWriter, r *http.Request) {
-	var c push.Campaign
+	var c campaigns.Campaign
 	if !decodeBody(w, r, &c) {
 		return
 	}
-	sum, err := e.push.Create(c)
+	sum, err := e.campaigns.Create(c)
 	if err != nil {
 		e.pushError(w, err)
 		return
@@ -42,12 +42,12 @@ func (e *Engine) createCampaign(w http.ResponseWriter, r *http.Request) {
 
 // GET /v1/campaigns
 func (e *Engine) listCampaigns(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"campaigns": e.push.List()})
+	writeJSON(w, http.StatusOK, map[string]any{"campaigns": e.campaigns.List()})
 }
 
 // GET /v1/campaigns/{id}
 func (e *Engine) getCampaign(w http.ResponseWriter, r *http.Request) {
-	sum, err := e.push.Get(r.PathValue("id"))
+	sum, err := e.campaigns.Get(r.PathValue("id"))
 	if err != nil {
 		e.pushError(w, err)
 		return
@@ -57,7 +57,7 @@ func (e *Engine) getCampaign(w http.ResponseWriter, r *http.Request) {
 
 // DELETE /v1/campaigns/{id}
 func (e *Engine) deleteCampaign(w http.ResponseWriter, r *http.Request) {
-	if err := e.push.Delete(r.PathValue("id")); err != nil {
+	if err := e.campaigns.Delete(r.PathValue("id")); err != nil {
 		e.pushError(w, err)
 		return
 	}
@@ -94,7 +94,7 @@ func (e *Engine) pullTargets(w http.ResponseWriter, r *http.Request) {
 		}
 		lease = time.Duration(n) * time.Second
 	}
-	l, err := e.push.Pull(r.PathValue("id"), limit, until, lease)
+	l, err := e.campaigns.Pull(r.PathValue("id"), limit, until, lease)
 	if err != nil {
 		e.pushError(w, err)
 		return
@@ -105,8 +105,8 @@ func (e *Engine) pullTargets(w http.ResponseWriter, r *http.Request) {
 // POST /v1/campaigns/{id}/acks {"lease_id": ..., "acks": [{"user_id": ..., "status": "sent"|"failed"}]}
 func (e *Engine) ackTargets(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		LeaseID string     `json:"lease_id"`
-		Acks    []push.Ack `json:"acks"`
+		LeaseID string          `json:"lease_id"`
+		Acks    []campaigns.Ack `json:"acks"`
 	}
 	if !decodeBody(w, r, &body) {
 		return
@@ -115,7 +115,7 @@ func (e *Engine) ackTargets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "acks", "acks is required: a list of {user_id, status}")
 		return
 	}
-	res, err := e.push.Acknowledge(r.PathValue("id"), body.LeaseID, body.Acks)
+	res, err := e.campaigns.Acknowledge(r.PathValue("id"), body.LeaseID, body.Acks)
 	if err != nil {
 		e.pushError(w, err)
 		return

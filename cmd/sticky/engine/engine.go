@@ -26,7 +26,7 @@ import (
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/ranker/audience"
-	"github.com/stickyhq/sticky/ranker/push"
+	"github.com/stickyhq/sticky/ranker/campaigns"
 	"github.com/stickyhq/sticky/state"
 	"github.com/stickyhq/sticky/stream"
 )
@@ -61,7 +61,7 @@ type Config struct {
 	Ranker   ranker.Config      // candidates, scoring and boosts
 	Index    ranker.IndexConfig // the item index's lists
 	Audience audience.Config    // Store is set by Start
-	Push     push.Config        // Observer is set by Start
+	Push     campaigns.Config   // Observer is set by Start
 	State    state.Config       // Dir is set by Start: DataDir/state; CacheBytes sizes the user-vector cache
 
 	// Logger defaults to slog.Default(); components without a Logger of
@@ -74,7 +74,7 @@ func DefaultConfig() Config {
 	return Config{
 		HTTPAddr: "127.0.0.1:8080", DataDir: "./sticky-data", EmbeddedKafka: "127.0.0.1:9092", ReadyLag: 1000,
 		Stream: stream.DefaultConfig(), Features: features.DefaultConfig(), Ranker: ranker.DefaultConfig(),
-		Index: ranker.DefaultIndexConfig(), Audience: audience.DefaultConfig(), Push: push.DefaultConfig(),
+		Index: ranker.DefaultIndexConfig(), Audience: audience.DefaultConfig(), Push: campaigns.DefaultConfig(),
 		State: state.DefaultConfig(),
 	}
 }
@@ -138,7 +138,7 @@ type Engine struct {
 	extractor *features.Extractor
 	idx       *ranker.Index
 	aud       *audience.Table
-	push      *push.Service
+	campaigns *campaigns.Service
 	rank      *ranker.Ranker
 	loader    *stream.CatalogueLoader
 	cons      *stream.Consumer
@@ -266,8 +266,8 @@ func (e *Engine) newRanker(context.Context) error {
 func (e *Engine) newPush(context.Context) error {
 	pc := e.cfg.Push
 	pc.Observer = e.met
-	e.push = push.New(pc, e.aud, e.cat, e.store.Push())
-	if err := e.push.Load(); err != nil {
+	e.campaigns = campaigns.New(pc, e.aud, e.cat, e.store.Push())
+	if err := e.campaigns.Load(); err != nil {
 		return fmt.Errorf("cannot load push campaigns: %w", err)
 	}
 	return nil

@@ -134,7 +134,7 @@ func (m *metrics) Batch(_ int32, n int, took time.Duration) {
 	m.batchSize.Observe(float64(n))
 }
 
-// push.Observer
+// campaigns.Observer
 
 func (m *metrics) Selected(n int, took time.Duration) {
 	m.pushSelected.Add(float64(n))

@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/stickyhq/sticky/ranker/push"
+	"github.com/stickyhq/sticky/ranker/campaigns"
 	"github.com/stickyhq/sticky/stream/streamtest"
 )
 
@@ -57,7 +57,7 @@ func TestPushCampaignAPI(t *testing.T) {
 	}
 	body := `{"id":"baby-week","target":{"category":"Baby"},"max_targets":100,
 		"quiet_hours":{"start":"00:00","end":"00:00"},"send_window":{"start":"00:00","end":"00:00"},"caps":{"per_day":1}}`
-	var sum push.Summary
+	var sum campaigns.Summary
 	if code := call(t, e, "POST", "/v1/campaigns", body, &sum); code != 201 || sum.Targets != 8 {
 		t.Fatalf("create: %d, %d targets (want the 8 Baby fans)", code, sum.Targets)
 	}
@@ -65,7 +65,7 @@ func TestPushCampaignAPI(t *testing.T) {
 		t.Fatalf("duplicate id: %d", code)
 	}
 	until := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
-	var l push.Lease
+	var l campaigns.Lease
 	if code := call(t, e, "GET", "/v1/campaigns/baby-week/targets?limit=3&until="+until, "", &l); code != 200 || len(l.Targets) != 3 || l.ID == "" {
 		t.Fatalf("pull: %d %+v", code, l)
 	}
@@ -76,7 +76,7 @@ func TestPushCampaignAPI(t *testing.T) {
 		}
 		acks[i] = fmt.Sprintf(`{"user_id":%q,"status":"sent"}`, h.UserID)
 	}
-	var res push.AckResult
+	var res campaigns.AckResult
 	if code := call(t, e, "POST", "/v1/campaigns/baby-week/acks", `{"acks":[`+strings.Join(acks, ",")+`]}`, &res); code != 200 || res.Sent != 3 {
 		t.Fatalf("acks: %d %+v", code, res)
 	}
@@ -95,7 +95,7 @@ func TestPushCampaignAPI(t *testing.T) {
 	if code := call(t, e, "GET", "/v1/campaigns/baby-week", "", &sum); code != 200 || sum.States["sent"] != 3 {
 		t.Fatalf("after restart: %d %+v", code, sum.States)
 	}
-	var rest push.Lease
+	var rest campaigns.Lease
 	call(t, e, "GET", "/v1/campaigns/baby-week/targets?limit=100&until="+until, "", &rest)
 	if len(rest.Targets) != 5 {
 		t.Fatalf("%d targets after the restart, want the 5 not sent", len(rest.Targets))

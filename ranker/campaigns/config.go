@@ -1,4 +1,4 @@
-package push
+package campaigns
 
 import (
 	"fmt"
@@ -87,7 +87,7 @@ func (c *Config) EnsureDefaults() {
 func (c *Config) Validate() error {
 	cp := Campaign{ID: "defaults", Target: Target{Category: "x"}}
 	if _, _, err := cp.prepare(time.Now(), c.Campaigns); err != nil {
-		return fmt.Errorf("push: invalid campaign defaults: %w", err)
+		return fmt.Errorf("campaigns: invalid campaign defaults: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// Package push decides whom to send a push campaign to, and when, and hands
+// Package campaigns decides whom to send a push campaign to, and when, and hands
 // the targets out to the push service.
 //
 // A Campaign names a target (an item, a category, a brand, or an audience
@@ -15,7 +15,7 @@
 // restarts (campaigns, targets and acknowledgements persist). Caps and
 // quiet hours are checked again at hand-out, since other campaigns send in
 // between.
-package push
+package campaigns
 
 import (
 	"fmt"
