@@ -249,10 +249,7 @@ func (w Weights) MarshalText() ([]byte, error) {
 // weighs 0).
 func (w *Weights) UnmarshalText(b []byte) error {
 	m := Weights{}
-	for _, kv := range strings.Split(string(b), ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
+	err := eachListItem(b, func(kv string) error {
 		name, val, ok := strings.Cut(kv, "=")
 		t := ParseType(strings.TrimSpace(name))
 		if !ok || t == TypeUnknown {
@@ -263,8 +260,26 @@ func (w *Weights) UnmarshalText(b []byte) error {
 			return fmt.Errorf("weight of %s: %w", name, err)
 		}
 		m[t] = v
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	*w = m
+	return nil
+}
+
+// eachListItem calls fn with every non-empty, trimmed item of a
+// comma-separated setting, stopping at the first error.
+func eachListItem(b []byte, fn func(item string) error) error {
+	for _, item := range strings.Split(string(b), ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if err := fn(item); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -52,10 +52,7 @@ func (rs EarnRules) MarshalText() ([]byte, error) {
 // UnmarshalText reads type=N[/unit]@Mm rules; "" is no rules.
 func (rs *EarnRules) UnmarshalText(b []byte) error {
 	rules := EarnRules{}
-	for _, kv := range strings.Split(string(b), ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
+	err := eachListItem(b, func(kv string) error {
 		name, spec, ok := strings.Cut(kv, "=")
 		t := ParseType(strings.TrimSpace(name))
 		pts, months, ok2 := strings.Cut(spec, "@")
@@ -78,6 +75,10 @@ func (rs *EarnRules) UnmarshalText(b []byte) error {
 			r.Fixed = n
 		}
 		rules[t] = r
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	*rs = rules
 	return nil
@@ -100,16 +101,17 @@ func (ts Tiers) MarshalText() ([]byte, error) {
 // nil, Tiers).
 func (ts *Tiers) UnmarshalText(b []byte) error {
 	out := Tiers{}
-	for _, kv := range strings.Split(string(b), ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
+	err := eachListItem(b, func(kv string) error {
 		name, v, ok := strings.Cut(kv, ":")
 		n, err := strconv.ParseFloat(v, 64)
 		if !ok || name == "" || err != nil {
 			return fmt.Errorf("%q is not name:points", kv)
 		}
 		out = append(out, Tier{Name: name, MinPoints: n})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	*ts = out
 	return nil

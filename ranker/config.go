@@ -1,5 +1,7 @@
 package ranker
 
+import "github.com/stickyhq/sticky/internal/num"
+
 // Weights are the weights of the scoring features; each feature is
 // normalised to about [0, 1] before weighting.
 type Weights struct {
@@ -79,9 +81,7 @@ func (c *Config) EnsureDefaults() {
 			*f.v = *f.d
 		}
 	}
-	if c.MinNeighbour <= 0 {
-		c.MinNeighbour = def.MinNeighbour
-	}
+	num.Positive(&c.MinNeighbour, def.MinNeighbour)
 	if c.Weights == (Weights{}) {
 		c.Weights = def.Weights
 	}

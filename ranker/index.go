@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/num"
 )
 
 // ItemSource looks up catalogue entries; state.Catalogue satisfies it.
@@ -63,21 +64,11 @@ type Index struct {
 // EnsureDefaults gives zero (or negative) fields their defaults.
 func (c *IndexConfig) EnsureDefaults() {
 	def := DefaultIndexConfig()
-	if c.TopN <= 0 {
-		c.TopN = def.TopN
-	}
-	if c.MaxBuckets <= 0 {
-		c.MaxBuckets = def.MaxBuckets
-	}
-	if c.TrendingN <= 0 {
-		c.TrendingN = def.TrendingN
-	}
-	if c.TrendingTTL <= 0 {
-		c.TrendingTTL = def.TrendingTTL
-	}
-	if c.TrendingMinActions <= 0 {
-		c.TrendingMinActions = def.TrendingMinActions
-	}
+	num.Positive(&c.TopN, def.TopN)
+	num.Positive(&c.MaxBuckets, def.MaxBuckets)
+	num.Positive(&c.TrendingN, def.TrendingN)
+	num.Positive(&c.TrendingTTL, def.TrendingTTL)
+	num.Positive(&c.TrendingMinActions, def.TrendingMinActions)
 }
 
 // NewIndex returns an empty index; zero fields of cfg take their defaults.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stickyhq/sticky/internal/num"
 )
 
 // Config configures Sticky's Kafka clients.
@@ -34,10 +36,10 @@ type Config struct {
 
 	// Partitions is the partition count of topics Sticky creates (events,
 	// DLQ). Existing topics are left as they are. Default 8.
-	Partitions int32
+	Partitions int
 	// ItemsPartitions is the partition count of a created items topic.
 	// Default 1.
-	ItemsPartitions int32
+	ItemsPartitions int
 	// ReplicationFactor of created topics; -1 is the broker default.
 	// Default -1.
 	ReplicationFactor int16
@@ -95,42 +97,22 @@ func (c *Config) EnsureDefaults() {
 		}
 	}
 	set(&c.Group, d.Group)
-	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = d.SessionTimeout
-	}
+	num.Positive(&c.SessionTimeout, d.SessionTimeout)
 	set(&c.EventsTopic, d.EventsTopic)
 	set(&c.ItemsTopic, d.ItemsTopic)
 	set(&c.DLQTopic, d.DLQTopic)
-	if c.Partitions <= 0 {
-		c.Partitions = d.Partitions
-	}
-	if c.ItemsPartitions <= 0 {
-		c.ItemsPartitions = d.ItemsPartitions
-	}
+	num.Positive(&c.Partitions, d.Partitions)
+	num.Positive(&c.ItemsPartitions, d.ItemsPartitions)
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = d.ReplicationFactor
 	}
-	if c.MaxPollRecords <= 0 {
-		c.MaxPollRecords = d.MaxPollRecords
-	}
-	if c.BatchEvents <= 0 {
-		c.BatchEvents = d.BatchEvents
-	}
-	if c.FetchMaxBytes <= 0 {
-		c.FetchMaxBytes = d.FetchMaxBytes
-	}
-	if c.ProducerLinger <= 0 {
-		c.ProducerLinger = d.ProducerLinger
-	}
-	if c.LagInterval <= 0 {
-		c.LagInterval = d.LagInterval
-	}
-	if c.DLQTimeout <= 0 {
-		c.DLQTimeout = d.DLQTimeout
-	}
-	if c.MaxFutureSkew <= 0 {
-		c.MaxFutureSkew = d.MaxFutureSkew
-	}
+	num.Positive(&c.MaxPollRecords, d.MaxPollRecords)
+	num.Positive(&c.BatchEvents, d.BatchEvents)
+	num.Positive(&c.FetchMaxBytes, d.FetchMaxBytes)
+	num.Positive(&c.ProducerLinger, d.ProducerLinger)
+	num.Positive(&c.LagInterval, d.LagInterval)
+	num.Positive(&c.DLQTimeout, d.DLQTimeout)
+	num.Positive(&c.MaxFutureSkew, d.MaxFutureSkew)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

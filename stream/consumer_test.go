@@ -60,7 +60,7 @@ func newHarness(t *testing.T, partitions int32) *harness {
 	cfg := stream.DefaultConfig()
 	cfg.Brokers = brokers
 	cfg.WithTopicPrefix(name)
-	cfg.Partitions = partitions
+	cfg.Partitions = int(partitions)
 	cfg.BatchEvents = 97 // many small batches: more boundaries to get wrong
 	cfg.LagInterval = 50 * time.Millisecond
 	cfg.SessionTimeout = 6 * time.Second

@@ -26,14 +26,14 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	adm := kadm.NewClient(cl)
 	for _, t := range []struct {
 		name  string
-		parts int32
+		parts int
 		conf  map[string]*string
 	}{
 		{cfg.EventsTopic, cfg.Partitions, nil},
 		{cfg.ItemsTopic, cfg.ItemsPartitions, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}},
 		{cfg.DLQTopic, cfg.Partitions, nil},
 	} {
-		_, err := adm.CreateTopic(ctx, t.parts, cfg.ReplicationFactor, t.conf, t.name)
+		_, err := adm.CreateTopic(ctx, int32(t.parts), cfg.ReplicationFactor, t.conf, t.name)
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("cannot create topic %s: %w", t.name, err)
 		}

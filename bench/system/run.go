@@ -155,7 +155,7 @@ func (m *measure) run(ctx context.Context) error {
 		return fmt.Errorf("cannot create %s: %w", m.dir, err)
 	}
 	topics := stream.Config{Brokers: m.brokers, EventsTopic: m.prefix + ".events", ItemsTopic: m.prefix + ".items",
-		DLQTopic: m.prefix + ".events.dlq", Partitions: int32(o.Partitions)}
+		DLQTopic: m.prefix + ".events.dlq", Partitions: o.Partitions}
 	if err := stream.EnsureTopics(ctx, topics); err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -117,7 +116,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.TextVar(&c.State.CacheBytes, "cache-bytes", c.State.CacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
 
 	st := &c.Stream
-	fs.Var((*int32Value)(&st.Partitions), "partitions", "partitions of topics Sticky creates")
+	fs.IntVar(&st.Partitions, "partitions", st.Partitions, "partitions of topics Sticky creates")
 	fs.StringVar(&st.Group, "group", st.Group, "Kafka consumer group")
 	fs.Var((*topicPrefix)(st), "topic-prefix", "topics are <prefix>.events, <prefix>.items and <prefix>.events.dlq")
 	fs.StringVar(&st.InstanceID, "instance-id", st.InstanceID, "static group membership id: a restart with the same id resumes without a rebalance")
@@ -163,20 +162,6 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 		fs.Uint64Var(&s.demo.seed, "demo-seed", s.demo.seed, "demo: random seed")
 	}
 	return fs
-}
-
-// int32Value is a flag.Value of an int32 field.
-type int32Value int32
-
-func (v *int32Value) String() string { return strconv.Itoa(int(*v)) }
-
-func (v *int32Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 0, 32)
-	if err != nil {
-		return errors.New("not a 32-bit integer")
-	}
-	*v = int32Value(n)
-	return nil
 }
 
 // topicPrefix sets the three topics of a stream.Config from one prefix.

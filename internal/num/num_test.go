@@ -3,6 +3,7 @@ package num
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func TestRound4(t *testing.T) {
@@ -20,4 +21,17 @@ func TestRound4(t *testing.T) {
 	f(12345.678912, 12345.6789)
 	f(math.Inf(1), math.Inf(1))
 	f(math.NaN(), math.NaN())
+}
+
+func TestPositive(t *testing.T) {
+	for _, c := range []struct{ in, want int }{{0, 7}, {-3, 7}, {1, 1}, {9, 9}} {
+		v := c.in
+		if Positive(&v, 7); v != c.want {
+			t.Errorf("Positive(%d, 7) = %d, want %d", c.in, v, c.want)
+		}
+	}
+	d := time.Duration(0)
+	if Positive(&d, time.Second); d != time.Second {
+		t.Errorf("duration: %v", d)
+	}
 }

@@ -71,21 +71,11 @@ func DefaultConfig() Config {
 // DiscountRate stays: it means no discount.
 func (c *Config) EnsureDefaults() {
 	d := DefaultConfig()
-	if c.RecountInterval <= 0 {
-		c.RecountInterval = d.RecountInterval
-	}
-	if c.RefitInterval <= 0 {
-		c.RefitInterval = d.RefitInterval
-	}
-	if c.MinCustomers <= 0 {
-		c.MinCustomers = d.MinCustomers
-	}
-	if c.ExpiringWithin <= 0 {
-		c.ExpiringWithin = d.ExpiringWithin
-	}
-	if c.CLVMonths <= 0 {
-		c.CLVMonths = d.CLVMonths
-	}
+	num.Positive(&c.RecountInterval, d.RecountInterval)
+	num.Positive(&c.RefitInterval, d.RefitInterval)
+	num.Positive(&c.MinCustomers, d.MinCustomers)
+	num.Positive(&c.ExpiringWithin, d.ExpiringWithin)
+	num.Positive(&c.CLVMonths, d.CLVMonths)
 	if c.DiscountRate < 0 {
 		c.DiscountRate = d.DiscountRate
 	}
@@ -424,9 +414,7 @@ func (t *Table) ViewHorizon(u *features.User, now time.Time, within time.Duratio
 
 // viewLocked is ViewHorizon with t.mu held (read or write).
 func (t *Table) viewLocked(u *features.User, now time.Time, within time.Duration, days int) View {
-	if within <= 0 {
-		within = t.cfg.ExpiringWithin
-	}
+	num.Positive(&within, t.cfg.ExpiringWithin)
 	v := View{Value: t.f.Value(u, now, within)}
 	o := &u.Orders
 	if o.Days == 0 {

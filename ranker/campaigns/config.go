@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/stickyhq/sticky/internal/num"
 )
 
 // Config configures the Service. DefaultConfig holds every default;
@@ -53,15 +55,9 @@ func DefaultConfig() Config {
 // EnsureDefaults gives zero (or negative) fields their defaults.
 func (c *Config) EnsureDefaults() {
 	d := DefaultConfig()
-	if c.Lease <= 0 {
-		c.Lease = d.Lease
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = d.MaxAttempts
-	}
-	if c.Workers <= 0 {
-		c.Workers = d.Workers
-	}
+	num.Positive(&c.Lease, d.Lease)
+	num.Positive(&c.MaxAttempts, d.MaxAttempts)
+	num.Positive(&c.Workers, d.Workers)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -379,7 +379,7 @@ func (e *Engine) startEmbeddedBroker() (string, error) {
 		kfake.NumBrokers(1),
 		kfake.Ports(p),
 		kfake.DataDir(filepath.Join(e.cfg.DataDir, "kafka")),
-		kfake.DefaultNumPartitions(int(max(e.cfg.Stream.Partitions, 1))),
+		kfake.DefaultNumPartitions(max(e.cfg.Stream.Partitions, 1)),
 		// kfake binds 127.0.0.1; bind the configured host instead.
 		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
 			_, port, _ := net.SplitHostPort(addr)
