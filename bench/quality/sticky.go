@@ -1,0 +1,72 @@
+package quality
+
+import (
+	"context"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker"
+	"github.com/stickyhq/sticky/state"
+)
+
+// Sticky is Sticky's own recommender: the fold, the item index and the
+// ranker the engine runs, fed one event at a time in memory.
+type Sticky struct {
+	f     *features.Extractor
+	cat   *state.Catalogue
+	idx   *ranker.Index
+	users userMap
+	r     *ranker.Ranker
+	d     features.Deltas
+	name  string
+}
+
+type userMap map[string]*features.User
+
+func (m userMap) User(id string, u *features.User) (bool, error) {
+	if v := m[id]; v != nil {
+		*u = *v
+		return true, nil
+	}
+	*u = features.User{ID: id}
+	return false, nil
+}
+
+// NewSticky returns Sticky's recommender over a catalogue.
+func NewSticky(name string, items []features.Item, fc features.Config, rc ranker.Config) *Sticky {
+	f := features.NewExtractor(fc)
+	cat := state.NewCatalogue()
+	cat.Apply(items, nil)
+	idx := ranker.NewIndex(ranker.DefaultIndexConfig(), f, cat)
+	users := userMap{}
+	return &Sticky{f: f, cat: cat, idx: idx, users: users, r: ranker.New(rc, f, users, cat, idx), name: name}
+}
+
+func (s *Sticky) Name() string { return s.name }
+
+func (s *Sticky) Recommend(ev *features.Event, k int) []string {
+	resp, err := s.r.Recommend(context.Background(), ranker.Request{UserID: ev.UserID, K: k,
+		Context: ranker.Context{Time: ev.Time, Device: ev.Context.Device, Region: ev.Context.Region, TZ: ev.Context.TZ}})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(resp.Items))
+	for i, it := range resp.Items {
+		out[i] = it.ItemID
+	}
+	return out
+}
+
+func (s *Sticky) Observe(ev *features.Event) {
+	u := s.users[ev.UserID]
+	if u == nil {
+		u = &features.User{ID: ev.UserID}
+		s.users[ev.UserID] = u
+	}
+	var it *features.Item
+	if ev.ItemID != "" {
+		it = s.cat.Get(ev.ItemID)
+	}
+	s.f.FoldUser(u, ev, it, &s.d)
+	s.idx.Apply(&s.d)
+	s.d.Reset()
+}
