@@ -292,6 +292,12 @@ type Deltas struct {
 // Reset empties d, keeping its capacity.
 func (d *Deltas) Reset() { d.Pops, d.Pairs = d.Pops[:0], d.Pairs[:0] }
 
+// SeenEvent says whether u has folded an event with this id recently, so
+// FoldUser would skip it as a duplicate. An empty id is never seen.
+func (u *User) SeenEvent(id string) bool {
+	return id != "" && slices.Contains(u.Seen[:], xxhash.Sum64String(id)|1)
+}
+
 // FoldUser folds ev into u in place, appending the item-statistics updates
 // it causes to d. item is the catalogue entry of ev.ItemID, or nil when it is
 // unknown. It returns false, changing nothing, when ev repeats an event id u

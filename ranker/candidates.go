@@ -14,7 +14,10 @@ import (
 type candidate struct {
 	id       string
 	item     *features.Item
-	cooc     float64
+	cooc     float64       // raw co-occurrence, each seed's neighbours over its strongest
+	cosSum   float64       // recency-weighted sum of cosine co-occurrence with the seeds
+	cosMax   float64       // its largest term
+	cosCur   float64       // cosine co-occurrence with the current item
 	seed     string        // strongest co-occurrence seed
 	seedW    float64       // its contribution
 	seedType features.Type // the user's strongest action on the seed; 0 for the current item
@@ -26,7 +29,7 @@ type candidate struct {
 
 // admit returns the candidate for id, creating it if id passes the rules:
 // not excluded, in the catalogue and available (when there is a
-// catalogue), not dismissed, not bought unless repeatable.
+// catalogue), not dismissed, and not consumed unless Config.Repeat allows.
 func (s *scorer) admit(id string) *candidate {
 	if c, ok := s.cands[id]; ok {
 		return c
@@ -35,12 +38,7 @@ func (s *scorer) admit(id string) *candidate {
 		return nil
 	}
 	it := s.r.cat.Get(id)
-	if s.catalogued && (it == nil || !it.Available) {
-		s.exclude[id] = struct{}{}
-		return nil
-	}
-	if features.HasMark(s.u.Dismissed, id) ||
-		(features.HasMark(s.u.Purchased, id) && (it == nil || !it.Repeatable)) {
+	if s.catalogued && (it == nil || !it.Available) || features.HasMark(s.u.Dismissed, id) || !s.repeatable(id, it) {
 		s.exclude[id] = struct{}{}
 		return nil
 	}
@@ -49,13 +47,37 @@ func (s *scorer) admit(id string) *candidate {
 	return c
 }
 
+// repeatable says whether Config.Repeat lets id be shown to the user.
+func (s *scorer) repeatable(id string, it *features.Item) bool {
+	switch s.r.cfg.Repeat {
+	case RepeatNever:
+		if features.HasMark(s.u.Purchased, id) {
+			return false
+		}
+		if s.recent == nil {
+			s.recent = make(map[string]struct{}, len(s.u.Recent))
+			for _, rc := range s.u.Recent {
+				s.recent[rc.Item] = struct{}{}
+			}
+		}
+		_, seen := s.recent[id]
+		return !seen
+	}
+	return !features.HasMark(s.u.Purchased, id) || (it != nil && it.Repeatable)
+}
+
+// seedDecay is the weight of each older seed relative to the next newer one.
+const seedDecay = 0.85
+
 // gather collects candidates from every source.
 func (s *scorer) gather(current string, k int) {
 	cfg, hl := &s.r.cfg, s.r.f.HalfLives()
 	idx := s.r.idx
 
 	// Co-occurrence: the current item, then recent items, newest first.
-	var nb []features.KV
+	// Candidates are a seed's neighbours by raw weight (at least
+	// MinNeighbour of its strongest); their cosine weights are features.
+	var nb, cos []features.KV
 	seed := func(id string, w float64, t features.Type) {
 		var top float64
 		nb, top = idx.Neighbours(nb[:0], id, s.now)
@@ -76,6 +98,20 @@ func (s *scorer) gather(current string, k int) {
 				c.seed, c.seedW, c.seedType = id, contrib, t
 			}
 		}
+		cos = idx.Cosine(cos[:0], id, s.now)
+		for _, n := range cos {
+			c := s.admit(n.Key)
+			if c == nil {
+				continue
+			}
+			if t == 0 {
+				c.cosCur = math.Max(c.cosCur, n.Value)
+				continue
+			}
+			v := w * n.Value
+			c.cosSum += v
+			c.cosMax = math.Max(c.cosMax, v)
+		}
 	}
 	if current != "" {
 		seed(current, 1.5, 0)
@@ -87,35 +123,38 @@ func (s *scorer) gather(current string, k int) {
 			continue
 		}
 		intent := 1 + 0.25*float64(max(rc.Type.Intent()-1, 0))
-		seed(rc.Item, math.Pow(0.85, float64(seeds))*intent, rc.Type)
+		seed(rc.Item, math.Pow(seedDecay, float64(seeds))*intent, max(rc.Type, features.TypeView))
 		seeds++
 	}
 
-	// Affinities, normalised.
-	s.catAff = normalised(s.u.Categories.Top(s.now, hl.Affinity, 0))
-	s.brandAff = normalised(s.u.Brands.Top(s.now, hl.Affinity, 0))
-	// Context affinity: how much the user favours each category at this
-	// part of the day and on this device, each normalised within its own
-	// context so that a habit of the morning counts fully in the morning
-	// even if evenings are busier.
-	s.ctxAff = make(map[string]float64)
-	dk := "d:" + s.daypart.String() + "|"
-	vk := "v:" + s.device + "|"
-	var dpart, vpart []features.KV
-	for _, kv := range s.u.CtxCategories.Top(s.now, hl.Habit, 0) {
-		if cat, ok := strings.CutPrefix(kv.Key, dk); ok {
-			dpart = append(dpart, features.KV{Key: cat, Value: kv.Value})
-		} else if cat, ok := strings.CutPrefix(kv.Key, vk); ok && s.device != "" {
-			vpart = append(vpart, features.KV{Key: cat, Value: kv.Value})
+	// The user's own items, newest first, when they may be shown again.
+	if cfg.Repeat == RepeatLearn {
+		n := 0
+		for i := len(s.u.Recent) - 1; i >= 0 && n < cfg.Own; i-- {
+			if s.admit(s.u.Recent[i].Item) != nil {
+				n++
+			}
 		}
-	}
-	for _, part := range [][]features.KV{dpart, vpart} {
-		for cat, v := range normalised(part) {
-			if v > 0 {
-				s.ctxAff[cat] += 0.5 * v
+		if n < cfg.Own && len(s.u.Purchased) > 0 {
+			bought := slices.Clone(s.u.Purchased)
+			slices.SortFunc(bought, func(a, b features.Mark) int {
+				if c := cmp.Compare(b.At, a.At); c != 0 {
+					return c
+				}
+				return strings.Compare(a.Item, b.Item)
+			})
+			for _, m := range bought {
+				if n >= cfg.Own {
+					break
+				}
+				if s.admit(m.Item) != nil {
+					n++
+				}
 			}
 		}
 	}
+
+	s.affinities(hl)
 	// The user's top categories in this context.
 	type cs struct {
 		cat string
@@ -165,6 +204,35 @@ func (s *scorer) gather(current string, k int) {
 				break
 			}
 			s.admit(it.ID)
+		}
+	}
+}
+
+// affinities computes the user's normalised category, brand and context
+// affinities at the request's moment.
+func (s *scorer) affinities(hl features.HalfLives) {
+	s.catAff = normalised(s.u.Categories.Top(s.now, hl.Affinity, 0))
+	s.brandAff = normalised(s.u.Brands.Top(s.now, hl.Affinity, 0))
+	// Context affinity: how much the user favours each category at this
+	// part of the day and on this device, each normalised within its own
+	// context so that a habit of the morning counts fully in the morning
+	// even if evenings are busier.
+	s.ctxAff = make(map[string]float64)
+	dk := "d:" + s.daypart.String() + "|"
+	vk := "v:" + s.device + "|"
+	var dpart, vpart []features.KV
+	for _, kv := range s.u.CtxCategories.Top(s.now, hl.Habit, 0) {
+		if cat, ok := strings.CutPrefix(kv.Key, dk); ok {
+			dpart = append(dpart, features.KV{Key: cat, Value: kv.Value})
+		} else if cat, ok := strings.CutPrefix(kv.Key, vk); ok && s.device != "" {
+			vpart = append(vpart, features.KV{Key: cat, Value: kv.Value})
+		}
+	}
+	for _, part := range [][]features.KV{dpart, vpart} {
+		for cat, v := range normalised(part) {
+			if v > 0 {
+				s.ctxAff[cat] += 0.5 * v
+			}
 		}
 	}
 }

@@ -1,9 +1,17 @@
 package ranker
 
-import "github.com/stickyhq/sticky/internal/num"
+import (
+	"fmt"
 
-// Weights are the weights of the scoring features; each feature is
-// normalised to about [0, 1] before weighting.
+	"github.com/stickyhq/sticky/internal/num"
+	"github.com/stickyhq/sticky/ranker/learn"
+)
+
+// Weights are the prior weights of the scoring features, each normalised to
+// about [0, 1]: the score is these weights plus the learned ones (Model)
+// times the features, so a model that has learned nothing ranks as the
+// hand-set weights do. Features without a field here (the cosine
+// co-occurrences, the user's own history, the bias) have a prior of 0.
 type Weights struct {
 	Cooc       float64 // co-occurrence with the user's recent items and the current item. Default 3.
 	Category   float64 // the user's affinity for the item's category. Default 1.5.
@@ -41,7 +49,15 @@ type Config struct {
 	// items are candidates. Defaults 20 and 30.
 	Trending int
 	Popular  int
-	Weights  Weights
+	// Own is how many of the user's own items (recent, then purchased)
+	// are candidates, when Repeat allows them. Default 30.
+	Own int
+	// Repeat says whether items the user already bought may be shown
+	// again. Default RepeatLearn.
+	Repeat  Repeat
+	Weights Weights
+	// Model configures the learned part of the score.
+	Model ModelConfig
 	// Boosts multiply the score of some items for users matching a rule
 	// (see audience.Rule), e.g. items tagged "points" for users whose points
 	// expire within a month. They apply once the ranker has an audience
@@ -63,7 +79,8 @@ type Boost struct {
 func DefaultConfig() Config {
 	return Config{
 		DefaultK: 10, MaxK: 100, MaxPerCategory: 3, Seeds: 10, MinNeighbour: 0.05, Categories: 3, PerCategory: 20,
-		PerBucket: 20, Trending: 20, Popular: 30,
+		PerBucket: 20, Trending: 20, Popular: 30, Own: 30, Repeat: RepeatLearn,
+		Model:   DefaultModelConfig(),
 		Weights: Weights{Cooc: 3, Category: 1.5, Context: 2, Brand: 1, Bucket: 1, Trend: 0.5, Popularity: 0.5, Price: 0.5},
 	}
 }
@@ -76,6 +93,7 @@ func (c *Config) EnsureDefaults() {
 		{&c.DefaultK, &def.DefaultK}, {&c.MaxK, &def.MaxK}, {&c.MaxPerCategory, &def.MaxPerCategory},
 		{&c.Seeds, &def.Seeds}, {&c.Categories, &def.Categories}, {&c.PerCategory, &def.PerCategory},
 		{&c.PerBucket, &def.PerBucket}, {&c.Trending, &def.Trending}, {&c.Popular, &def.Popular},
+		{&c.Own, &def.Own},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.d
@@ -84,5 +102,97 @@ func (c *Config) EnsureDefaults() {
 	num.Positive(&c.MinNeighbour, def.MinNeighbour)
 	if c.Weights == (Weights{}) {
 		c.Weights = def.Weights
+	}
+	c.Model.EnsureDefaults()
+}
+
+// Repeat says whether items a user already bought are recommended again.
+type Repeat int
+
+const (
+	// RepeatLearn makes the user's own items (recent, bought) candidates
+	// and lets the model weigh the user's history with each (bought,
+	// recency, the item's repeat rate): a catalogue where nobody buys
+	// twice learns to push them down, a grocery learns the opposite. An
+	// item bought already is still never shown again unless its catalogue
+	// entry is Repeatable.
+	RepeatLearn Repeat = iota
+	// RepeatNever never shows an item the user bought or recently
+	// interacted with (films, books).
+	RepeatNever
+)
+
+// ParseRepeat reads "learn" or "never".
+func ParseRepeat(s string) (Repeat, error) {
+	for r, name := range repeatNames {
+		if s == name {
+			return Repeat(r), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown repeat policy %q: learn or never", s)
+}
+
+var repeatNames = [...]string{RepeatLearn: "learn", RepeatNever: "never"}
+
+func (r Repeat) String() string {
+	if int(r) < len(repeatNames) {
+		return repeatNames[r]
+	}
+	return fmt.Sprintf("Repeat(%d)", int(r))
+}
+
+// ModelConfig configures the learned part of the score and its training.
+type ModelConfig struct {
+	// Frozen turns training off: the score stays the prior weights plus
+	// whatever was learned before. Default false.
+	Frozen bool
+	// Negatives is how many candidates the user did not choose are
+	// label-0 examples at each positive event. Default 6.
+	Negatives int
+	// Pool: the negatives are drawn from the Pool × Negatives candidates
+	// the current weights rank highest. Default 3.
+	Pool int
+	// Purchase, Cart and Click weigh the examples of each positive event
+	// type; 0 takes the default, below 0 skips the type. Defaults 1, 0.5
+	// and 0.25.
+	Purchase, Cart, Click float64
+	// Impression weighs the label-0 examples of items shown in an
+	// impression event (at most Negatives of them). Default 0.1.
+	Impression float64
+	// Sample trains on one positive event in Sample (by a hash of its
+	// event id, so a replay picks the same ones): a knob for ingest cost.
+	// Default 1 (every event).
+	Sample int
+	// Params are FTRL-Proximal's. Default learn.DefaultParams().
+	Params learn.Params
+	// Drop removes features (by name, see FeatureNames) from the model:
+	// for ablations. Default none.
+	Drop []string
+}
+
+// DefaultModelConfig returns the documented defaults.
+func DefaultModelConfig() ModelConfig {
+	return ModelConfig{Negatives: 6, Pool: 3, Purchase: 1, Cart: 0.5, Click: 0.25, Impression: 0.1, Sample: 1,
+		Params: learn.DefaultParams()}
+}
+
+// EnsureDefaults gives zero fields their defaults.
+func (c *ModelConfig) EnsureDefaults() {
+	def := DefaultModelConfig()
+	num.Positive(&c.Negatives, def.Negatives)
+	num.Positive(&c.Sample, def.Sample)
+	num.Positive(&c.Pool, def.Pool)
+	for _, f := range []struct {
+		v *float64
+		d float64
+	}{
+		{&c.Purchase, def.Purchase}, {&c.Cart, def.Cart}, {&c.Click, def.Click}, {&c.Impression, def.Impression},
+	} {
+		if *f.v == 0 {
+			*f.v = f.d
+		}
+	}
+	if c.Params == (learn.Params{}) {
+		c.Params = def.Params
 	}
 }

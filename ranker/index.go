@@ -243,6 +243,8 @@ type Signals struct {
 	Trend      float64
 	Bucket     float64 // popularity in the request's region × daypart
 	AnyBucket  float64 // popularity in the request's daypart, all regions
+	Actions    float64 // interactions counted, undecayed
+	Purchases  float64 // purchases counted, undecayed
 }
 
 // Lookup fills out[i] with the signals of items[i] at now for the given
@@ -270,7 +272,7 @@ func (x *Index) Lookup(items []string, now int64, bucket, anyBucket string, out 
 			continue
 		}
 		out[i] = Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f),
-			Bucket: fromKey(bl, id), AnyBucket: fromKey(al, id)}
+			Bucket: fromKey(bl, id), AnyBucket: fromKey(al, id), Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
 	}
 }
 
@@ -291,6 +293,30 @@ func (x *Index) Neighbours(dst []features.KV, item string, now int64) ([]feature
 		dst = append(dst, features.KV{Key: n.Key, Value: v})
 	}
 	return dst, top
+}
+
+// Cosine appends the co-occurrence neighbours of item to dst with their
+// cosine weight at now: the pair's decayed weight over the square root of
+// the product of the two items' interaction counts, so that popular items
+// do not swamp the neighbours of every seed. Counts are undecayed
+// (ItemStats.Actions) while pair weights decay, which favours recent pairs.
+func (x *Index) Cosine(dst []features.KV, item string, now int64) []features.KV {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	st := x.items[item]
+	if st == nil || st.Actions == 0 {
+		return dst
+	}
+	hl := x.f.HalfLives().Cooc
+	for _, n := range st.Neighbours {
+		o := x.items[n.Key]
+		if o == nil || o.Actions == 0 {
+			continue
+		}
+		v := n.Value(now, hl) / math.Sqrt(float64(st.Actions)*float64(o.Actions))
+		dst = append(dst, features.KV{Key: n.Key, Value: v})
+	}
+	return dst
 }
 
 // Stats returns a copy of an item's merged statistics.

@@ -35,12 +35,15 @@ type Ranker struct {
 	idx    *Index
 	aud    *audience.Table
 	boosts []boost
+	model  *Model
 }
 
 // New returns a Ranker; zero fields of cfg take their defaults.
 func New(cfg Config, f *features.Extractor, users Users, cat Catalogue, idx *Index) *Ranker {
 	cfg.EnsureDefaults()
-	return &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx}
+	r := &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx}
+	r.model = newModel(r)
+	return r
 }
 
 // WithAudience lets the ranker read the population's value features:
@@ -89,21 +92,8 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	now := at.UnixMilli()
-	tz := req.Context.TZ
-	if tz == "" {
-		tz = u.TZ
-	}
-	loc, err := r.f.Zones().Load(tz)
-	if err != nil { // the user's last seen zone: Validate has checked the request's
-		loc = time.UTC
-	}
-	daypart := features.DaypartOf(at.In(loc).Hour())
-	region := req.Context.Region
-	if region == "" {
-		region = u.Region
-	}
-	device := strings.ToLower(req.Context.Device)
+	s := r.newScorer(&u, at, req.Context.TZ, req.Context.Region, req.Context.Device)
+	daypart, region, device := s.daypart, s.region, s.device
 
 	if req.Audience != nil {
 		if r.aud == nil {
@@ -114,14 +104,11 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 				Device: device, Audience: &AudienceMatch{Rule: req.Audience.String(), Matched: false}}, nil
 		}
 	}
-	s := scorer{r: r, u: &u, now: now, daypart: daypart, region: region, device: device,
-		cands: make(map[string]*candidate, 256), catalogued: r.cat.Len() > 0}
 	for i := range r.boosts {
 		if r.boosts[i].rule.Match(r.aud, &u, at) {
 			s.boosts = append(s.boosts, &r.boosts[i])
 		}
 	}
-	s.exclude = make(map[string]struct{}, len(req.Exclude)+1)
 	for _, id := range req.Exclude {
 		s.exclude[id] = struct{}{}
 	}
@@ -147,4 +134,23 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		resp.Items = append(resp.Items, it)
 	}
 	return resp, nil
+}
+
+// newScorer returns the working state of one ranking for u at a moment and
+// context: the request's or a training event's. Empty tz and region read
+// the user's last seen ones.
+func (r *Ranker) newScorer(u *features.User, at time.Time, tz, region, device string) *scorer {
+	if tz == "" {
+		tz = u.TZ
+	}
+	loc, err := r.f.Zones().Load(tz)
+	if err != nil { // the user's last seen zone: Validate has checked the request's
+		loc = time.UTC
+	}
+	if region == "" {
+		region = u.Region
+	}
+	return &scorer{r: r, u: u, now: at.UnixMilli(), daypart: features.DaypartOf(at.In(loc).Hour()), region: region,
+		device: strings.ToLower(device), cands: make(map[string]*candidate, 256), catalogued: r.cat.Len() > 0,
+		exclude: make(map[string]struct{}, 8)}
 }

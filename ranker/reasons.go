@@ -9,18 +9,19 @@ import (
 	"github.com/stickyhq/sticky/features"
 )
 
-// reasons explains a candidate's score: its largest contributions, at most
-// three, each at least 15% of the score.
+// reasons explains a candidate's score by the model's largest positive
+// contributions (weight × feature, the bias aside), at most three, each at
+// least 15% of the largest; features naming the same reason (the
+// co-occurrences, the user's own history) count once.
 func (s *scorer) reasons(c *candidate) []Reason {
-	w := s.r.cfg.Weights
-	weights := [numFeatures]float64{w.Cooc, w.Category, w.Context, w.Brand, w.Bucket, w.Trend, w.Popularity, w.Price}
+	w := s.r.model.weights()
 	type contrib struct {
 		f int
 		v float64
 	}
 	var cs []contrib
 	for i, v := range c.f {
-		if x := weights[i] * v; x > 0 {
+		if x := w[i] * v; x > 0 && i != fBias {
 			cs = append(cs, contrib{i, x})
 		}
 	}
@@ -29,11 +30,12 @@ func (s *scorer) reasons(c *candidate) []Reason {
 	if c.boost != nil && c.boost.Reason != "" {
 		out = append(out, Reason{Code: "boost", Text: c.boost.Reason})
 	}
-	for i, x := range cs {
-		if len(out) == 3 || (i > 0 && x.v < 0.15*c.score) {
+	for _, x := range cs {
+		if len(out) == 3 || x.v < 0.15*cs[0].v {
 			break
 		}
-		if r, ok := s.reason(c, x.f); ok {
+		r, ok := s.reason(c, x.f)
+		if ok && !slices.ContainsFunc(out, func(o Reason) bool { return o.Code == r.Code }) {
 			out = append(out, r)
 		}
 	}
@@ -49,7 +51,10 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		cat, brand = c.item.Category, c.item.Brand
 	}
 	switch f {
-	case fCooc:
+	case fCooc, fCosSum, fCosMax, fCosCur:
+		if c.seed == "" {
+			return Reason{}, false
+		}
 		label := c.seed
 		if it := s.r.cat.Get(c.seed); it != nil && it.Title != "" {
 			label = it.Title + " (" + c.seed + ")"
@@ -91,6 +96,10 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		return Reason{"popular", "popular with shoppers"}, true
 	case fPrice:
 		return Reason{"price", "in your usual price range"}, true
+	case fBought, fRepeat:
+		return Reason{"history", "you bought this before"}, true
+	case fOwn, fOwnRecent:
+		return Reason{"history", "you looked at this recently"}, true
 	}
 	return Reason{}, false
 }

@@ -83,7 +83,7 @@ type AudienceMatch struct {
 
 // Reason says why an item was recommended.
 type Reason struct {
-	Code string `json:"code"` // co_occurrence, category, context, brand, context_trend, trending, popular, price, boost
+	Code string `json:"code"` // co_occurrence, category, context, brand, context_trend, trending, popular, price, history, boost
 	Text string `json:"text"`
 }
 

@@ -10,18 +10,40 @@ import (
 	"github.com/stickyhq/sticky/ranker/audience"
 )
 
-// feature indexes, in the order of Weights.
+// feature indexes. featureVector computes them; FeatureNames names them.
 const (
-	fCooc = iota
-	fCategory
-	fContext
-	fBrand
-	fBucket
-	fTrend
-	fPopularity
-	fPrice
+	fBias       = iota
+	fCooc       // raw co-occurrence with the seeds, over the candidates' largest
+	fCosSum     // cosine co-occurrence with the recent items, recency-weighted sum
+	fCosMax     // its largest term
+	fCosCur     // cosine co-occurrence with the current item
+	fCategory   // category affinity
+	fContext    // category affinity at this daypart and on this device
+	fBrand      // brand affinity
+	fBucket     // popularity in the region × daypart, log, over the bucket's top
+	fTrend      // recent rate over usual rate
+	fPopularity // popularity, log, over the most popular item's
+	fPrice      // fit with the user's price band, centred
+	fOwn        // the user's own interaction with the item: strength × recency
+	fOwnRecent  // how recent it is (1 now, 1/2 after a day)
+	fBought     // the user bought it: log2(1 + times) / 4, at most 1
+	fRepeat     // the item's purchases per interaction (a repeat-purchase proxy) × bought
 	numFeatures
 )
+
+// FeatureNames are the features of the model, in order.
+var FeatureNames = [numFeatures]string{
+	fBias: "bias", fCooc: "cooc", fCosSum: "cosine_sum", fCosMax: "cosine_max", fCosCur: "cosine_current",
+	fCategory: "category", fContext: "context", fBrand: "brand", fBucket: "bucket", fTrend: "trend",
+	fPopularity: "popularity", fPrice: "price", fOwn: "own", fOwnRecent: "own_recent", fBought: "bought",
+	fRepeat: "repeat",
+}
+
+// prior maps the hand-set Weights onto the features.
+func (w Weights) prior() [numFeatures]float64 {
+	return [numFeatures]float64{fCooc: w.Cooc, fCategory: w.Category, fContext: w.Context, fBrand: w.Brand,
+		fBucket: w.Bucket, fTrend: w.Trend, fPopularity: w.Popularity, fPrice: w.Price}
+}
 
 // scorer holds one request's working state.
 type scorer struct {
@@ -35,9 +57,14 @@ type scorer struct {
 	catalogued bool
 	cands      map[string]*candidate
 	boosts     []*boost // the boosts whose rule the user matches
+	recent     map[string]struct{}
 
 	catAff, ctxAff, brandAff map[string]float64 // normalised to max 1 (negatives kept)
 	topCats                  []string
+
+	maxCooc                 float64 // the largest raw co-occurrence among the candidates
+	topPop, topBuck, topAny float64 // the most popular item's popularity, overall and in the buckets
+	bucket, anyBucket       string
 }
 
 // boost is a configured Boost with its rule parsed.
@@ -56,6 +83,106 @@ func (b *boost) matches(it *features.Item) bool {
 		(b.Tag == "" || slices.Contains(it.Tags, b.Tag))
 }
 
+// signals fills the signals of list (and the scorer's normalisers) under
+// one index read.
+func (s *scorer) signals(list []*candidate) {
+	s.anyBucket = features.Bucket(features.AnyRegion, s.daypart)
+	if s.region != "" {
+		s.bucket = features.Bucket(s.region, s.daypart)
+	}
+	idx := s.r.idx
+	ids := make([]string, 0, len(list)+3)
+	for _, c := range list {
+		ids = append(ids, c.id)
+	}
+	// The heads of the lists normalise popularity absolutely, so that a
+	// candidate's features do not depend on the other candidates.
+	heads := [3]string{}
+	if h := idx.Popular(1); len(h) > 0 {
+		heads[0] = h[0]
+	}
+	if h := idx.PopularAt(s.bucket, 1); len(h) > 0 && s.bucket != "" {
+		heads[1] = h[0]
+	}
+	if h := idx.PopularAt(s.anyBucket, 1); len(h) > 0 {
+		heads[2] = h[0]
+	}
+	ids = append(ids, heads[:]...)
+	sig := make([]Signals, len(ids))
+	idx.Lookup(ids, s.now, s.bucket, s.anyBucket, sig)
+	for i, c := range list {
+		c.sig = sig[i]
+		s.maxCooc = math.Max(s.maxCooc, c.cooc)
+	}
+	n := len(list)
+	s.topPop, s.topBuck, s.topAny = sig[n].Popularity, sig[n+1].Bucket, sig[n+2].AnyBucket
+}
+
+// featureVector computes the features of candidate c for the scorer's user
+// and context into c.f: the one function behind both serving and training.
+func (s *scorer) featureVector(c *candidate) {
+	f := &c.f
+	*f = [numFeatures]float64{fBias: 1}
+	if s.maxCooc > 0 {
+		f[fCooc] = c.cooc / s.maxCooc
+	}
+	f[fCosSum] = squash(c.cosSum)
+	f[fCosMax] = squash(c.cosMax)
+	f[fCosCur] = squash(c.cosCur)
+	if c.item != nil {
+		f[fCategory] = s.catAff[c.item.Category]
+		f[fContext] = s.ctxAff[c.item.Category]
+		f[fBrand] = s.brandAff[c.item.Brand]
+		if c.item.Price > 0 && s.u.Price.W > 0 {
+			f[fPrice] = s.u.Price.Fit(c.item.Price) - 0.5
+		}
+	}
+	if c.sig.Bucket > 0 && s.topBuck > 0 {
+		f[fBucket] = math.Min(math.Log1p(c.sig.Bucket)/math.Log1p(s.topBuck), 1)
+	} else if s.topAny > 0 {
+		f[fBucket] = math.Min(math.Log1p(c.sig.AnyBucket)/math.Log1p(s.topAny), 1)
+	}
+	if c.sig.Trend > 1 {
+		f[fTrend] = math.Min((c.sig.Trend-1)/4, 1)
+	}
+	if s.topPop > 0 {
+		f[fPopularity] = math.Min(math.Log1p(c.sig.Popularity)/math.Log1p(s.topPop), 1)
+	}
+	// The user's own history with the item.
+	for i := len(s.u.Recent) - 1; i >= 0; i-- {
+		rc := &s.u.Recent[i]
+		if rc.Item != c.id {
+			continue
+		}
+		age := math.Max(float64(s.now-rc.At), 0) / float64(day)
+		f[fOwnRecent] = math.Exp2(-age)
+		f[fOwn] = float64(rc.Type.Intent()) / float64(features.TypePurchase.Intent()) * math.Exp2(-age/7)
+		break
+	}
+	if i, ok := slices.BinarySearchFunc(s.u.Purchased, c.id, func(m features.Mark, id string) int {
+		return strings.Compare(m.Item, id)
+	}); ok {
+		f[fBought] = math.Min(math.Log2(1+float64(s.u.Purchased[i].N))/4, 1)
+		if c.sig.Actions > 0 {
+			f[fRepeat] = f[fBought] * c.sig.Purchases / c.sig.Actions
+		}
+	}
+	for _, i := range s.r.model.drop {
+		f[i] = 0
+	}
+}
+
+const day = 24 * 60 * 60 * 1000
+
+// squash maps a cosine weight (about 0 to 1, mostly small) to [0, 1) on a
+// log scale: 0.01 → 0.15, 0.1 → 0.52, 1 → 0.96.
+func squash(v float64) float64 {
+	if v <= 0 {
+		return 0
+	}
+	return math.Min(math.Log1p(100*v)/math.Log1p(100)*0.96, 1)
+}
+
 // rank scores every candidate and returns them best first.
 func (s *scorer) rank() []*candidate {
 	list := make([]*candidate, 0, len(s.cands))
@@ -64,53 +191,17 @@ func (s *scorer) rank() []*candidate {
 	}
 	// Deterministic order before scoring: map iteration is random.
 	slices.SortFunc(list, func(a, b *candidate) int { return strings.Compare(a.id, b.id) })
-	ids := make([]string, len(list))
-	for i, c := range list {
-		ids[i] = c.id
-	}
-	sig := make([]Signals, len(list))
-	bucket := ""
-	if s.region != "" {
-		bucket = features.Bucket(s.region, s.daypart)
-	}
-	s.r.idx.Lookup(ids, s.now, bucket, features.Bucket(features.AnyRegion, s.daypart), sig)
-
-	var maxCooc, maxPop, maxBucket float64
-	for i, c := range list {
-		c.sig = sig[i]
-		maxCooc = math.Max(maxCooc, c.cooc)
-		maxPop = math.Max(maxPop, c.sig.Popularity)
-		maxBucket = math.Max(maxBucket, c.bucketPop())
-	}
-	w := s.r.cfg.Weights
-	weights := [numFeatures]float64{w.Cooc, w.Category, w.Context, w.Brand, w.Bucket, w.Trend, w.Popularity, w.Price}
+	s.signals(list)
+	w := s.r.model.weights()
 	for _, c := range list {
-		if maxCooc > 0 {
-			c.f[fCooc] = c.cooc / maxCooc
-		}
-		if c.item != nil {
-			c.f[fCategory] = s.catAff[c.item.Category]
-			c.f[fContext] = s.ctxAff[c.item.Category]
-			c.f[fBrand] = s.brandAff[c.item.Brand]
-			if c.item.Price > 0 && s.u.Price.W > 0 {
-				c.f[fPrice] = s.u.Price.Fit(c.item.Price) - 0.5
-			}
-		}
-		if maxBucket > 0 {
-			c.f[fBucket] = math.Log1p(c.bucketPop()) / math.Log1p(maxBucket)
-		}
-		if c.sig.Trend > 1 {
-			c.f[fTrend] = math.Min((c.sig.Trend-1)/4, 1)
-		}
-		if maxPop > 0 {
-			c.f[fPopularity] = math.Log1p(c.sig.Popularity) / math.Log1p(maxPop)
-		}
-		for i := range c.f {
-			c.score += weights[i] * c.f[i]
+		s.featureVector(c)
+		c.score = 0
+		for i, v := range c.f {
+			c.score += w[i] * v
 		}
 		for _, b := range s.boosts {
 			if b.matches(c.item) {
-				c.score *= b.Factor
+				c.score = boosted(c.score, b.Factor)
 				if c.boost == nil && b.Factor > 1 {
 					c.boost = b
 				}
@@ -121,11 +212,13 @@ func (s *scorer) rank() []*candidate {
 	return list
 }
 
-func (c *candidate) bucketPop() float64 {
-	if c.sig.Bucket > 0 {
-		return c.sig.Bucket
+// boosted applies a boost factor to a score that may be negative (a
+// margin): a factor above 1 always raises it, below 1 lowers it.
+func boosted(score, factor float64) float64 {
+	if score >= 0 {
+		return score * factor
 	}
-	return c.sig.AnyBucket
+	return score / factor
 }
 
 // diversify takes the best k with at most MaxPerCategory per category,

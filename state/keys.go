@@ -7,17 +7,21 @@ import "encoding/binary"
 //	u <user id>                      user feature vector (AppendUser)
 //	i <partition:4 BE> <item id>     one partition's share of an item's statistics (AppendItemStats)
 //	o <partition:4 BE> <topic>       offset of the last record applied from topic/partition (8 bytes BE)
+//	l <partition:4 BE>               the partition's share of the ranker's learned model (ranker.Share encoding)
 //	c <item id>                      catalogue entry (JSON)
 //	m <name>                         engine metadata (e.g. the fitted value models, JSON)
 //	p <kind> <campaign> …            push campaigns, their targets and acknowledgements (see push.go)
 //
 // Item statistics are kept per source partition so that each partition
 // worker owns its keys outright: its share and its offset commit together,
-// and readers sum the shares (features.ItemStats.Merge).
+// and readers sum the shares (features.ItemStats.Merge). The learned model
+// is kept the same way: one share per partition, written with its offset,
+// merged by the ranker.
 const (
 	prefixUser      = 'u'
 	prefixItemPart  = 'i'
 	prefixOffset    = 'o'
+	prefixModel     = 'l'
 	prefixCatalogue = 'c'
 	prefixMeta      = 'm'
 	prefixPush      = 'p'
@@ -44,3 +48,7 @@ func offsetKey(topic string, partition int32) []byte {
 }
 
 func catalogueKey(id string) []byte { return append([]byte{prefixCatalogue}, id...) }
+
+func modelKey(partition int32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefixModel}, uint32(partition))
+}

@@ -270,6 +270,27 @@ func (s *Store) Offset(topic string, partition int32) (int64, bool, error) {
 	return off, found, nil
 }
 
+// Model returns a partition's model share as committed with its offset;
+// nil when none is stored.
+func (s *Store) Model(partition int32) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(modelKey(partition))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, err = it.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model share of partition %d: %w", partition, err)
+	}
+	return out, nil
+}
+
 // ItemPart is one partition's share of an item's statistics.
 type ItemPart struct {
 	Item  string
@@ -284,6 +305,9 @@ type Batch struct {
 	Offset    int64
 	Users     []*features.User
 	Items     []ItemPart
+	// Model, if not nil, is the partition's model share after the batch
+	// (the ranker's encoding; the store does not read it).
+	Model []byte
 }
 
 // Commit writes b in one Badger transaction, then refreshes the cache. The
@@ -323,6 +347,11 @@ func (s *Store) Commit(b *Batch) error {
 		mid := len(arena)
 		arena = AppendItemStats(arena, it.Stats)
 		if err := set(arena[start:mid:mid], arena[mid:len(arena):len(arena)]); err != nil {
+			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
+		}
+	}
+	if b.Model != nil {
+		if err := set(modelKey(b.Partition), b.Model); err != nil {
 			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
 		}
 	}

@@ -24,12 +24,34 @@ type Sink interface {
 	Committed(users []*features.User, d *features.Deltas)
 }
 
+// Trainer learns from events as they are folded (the engine wires the
+// ranker's model to it). Each partition trains its own share, which the
+// worker stores with its offset, so that every event trains exactly once.
+type Trainer interface {
+	// Share decodes a partition's share as stored (nil: a fresh one).
+	Share(data []byte) (TrainerShare, error)
+	// Committed says data is now the committed share of partition, e.g.
+	// to rebuild what requests read. It must not keep a reference to data
+	// it changes.
+	Committed(partition int32, data []byte)
+}
+
+// TrainerShare is one partition's share of a Trainer, written only by the
+// partition's worker.
+type TrainerShare interface {
+	// Train learns from ev, about to be folded into u (which it must not
+	// change).
+	Train(u *features.User, ev *features.Event)
+	AppendBinary(dst []byte) []byte
+}
+
 // Deps are what the consumer folds into and reports to.
 type Deps struct {
 	Store     *state.Store
 	Extractor *features.Extractor
 	Catalogue *state.Catalogue
 	Sink      Sink      // may be nil
+	Trainer   Trainer   // may be nil: no training
 	Observer  Observer  // may be nil
 	DLQ       *Producer // required: malformed records are parked there
 }

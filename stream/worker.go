@@ -34,6 +34,7 @@ type worker struct {
 	items     map[string]*features.ItemStats // this partition's item shares, as committed
 	deltas    features.Deltas                // the batch in flight's item deltas; reused
 	events    []features.Event               // the batch in flight's valid events; reused
+	model     []byte                         // the partition's model share, as committed; nil none
 }
 
 // newWorker returns the worker of a partition whose last applied offset is
@@ -95,6 +96,20 @@ func (w *worker) load() error {
 		return err
 	}
 	w.items = items
+	if t := w.c.deps.Trainer; t != nil {
+		model, err := w.c.deps.Store.Model(w.partition)
+		if err != nil {
+			return err
+		}
+		if _, err := t.Share(model); err != nil {
+			// An unreadable share must not stall the partition: the
+			// model starts afresh, and the operator is told.
+			w.c.log.Error("stored model share is corrupt; starting it afresh", "partition", w.partition, "err", err)
+			model = nil
+		}
+		w.model = model
+		t.Committed(w.partition, model)
+	}
 	return nil
 }
 
@@ -155,6 +170,7 @@ type batch struct {
 
 	bad   []badRecord                    // malformed records, in offset order
 	users []*features.User               // the users the batch changed, in order of first event
+	model []byte                         // the model share after the batch; nil without a Trainer
 	items map[string]*features.ItemStats // the item shares it changed: fresh copies
 
 	consumed, applied [256]int // records by features.Type
@@ -215,6 +231,15 @@ func (w *worker) foldUsers(b *batch) error {
 	defer clear(w.events) // keep no event past its batch
 	users := make(map[string]*features.User, len(b.recs))
 	b.users = make([]*features.User, 0, len(b.recs))
+	// The share trains from the committed one, so a batch that fails and
+	// is applied again trains each event once.
+	var share TrainerShare
+	if t := c.deps.Trainer; t != nil {
+		var err error
+		if share, err = t.Share(w.model); err != nil {
+			return fmt.Errorf("cannot decode the committed model share: %w", err)
+		}
+	}
 	for i := range w.events {
 		ev := &w.events[i]
 		u := users[ev.UserID]
@@ -236,11 +261,17 @@ func (w *worker) foldUsers(b *batch) error {
 		if ev.ItemID != "" {
 			item = c.deps.Catalogue.Get(ev.ItemID)
 		}
+		if share != nil {
+			share.Train(u, ev)
+		}
 		if c.deps.Extractor.FoldUser(u, ev, item, d) {
 			b.applied[ev.Type]++
 		} else {
 			b.dups++
 		}
+	}
+	if share != nil {
+		b.model = share.AppendBinary(nil)
 	}
 	return nil
 }
@@ -293,7 +324,7 @@ func (w *worker) park(b *batch) error {
 func (w *worker) commit(b *batch) error {
 	c := w.c
 	sb := state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset, Users: b.users,
-		Items: make([]state.ItemPart, 0, len(b.items))}
+		Items: make([]state.ItemPart, 0, len(b.items)), Model: b.model}
 	for id, s := range b.items {
 		sb.Items = append(sb.Items, state.ItemPart{Item: id, Stats: s})
 	}
@@ -306,6 +337,10 @@ func (w *worker) commit(b *batch) error {
 func (w *worker) publish(b *batch) {
 	for id, s := range b.items {
 		w.items[id] = s
+	}
+	if b.model != nil {
+		w.model = b.model
+		w.c.deps.Trainer.Committed(w.partition, b.model)
 	}
 	last := b.recs[len(b.recs)-1]
 	w.last = last.Offset

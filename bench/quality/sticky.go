@@ -8,17 +8,27 @@ import (
 	"github.com/stickyhq/sticky/state"
 )
 
-// Sticky is Sticky's own recommender: the fold, the item index and the
-// ranker the engine runs, fed one event at a time in memory.
+// Sticky is Sticky's own recommender: the fold, the item index, the
+// ranker and its model the engine runs, fed one event at a time in memory.
+// As in a partition worker, each event trains the model's share before it
+// is folded into its user (ranker.Share.Train), and the share is published
+// to the ranker's model every publishEvery events, as a worker publishes
+// it after each committed batch.
 type Sticky struct {
 	f     *features.Extractor
 	cat   *state.Catalogue
 	idx   *ranker.Index
 	users userMap
 	r     *ranker.Ranker
+	share *ranker.Share
 	d     features.Deltas
 	name  string
+	n     int
 }
+
+// publishEvery is the batch size the harness mimics (stream's default
+// BatchEvents is larger; a smaller one keeps the model fresher here).
+const publishEvery = 100
 
 type userMap map[string]*features.User
 
@@ -38,8 +48,16 @@ func NewSticky(name string, items []features.Item, fc features.Config, rc ranker
 	cat.Apply(items, nil)
 	idx := ranker.NewIndex(ranker.DefaultIndexConfig(), f, cat)
 	users := userMap{}
-	return &Sticky{f: f, cat: cat, idx: idx, users: users, r: ranker.New(rc, f, users, cat, idx), name: name}
+	r := ranker.New(rc, f, users, cat, idx)
+	share, err := r.Model().NewShare(nil)
+	if err != nil {
+		panic("BUG: a fresh model share does not decode: " + err.Error())
+	}
+	return &Sticky{f: f, cat: cat, idx: idx, users: users, r: r, share: share, name: name}
 }
+
+// Ranker returns the ranker, e.g. to read its model's statistics.
+func (s *Sticky) Ranker() *ranker.Ranker { return s.r }
 
 func (s *Sticky) Name() string { return s.name }
 
@@ -66,7 +84,13 @@ func (s *Sticky) Observe(ev *features.Event) {
 	if ev.ItemID != "" {
 		it = s.cat.Get(ev.ItemID)
 	}
+	s.share.Train(u, ev)
 	s.f.FoldUser(u, ev, it, &s.d)
 	s.idx.Apply(&s.d)
 	s.d.Reset()
+	if s.n++; s.n%publishEvery == 0 {
+		if err := s.r.Model().Publish(0, s.share.AppendBinary(nil)); err != nil {
+			panic("BUG: a model share does not round-trip: " + err.Error())
+		}
+	}
 }

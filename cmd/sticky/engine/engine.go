@@ -279,6 +279,7 @@ func (e *Engine) newStream(context.Context) error {
 	var err error
 	e.cons, err = stream.NewConsumer(e.cfg.Stream, stream.Deps{
 		Store: e.store, Extractor: e.extractor, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
+		Trainer: trainer{e.rank.Model(), e.log},
 	})
 	return err
 }
@@ -324,6 +325,21 @@ type sink struct {
 func (s sink) Committed(users []*features.User, d *features.Deltas) {
 	s.idx.Apply(d)
 	s.aud.Update(users)
+}
+
+// trainer is the ranker's model as the consumer's Trainer.
+type trainer struct {
+	m   *ranker.Model
+	log *slog.Logger
+}
+
+func (t trainer) Share(data []byte) (stream.TrainerShare, error) { return t.m.NewShare(data) }
+
+func (t trainer) Committed(partition int32, data []byte) {
+	if err := t.m.Publish(partition, data); err != nil {
+		// The worker decoded this share a moment ago.
+		t.log.Error("BUG: cannot publish a committed model share", "partition", partition, "err", err)
+	}
 }
 
 // runStream runs the catalogue loader, and the consumer once the catalogue

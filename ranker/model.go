@@ -1,0 +1,247 @@
+package ranker
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker/learn"
+)
+
+// Model is the ranker's learned scoring. Each partition worker trains its
+// own Share as it folds events (Share.Train, before each event is folded
+// into its user); a committed share is handed back with Publish, and
+// requests read an immutable merged weight set (the example-weighted
+// average of the shares' weights plus the prior) through an atomic
+// pointer: no lock on the request path.
+type Model struct {
+	r     *Ranker
+	cfg   ModelConfig
+	prior [numFeatures]float64
+	drop  []int
+
+	snap atomic.Pointer[modelSnapshot]
+
+	mu     sync.Mutex // serialises Publish
+	shares map[int32]*learn.Learner
+}
+
+// modelSnapshot is the weight set requests read: prior + learned.
+type modelSnapshot struct {
+	w        [numFeatures]float64
+	learned  [numFeatures]float64
+	examples float64
+}
+
+func newModel(r *Ranker) *Model {
+	m := &Model{r: r, cfg: r.cfg.Model, prior: r.cfg.Weights.prior(), shares: make(map[int32]*learn.Learner)}
+	for _, name := range m.cfg.Drop {
+		if i := slices.Index(FeatureNames[:], name); i >= 0 {
+			m.drop = append(m.drop, i)
+		}
+	}
+	m.snap.Store(&modelSnapshot{w: m.prior})
+	return m
+}
+
+// Model returns the ranker's model.
+func (r *Ranker) Model() *Model { return r.model }
+
+func (m *Model) weights() *[numFeatures]float64 { return &m.snap.Load().w }
+
+// ModelStats describe the weights requests read.
+type ModelStats struct {
+	Examples float64            // weight of the examples learned, all shares
+	Shares   int                // partition shares merged
+	Learned  map[string]float64 // learned weight by feature
+	Prior    map[string]float64 // prior weight by feature
+}
+
+// Stats returns a snapshot of the model.
+func (m *Model) Stats() ModelStats {
+	s := m.snap.Load()
+	m.mu.Lock()
+	n := len(m.shares)
+	m.mu.Unlock()
+	st := ModelStats{Examples: s.examples, Shares: n, Learned: map[string]float64{}, Prior: map[string]float64{}}
+	for i, name := range FeatureNames {
+		st.Learned[name], st.Prior[name] = s.learned[i], m.prior[i]
+	}
+	return st
+}
+
+// Share is one partition's part of the model: a learner that only its
+// partition worker writes. It is not safe for concurrent use.
+type Share struct {
+	m *Model
+	l *learn.Learner
+}
+
+// NewShare decodes a share stored by AppendBinary; data nil or empty is
+// a fresh share that has learned nothing.
+func (m *Model) NewShare(data []byte) (*Share, error) {
+	if len(data) == 0 {
+		return &Share{m: m, l: learn.New(numFeatures, m.cfg.Params)}, nil
+	}
+	l, err := learn.Decode(data, m.cfg.Params)
+	if err != nil {
+		return nil, fmt.Errorf("cannot decode model share: %w", err)
+	}
+	if l.Dim() != numFeatures {
+		// A share of another feature set: start afresh rather than
+		// misread its coordinates.
+		l = learn.New(numFeatures, m.cfg.Params)
+	}
+	return &Share{m: m, l: l}, nil
+}
+
+// AppendBinary appends the share's encoding to dst.
+func (sh *Share) AppendBinary(dst []byte) []byte { return sh.l.AppendBinary(dst) }
+
+// Examples returns the weight of the examples the share learned.
+func (sh *Share) Examples() float64 { return sh.l.Examples() }
+
+// Publish makes data (a share's encoding) the committed share of a
+// partition and rebuilds the merged weights requests read.
+func (m *Model) Publish(partition int32, data []byte) error {
+	sh, err := m.NewShare(data)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.shares[partition] = sh.l
+	ls := make([]*learn.Learner, 0, len(m.shares))
+	for _, l := range m.shares {
+		ls = append(ls, l)
+	}
+	merged := learn.Merge(numFeatures, ls...)
+	s := &modelSnapshot{examples: merged.Examples}
+	for i := range s.w {
+		s.learned[i] = merged.W[i]
+		s.w[i] = m.prior[i] + merged.W[i]
+	}
+	m.snap.Store(s)
+	return nil
+}
+
+// Train learns from ev, which is about to be folded into u: call it before
+// FoldUser, with u as it stands. A positive event (purchase, add to cart,
+// click on an item) is a label-1 example for its item and label-0
+// examples for Negatives candidates the user did not choose, sampled by a
+// hash of the event id; an impression is label-0 examples for the items
+// shown. The candidates and features are the ranker's own (gather,
+// featureVector) in the event's context, read from the index as it stands:
+// a replay after a crash may see slightly different item statistics, but
+// trains each event once. Train changes neither u nor the index; an event
+// u has already seen (a duplicate FoldUser will skip) is not learned.
+func (sh *Share) Train(u *features.User, ev *features.Event) {
+	m := sh.m
+	if m.cfg.Frozen || u.SeenEvent(ev.ID) {
+		return
+	}
+	var wt float64
+	switch ev.Type {
+	case features.TypePurchase:
+		wt = m.cfg.Purchase
+	case features.TypeAddToCart:
+		wt = m.cfg.Cart
+	case features.TypeClick:
+		wt = m.cfg.Click
+	case features.TypeImpression:
+		wt = m.cfg.Impression
+	}
+	if wt <= 0 {
+		return
+	}
+	h := xxhash.Sum64String(ev.ID)
+	if ev.ID == "" {
+		h = xxhash.Sum64String(ev.UserID + "\x00" + ev.ItemID + "\x00" + ev.Time.Format(time.RFC3339Nano))
+	}
+	if m.cfg.Sample > 1 && h%uint64(m.cfg.Sample) != 0 {
+		return
+	}
+	s := m.r.newScorer(u, ev.Time, ev.Context.TZ, ev.Context.Region, ev.Context.Device)
+	if ev.Type == features.TypeImpression {
+		list := make([]*candidate, 0, min(len(ev.Items), m.cfg.Negatives))
+		for _, id := range ev.Items {
+			if len(list) == m.cfg.Negatives {
+				break
+			}
+			list = append(list, &candidate{id: id, item: m.r.cat.Get(id)})
+		}
+		sh.learn(s, list, 0, wt)
+		return
+	}
+	if ev.ItemID == "" {
+		return
+	}
+	s.gather("", m.r.cfg.DefaultK)
+	// The model ranks candidates: an item outside the pool could not have
+	// been shown, and learning it would only teach that every feature
+	// predicts nothing.
+	pos := s.cands[ev.ItemID]
+	if pos == nil {
+		return
+	}
+	// Negatives: candidates the user did not choose, drawn from the ones
+	// ranked highest by the current weights (the ones a list would show,
+	// which is where the model must tell the chosen item apart), sampled
+	// by the event's hash so a replay draws the same ones.
+	list := make([]*candidate, 0, len(s.cands))
+	for id, c := range s.cands {
+		if id != ev.ItemID {
+			list = append(list, c)
+		}
+	}
+	slices.SortFunc(list, func(a, b *candidate) int { return strings.Compare(a.id, b.id) })
+	s.signals(list)
+	w := m.weights()
+	for _, c := range list {
+		s.featureVector(c)
+		c.score = 0
+		for i, v := range c.f {
+			c.score += w[i] * v
+		}
+	}
+	slices.SortStableFunc(list, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
+	list = list[:min(len(list), m.cfg.Pool*m.cfg.Negatives)]
+	neg := make([]*candidate, 0, m.cfg.Negatives)
+	for i := 0; i < len(list) && len(neg) < m.cfg.Negatives; i++ {
+		h = h*6364136223846793005 + 1442695040888963407
+		j := i + int((h>>33)%uint64(len(list)-i))
+		list[i], list[j] = list[j], list[i]
+		neg = append(neg, list[i])
+	}
+	sh.learn(s, []*candidate{pos}, 1, wt)
+	sh.learn(s, neg, 0, wt)
+}
+
+// learn computes the features of list and learns them with label y.
+func (sh *Share) learn(s *scorer, list []*candidate, y, wt float64) {
+	if len(list) == 0 {
+		return
+	}
+	maxCooc := s.maxCooc
+	s.signals(list)
+	s.maxCooc = max(maxCooc, s.maxCooc)
+	if s.catAff == nil {
+		s.affinities(s.r.f.HalfLives())
+	}
+	prior := &sh.m.prior
+	for _, c := range list {
+		s.featureVector(c)
+		p := 0.0
+		for i, v := range c.f {
+			p += prior[i] * v
+		}
+		sh.l.Update(c.f[:], p, y, wt)
+	}
+}
