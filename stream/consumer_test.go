@@ -50,7 +50,8 @@ type harness struct {
 	extractor *features.Extractor
 	dlq       *stream.Producer
 	obs       *countingObserver
-	cl        *kgo.Client // test producer
+	cl        *kgo.Client    // test producer
+	trainer   stream.Trainer // nil: none
 }
 
 func newHarness(t *testing.T, partitions int32) *harness {
@@ -95,7 +96,8 @@ func (h *harness) run(group string) (*stream.Consumer, func()) {
 	h.t.Helper()
 	cfg := h.cfg
 	cfg.Group = h.name + "-" + group
-	c, err := stream.NewConsumer(cfg, stream.Deps{Store: h.store, Extractor: h.extractor, Catalogue: h.cat, Observer: h.obs, DLQ: h.dlq})
+	c, err := stream.NewConsumer(cfg, stream.Deps{Store: h.store, Extractor: h.extractor, Catalogue: h.cat, Observer: h.obs, DLQ: h.dlq,
+		Trainer: h.trainer})
 	if err != nil {
 		h.t.Fatal(err)
 	}
