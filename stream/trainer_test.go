@@ -51,7 +51,9 @@ func (s *countingShare) Train(u *features.User, ev *features.Event) {
 	}
 }
 
-func (s *countingShare) AppendBinary(dst []byte) []byte { return binary.BigEndian.AppendUint64(dst, s.n) }
+func (s *countingShare) AppendBinary(dst []byte) []byte {
+	return binary.BigEndian.AppendUint64(dst, s.n)
+}
 
 // TestTrainerShareCommitsWithOffset stops the consumer mid-stream and
 // restarts it with a new trainer: each partition must resume from the
