@@ -134,6 +134,17 @@ func ParseRepeat(s string) (Repeat, error) {
 
 var repeatNames = [...]string{RepeatLearn: "learn", RepeatNever: "never"}
 
+// MarshalText and UnmarshalText read and write the policy by name.
+func (r Repeat) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+func (r *Repeat) UnmarshalText(b []byte) error {
+	v, err := ParseRepeat(string(b))
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
 func (r Repeat) String() string {
 	if int(r) < len(repeatNames) {
 		return repeatNames[r]

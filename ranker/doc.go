@@ -10,16 +10,23 @@
 // user's recent items and the current item, popular items of the user's
 // categories (weighted by context: daypart and device), popular items of the
 // request's context bucket (region × daypart), trending and popular items,
-// and finally the catalogue, so even a brand-new user gets K items. Each
-// candidate is scored by a weighted sum of normalised features; exclusion
-// rules (purchased unless repeatable, dismissed, unavailable, excluded by the
-// request) and a diversity rule (at most MaxPerCategory per category) shape
-// the top K, and every item carries human-readable reasons.
+// the user's own items (Config.Repeat), and finally the catalogue, so even a
+// brand-new user gets K items. One function computes each candidate's
+// feature vector, for serving and training alike; the score is the prior
+// (hand-set Weights) plus a learned part (Model: a logistic regression
+// trained online with FTRL-Proximal, package learn), each times the
+// features. Partition workers train Shares of the Model as they fold
+// events (Share.Train) and Publish them once committed; requests read the
+// merged weights without a lock. Exclusion rules (purchased unless
+// repeatable, dismissed, unavailable, excluded by the request) and a
+// diversity rule (at most MaxPerCategory per category) shape the top K,
+// and every item carries reasons: the model's largest contributions.
 //
 // Request.Validate is the one check of a request's fields: Recommend runs
 // it, and so does the HTTP API before it parses the rest of the query.
 // Files follow the request: request.go (the API types), candidates.go,
-// score.go (scoring, boosts, diversity), reasons.go; config.go holds Config
+// score.go (the feature vector, scoring, boosts, diversity), model.go (the
+// learned model, its shares and training), reasons.go; config.go holds Config
 // and its defaults, errors.go the sentinel errors.
 //
 // The package does no I/O of its own and does not import Kafka, Badger or

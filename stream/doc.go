@@ -17,11 +17,14 @@
 //  2. fold: each event is folded into its user, loaded from the state once
 //     per batch (features.Extractor.FoldUser), and the item deltas this yields
 //     into fresh copies of the partition's item shares
-//     (features.Extractor.ApplyDeltas).
+//     (features.Extractor.ApplyDeltas). With a Trainer, each event first
+//     trains the partition's model share, decoded afresh from the
+//     committed one, before it is folded.
 //  3. park: the malformed records are produced to the dead-letter topic,
 //     before the commit moves past them.
-//  4. commit: the batch's users, its item shares and the offset of its last
-//     record are written in one Badger transaction (state.Store.Commit).
+//  4. commit: the batch's users, its item shares, its model share and the
+//     offset of its last record are written in one Badger transaction
+//     (state.Store.Commit).
 //  5. publish: the committed users and item deltas go to the Sink (the
 //     ranker's item index and the audience table), and the last record is
 //     marked for the Kafka offset commit.
@@ -47,6 +50,6 @@
 // effect").
 //
 // The package decides nothing about features or ranking: the fold is
-// features', the storage state's, and what the Sink does with a batch is
-// the caller's.
+// features', the storage state's, what the Sink does with a batch and what
+// the Trainer learns are the caller's.
 package stream

@@ -127,6 +127,9 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 
 	fs.IntVar(&c.Ranker.MaxK, "max-k", c.Ranker.MaxK, "largest k a recommendation request may ask for")
 	fs.IntVar(&c.Ranker.MaxPerCategory, "max-per-category", c.Ranker.MaxPerCategory, "diversity: most items of one category in a list")
+	fs.TextVar(&c.Ranker.Repeat, "repeat", c.Ranker.Repeat, "items the user already bought or viewed: learn (the model weighs them; bought ones only if repeatable) or never")
+	fs.IntVar(&c.Ranker.Model.Sample, "train-sample", c.Ranker.Model.Sample, "the ranker's model trains on one positive event in N (ingest cost)")
+	fs.BoolVar(&c.Ranker.Model.Frozen, "train-off", c.Ranker.Model.Frozen, "do not train the ranker's model: score with the prior weights (and any stored shares)")
 
 	f := &c.Features
 	fs.DurationVar(&f.AffinityHalfLife, "affinity-half-life", f.AffinityHalfLife, "half-life of category and brand affinities")

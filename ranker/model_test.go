@@ -1,0 +1,96 @@
+package ranker
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stickyhq/sticky/features"
+)
+
+// TestModelLearnsAndServes trains a share on a world where every shopper
+// buys the item they bought before (a grocery), publishes it, and checks
+// the served weights moved from the prior, the share round-trips, a
+// duplicate event trains nothing, and the learned feature shows as the
+// item's reason.
+func TestModelLearnsAndServes(t *testing.T) {
+	w := newWorld(t)
+	var books []features.Item
+	for i := range 12 {
+		it := *w.cat.Get(fmt.Sprintf("boo-%02d", i))
+		it.Repeatable = true
+		books = append(books, it)
+	}
+	w.cat.Apply(books, nil)
+	m := w.r.Model()
+	sh, err := m.NewShare(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := *m.weights()
+	at := base.Add(-48 * time.Hour)
+	for i := range 300 {
+		uid := fmt.Sprint("g-", i%30)
+		item := fmt.Sprintf("boo-%02d", i%30%12)
+		ev := features.Event{ID: fmt.Sprint("e-", i), UserID: uid, Type: features.TypePurchase, ItemID: item,
+			Time: at.Add(time.Duration(i) * time.Minute), Context: features.Context{TZ: "UTC"}}
+		u := w.users[uid]
+		if u == nil {
+			u = &features.User{ID: uid}
+			w.users[uid] = u
+		}
+		sh.Train(u, &ev)
+		before := sh.Examples()
+		var d features.Deltas
+		w.f.FoldUser(u, &ev, w.cat.Get(item), &d)
+		sh.Train(u, &ev) // seen now: a duplicate trains nothing
+		if sh.Examples() != before {
+			t.Fatalf("a duplicate event trained the share")
+		}
+		w.idx.Apply(&d)
+	}
+	if sh.Examples() == 0 {
+		t.Fatal("no examples learned")
+	}
+	data := sh.AppendBinary(nil)
+	back, err := m.NewShare(data)
+	if err != nil || !bytes.Equal(back.AppendBinary(nil), data) {
+		t.Fatalf("share does not round-trip: %v", err)
+	}
+	if err := m.Publish(3, data); err != nil {
+		t.Fatal(err)
+	}
+	got := *m.weights()
+	if got == prior {
+		t.Fatal("published share did not change the served weights")
+	}
+	st := m.Stats()
+	if st.Shares != 1 || st.Examples != sh.Examples() || st.Learned["bought"] <= 0 {
+		t.Fatalf("model stats %+v: want one share, its examples, a positive weight on bought", st)
+	}
+	resp := w.recommend(t, Request{UserID: "g-1", K: 5, Context: Context{Time: base}})
+	if len(resp.Items) == 0 || resp.Items[0].ItemID != "boo-01" || resp.Items[0].Reasons[0].Code != "history" {
+		t.Fatalf("top item %+v: want boo-01 for its history", resp.Items)
+	}
+	if _, err := m.NewShare([]byte{9}); err == nil {
+		t.Fatal("a corrupt share decoded")
+	}
+}
+
+func TestRepeatNever(t *testing.T) {
+	w := newWorld(t)
+	cfg := DefaultConfig()
+	cfg.Repeat = RepeatNever
+	w.r = New(cfg, w.f, w.users, w.cat, w.idx)
+	w.fold(t, "u", features.TypePurchase, "bab-00", base.Add(-time.Hour), "mobile", "") // repeatable
+	w.fold(t, "u", features.TypeView, "ele-00", base.Add(-time.Hour), "mobile", "")
+	for _, it := range w.recommend(t, Request{UserID: "u", K: 40, Context: Context{Time: base}}).Items {
+		if it.ItemID == "bab-00" || it.ItemID == "ele-00" {
+			t.Fatalf("%s recommended again under RepeatNever", it.ItemID)
+		}
+	}
+	if r, err := ParseRepeat("never"); err != nil || r != RepeatNever || r.String() != "never" {
+		t.Fatalf("ParseRepeat: %v %v", r, err)
+	}
+}
