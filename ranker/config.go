@@ -170,6 +170,10 @@ type ModelConfig struct {
 	// Impression weighs the label-0 examples of items shown in an
 	// impression event (at most Negatives of them). Default 0.1.
 	Impression float64
+	// Warmup is the weight of examples (all shares) at which the learned
+	// weights count in full; below, they count in proportion, so a young
+	// model stays close to the prior. Default 20000.
+	Warmup float64
 	// Sample trains on one positive event in Sample (by a hash of its
 	// event id, so a replay picks the same ones): a knob for ingest cost.
 	// Default 1 (every event).
@@ -183,7 +187,7 @@ type ModelConfig struct {
 
 // DefaultModelConfig returns the documented defaults.
 func DefaultModelConfig() ModelConfig {
-	return ModelConfig{Negatives: 6, Pool: 3, Purchase: 1, Cart: 0.5, Click: 0.25, Impression: 0.1, Sample: 1,
+	return ModelConfig{Negatives: 6, Pool: 3, Purchase: 1, Cart: 0.5, Click: 0.25, Impression: 0.1, Sample: 1, Warmup: 20000,
 		Params: learn.DefaultParams()}
 }
 
@@ -193,6 +197,7 @@ func (c *ModelConfig) EnsureDefaults() {
 	num.Positive(&c.Negatives, def.Negatives)
 	num.Positive(&c.Sample, def.Sample)
 	num.Positive(&c.Pool, def.Pool)
+	num.Positive(&c.Warmup, def.Warmup)
 	for _, f := range []struct {
 		v *float64
 		d float64

@@ -124,9 +124,13 @@ func (m *Model) Publish(partition int32, data []byte) error {
 	}
 	merged := learn.Merge(numFeatures, ls...)
 	s := &modelSnapshot{examples: merged.Examples}
+	// Warm-up: the learned part counts in proportion to the examples
+	// behind it until Warmup, so that a model that has seen little does
+	// not undo the prior with noise.
+	ramp := min(merged.Examples/m.cfg.Warmup, 1)
 	for i := range s.w {
 		s.learned[i] = merged.W[i]
-		s.w[i] = m.prior[i] + merged.W[i]
+		s.w[i] = m.prior[i] + ramp*merged.W[i]
 	}
 	m.snap.Store(s)
 	return nil

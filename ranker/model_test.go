@@ -23,6 +23,9 @@ func TestModelLearnsAndServes(t *testing.T) {
 		books = append(books, it)
 	}
 	w.cat.Apply(books, nil)
+	cfg := DefaultConfig()
+	cfg.Model.Warmup = 1 // the learned weights count in full at once
+	w.r = New(cfg, w.f, w.users, w.cat, w.idx)
 	m := w.r.Model()
 	sh, err := m.NewShare(nil)
 	if err != nil {
