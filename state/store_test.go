@@ -147,3 +147,32 @@ func TestCatalogue(t *testing.T) {
 		t.Fatal("Apply did not upsert/delete")
 	}
 }
+
+// TestStoreModelShareCommitsWithOffset: a partition's model share is
+// written in its batch's transaction and read back after a reopen; a batch
+// without one leaves the stored share as it was.
+func TestStoreModelShareCommitsWithOffset(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	if b, err := s.Model(2); b != nil || err != nil {
+		t.Fatalf("model share before any commit: %x, %v", b, err)
+	}
+	if err := s.Commit(&Batch{Topic: "events", Partition: 2, Offset: 7, Model: []byte{1, 2, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(&Batch{Topic: "events", Partition: 2, Offset: 9}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openStore(t, dir)
+	b, err := s.Model(2)
+	if err != nil || string(b) != "\x01\x02\x03" {
+		t.Fatalf("model share after reopen: %x, %v", b, err)
+	}
+	if off, ok, err := s.Offset("events", 2); !ok || err != nil || off != 9 {
+		t.Fatalf("offset after reopen: %d %v %v", off, ok, err)
+	}
+	if b, _ := s.Model(3); b != nil {
+		t.Fatalf("another partition's share: %x", b)
+	}
+}
