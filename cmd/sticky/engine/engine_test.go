@@ -251,8 +251,15 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The ranker's model trained on the purchases; its shares were
+	// committed with the offsets.
+	learned := e.rank.Model().Stats().Examples
+	if learned <= 0 {
+		t.Fatalf("the model learned nothing from %d purchases", 20)
+	}
+
 	// Restart on the same data directory: state and topics survive, nothing
-	// is applied twice.
+	// is applied twice, and the model resumes from its stored shares.
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -275,6 +282,9 @@ func TestEndToEnd(t *testing.T) {
 	call(t, e, "GET", "/v1/users/u0/profile", "", &prof2)
 	if prof2.Events != prof.Events {
 		t.Fatalf("events after restart %d, want %d", prof2.Events, prof.Events)
+	}
+	if got := e.rank.Model().Stats().Examples; got != learned {
+		t.Fatalf("model after restart has learned %v examples, want the stored %v", got, learned)
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
