@@ -172,22 +172,31 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	if m.cfg.Sample > 1 && h%uint64(m.cfg.Sample) != 0 {
 		return
 	}
+	if ev.Type != features.TypeImpression && ev.ItemID == "" {
+		return
+	}
 	s := m.r.newScorer(u, ev.Time, ev.Context.TZ, ev.Context.Region, ev.Context.Device)
+	s.gather("", m.r.cfg.DefaultK)
 	if ev.Type == features.TypeImpression {
+		// The items shown, with the co-occurrence the candidates carry
+		// (an item that is no candidate now has none).
 		list := make([]*candidate, 0, min(len(ev.Items), m.cfg.Negatives))
 		for _, id := range ev.Items {
 			if len(list) == m.cfg.Negatives {
 				break
 			}
-			list = append(list, &candidate{id: id, item: m.r.cat.Get(id)})
+			c := s.cands[id]
+			if c == nil {
+				c = &candidate{id: id, item: m.r.cat.Get(id)}
+			}
+			list = append(list, c)
+		}
+		for _, c := range s.cands {
+			s.maxCooc = max(s.maxCooc, c.cooc)
 		}
 		sh.learn(s, list, 0, wt)
 		return
 	}
-	if ev.ItemID == "" {
-		return
-	}
-	s.gather("", m.r.cfg.DefaultK)
 	// The model ranks candidates: an item outside the pool could not have
 	// been shown, and learning it would only teach that every feature
 	// predicts nothing.

@@ -3,6 +3,7 @@ package ranker
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -55,6 +56,13 @@ func TestModelLearnsAndServes(t *testing.T) {
 	}
 	if sh.Examples() == 0 {
 		t.Fatal("no examples learned")
+	}
+	before := sh.Examples()
+	imp := features.Event{ID: "imp-1", UserID: "g-1", Type: features.TypeImpression, Items: []string{"ele-03", "gar-02"},
+		Time: at.Add(301 * time.Minute)}
+	sh.Train(w.users["g-1"], &imp)
+	if got := sh.Examples() - before; math.Abs(got-2*DefaultModelConfig().Impression) > 1e-9 {
+		t.Fatalf("an impression of two items trained %v example weight, want two label-0 examples", got)
 	}
 	data := sh.AppendBinary(nil)
 	back, err := m.NewShare(data)
