@@ -51,17 +51,7 @@ func (s *scorer) admit(id string) *candidate {
 func (s *scorer) repeatable(id string, it *features.Item) bool {
 	switch s.r.cfg.Repeat {
 	case RepeatNever:
-		if features.HasMark(s.u.Purchased, id) {
-			return false
-		}
-		if s.recent == nil {
-			s.recent = make(map[string]struct{}, len(s.u.Recent))
-			for _, rc := range s.u.Recent {
-				s.recent[rc.Item] = struct{}{}
-			}
-		}
-		_, seen := s.recent[id]
-		return !seen
+		return !features.HasMark(s.u.Purchased, id)
 	}
 	return !features.HasMark(s.u.Purchased, id) || (it != nil && it.Repeatable)
 }

@@ -117,8 +117,9 @@ const (
 	// item bought already is still never shown again unless its catalogue
 	// entry is Repeatable.
 	RepeatLearn Repeat = iota
-	// RepeatNever never shows an item the user bought or recently
-	// interacted with (films, books).
+	// RepeatNever never shows an item the user bought, repeatable or not
+	// (films, books: a rating or a purchase is a consumption); items only
+	// viewed stay candidates.
 	RepeatNever
 )
 

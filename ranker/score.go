@@ -57,7 +57,6 @@ type scorer struct {
 	catalogued bool
 	cands      map[string]*candidate
 	boosts     []*boost // the boosts whose rule the user matches
-	recent     map[string]struct{}
 
 	catAff, ctxAff, brandAff map[string]float64 // normalised to max 1 (negatives kept)
 	topCats                  []string

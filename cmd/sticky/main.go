@@ -127,7 +127,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 
 	fs.IntVar(&c.Ranker.MaxK, "max-k", c.Ranker.MaxK, "largest k a recommendation request may ask for")
 	fs.IntVar(&c.Ranker.MaxPerCategory, "max-per-category", c.Ranker.MaxPerCategory, "diversity: most items of one category in a list")
-	fs.TextVar(&c.Ranker.Repeat, "repeat", c.Ranker.Repeat, "items the user already bought or viewed: learn (the model weighs them; bought ones only if repeatable) or never")
+	fs.TextVar(&c.Ranker.Repeat, "repeat", c.Ranker.Repeat, "items the user already bought or viewed: learn (the model weighs them; bought ones only if repeatable) or never (nothing bought is shown again)")
 	fs.IntVar(&c.Ranker.Model.Sample, "train-sample", c.Ranker.Model.Sample, "the ranker's model trains on one positive event in N (ingest cost)")
 	fs.BoolVar(&c.Ranker.Model.Frozen, "train-off", c.Ranker.Model.Frozen, "do not train the ranker's model: score with the prior weights (and any stored shares)")
 
