@@ -64,7 +64,7 @@ func TestStreamingKNN(t *testing.T) {
 	for _, e := range []*features.Event{
 		ev("u1", features.TypePurchase, "a"), ev("u1", features.TypeClick, "b"), // C(a,b) 1
 		ev("u2", features.TypeAddToCart, "a"), ev("u2", features.TypeView, "c"), // a view is not positive
-		ev("u2", features.TypePurchase, "c"), // C(a,c) 1
+		ev("u2", features.TypePurchase, "c"),                                                                             // C(a,c) 1
 		ev("u3", features.TypePurchase, "b"), ev("u3", features.TypePurchase, "c"), ev("u3", features.TypePurchase, "d"), // C(b,c), C(b,d), C(c,d); b leaves u3's last 2
 		ev("u3", features.TypePurchase, "d"), // again, with c: C(c,d) 2, n_d 2
 	} {

@@ -20,7 +20,6 @@ import (
 	"github.com/stickyhq/sticky/features"
 )
 
-
 // Recommender is something evaluated.
 type Recommender interface {
 	Name() string

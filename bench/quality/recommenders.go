@@ -141,4 +141,3 @@ func shortDuration(d time.Duration) string {
 	}
 	return d.String()
 }
-
