@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stickyhq/sticky/bench/baseline"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker"
 )
 
 // topList keeps the n items with the largest counts, when counts only grow.
@@ -140,4 +142,24 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%d days", d/(24*time.Hour))
 	}
 	return d.String()
+}
+
+// Standard returns the recommenders every evaluation compares, in table
+// order: Sticky's ranker (under fc and rc), the Redis baseline's rules
+// (bench/baseline's Memory), the streaming and the daily item-kNN, global
+// popularity and 7-day popularity. Sticky's MaxK is raised to at least
+// 1,000: the harness asks for more than K when the protocol removes items.
+//
+// bench/quality imports bench/baseline (not the other way round), so this
+// is where Memory is checked to be a Recommender.
+func Standard(items []features.Item, fc features.Config, rc ranker.Config) []Recommender {
+	rc.MaxK = max(rc.MaxK, 1000)
+	return []Recommender{
+		NewSticky("sticky", items, fc, rc),
+		baseline.NewMemory(items),
+		NewStreamingKNN(),
+		NewItemKNN(),
+		NewPopularity(),
+		NewWindow(7 * 24 * time.Hour),
+	}
 }
