@@ -23,7 +23,7 @@ const GateMargin = 1.0
 // detector on two cores; every sale is learnt.
 const (
 	gateEvents = 20_000
-	gateEvery  = 4
+	gateEvery  = 5
 )
 
 // TestQualityGate is the quality gate of CI: on a time-ordered slice of
