@@ -9,7 +9,6 @@ import (
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/bench/workload"
 	"github.com/stickyhq/sticky/features"
-	"github.com/stickyhq/sticky/stream/streamtest"
 )
 
 // sameLists replays w through the incremental daily item-kNN and the
@@ -43,12 +42,7 @@ func TestItemKNNIncremental(t *testing.T) {
 		sameLists(t, w, 10, 25)
 	})
 	t.Run("online-retail", func(t *testing.T) {
-		w, err := workload.Dataset("online-retail", streamtest.DataDir(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Limit(12_000) // two weeks; the reference's daily rebuilds are slow under -race
-		sameLists(t, w, 10)
+		sameLists(t, onlineRetail(t, 12_000), 10) // a week: the reference's daily rebuilds are slow under -race
 	})
 }
 
