@@ -6,13 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stickyhq/sticky/bench/quality"
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/stream"
 )
-
-var _ quality.Recommender = (*Memory)(nil)
 
 // TestMemoryMatchesService feeds one synthetic stream to the service
 // (through Kafka and Redis) and to Memory, and compares every user's list,

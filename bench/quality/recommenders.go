@@ -3,12 +3,13 @@ package quality
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/stickyhq/sticky/bench/baseline"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker"
 )
 
 // topList keeps the n items with the largest counts, when counts only grow.
@@ -38,12 +39,13 @@ func (t *topList) add(item string, w float64) {
 	}
 }
 
-// Popularity recommends the items most interacted with so far.
+// Popularity recommends the items most interacted with so far (the top
+// 500: enough for the harness to drop a user's seen items and keep K).
 type Popularity struct{ top topList }
 
 // NewPopularity returns the global-popularity baseline.
 func NewPopularity() *Popularity {
-	return &Popularity{top: topList{n: 100, count: map[string]float64{}}}
+	return &Popularity{top: topList{n: 500, count: map[string]float64{}}}
 }
 
 func (p *Popularity) Name() string { return "global popularity" }
@@ -64,6 +66,7 @@ type Window struct {
 	queue  []windowEvent
 	counts map[string]int
 	cached []string
+	depth  int // items cached: 50, or the most ever asked for
 	at     time.Time
 	dirty  bool
 }
@@ -75,15 +78,18 @@ type windowEvent struct {
 
 // NewWindow returns the sliding-window popularity baseline.
 func NewWindow(span time.Duration) *Window {
-	return &Window{Span: span, counts: map[string]int{}, dirty: true}
+	return &Window{Span: span, counts: map[string]int{}, depth: 50, dirty: true}
 }
 
 func (w *Window) Name() string { return "popularity, last " + shortDuration(w.Span) }
 
 func (w *Window) Recommend(ev *features.Event, k int) []string {
 	w.expire(ev.Time)
-	// Recomputed at most once per instant: a basket's lines share one.
-	if w.dirty && !ev.Time.Equal(w.at) || w.cached == nil || len(w.cached) < k && w.dirty {
+	// Recomputed at most once per instant (a basket's lines share one),
+	// or when asked for more than is cached.
+	deeper := k > w.depth && len(w.cached) == w.depth
+	w.depth = max(w.depth, k)
+	if w.dirty && !ev.Time.Equal(w.at) || w.cached == nil || len(w.cached) < k && w.dirty || deeper {
 		type kv struct {
 			item string
 			n    int
@@ -99,7 +105,7 @@ func (w *Window) Recommend(ev *features.Event, k int) []string {
 			return strings.Compare(a.item, b.item)
 		})
 		w.cached = w.cached[:0]
-		for _, e := range all[:min(50, len(all))] {
+		for _, e := range all[:min(w.depth, len(all))] {
 			w.cached = append(w.cached, e.item)
 		}
 		w.at, w.dirty = ev.Time, false
@@ -138,141 +144,22 @@ func shortDuration(d time.Duration) string {
 	return d.String()
 }
 
-// ItemKNN recommends items similar (cosine over co-interacting users) to
-// the user's recent items, with a model retrained once per simulated day:
-// during a day it only knows the days before.
-type ItemKNN struct {
-	History   int // recent items per user used for training and scoring; default 30
-	Neighbors int // neighbours kept per item; default 30
-
-	hist   map[string][]string
-	cooc   map[string]map[string]float64
-	n      map[string]float64
-	model  map[string][]neighbor
-	day    int64
-	pop    *Popularity
-	scores map[string]float64
-}
-
-type neighbor struct {
-	item string
-	sim  float64
-}
-
-// NewItemKNN returns the item-kNN baseline.
-func NewItemKNN() *ItemKNN {
-	return &ItemKNN{History: 30, Neighbors: 30, hist: map[string][]string{}, cooc: map[string]map[string]float64{},
-		n: map[string]float64{}, model: map[string][]neighbor{}, day: -1, pop: NewPopularity(), scores: map[string]float64{}}
-}
-
-func (m *ItemKNN) Name() string { return "item-kNN, retrained daily" }
-
-// retrain rebuilds the neighbours from everything seen so far.
-func (m *ItemKNN) retrain() {
-	model := make(map[string][]neighbor, len(m.cooc))
-	better := func(a, b neighbor) bool { return a.sim > b.sim || (a.sim == b.sim && a.item < b.item) }
-	for i, row := range m.cooc {
-		// The best Neighbors of the row: a bounded insertion list beats
-		// sorting rows of thousands.
-		ns := make([]neighbor, 0, m.Neighbors)
-		for j, c := range row {
-			nb := neighbor{j, c / math.Sqrt(m.n[i]*m.n[j])}
-			if len(ns) == m.Neighbors && !better(nb, ns[len(ns)-1]) {
-				continue
-			}
-			k := len(ns)
-			if k < m.Neighbors {
-				ns = append(ns, nb)
-			} else {
-				k--
-				ns[k] = nb
-			}
-			for k > 0 && better(ns[k], ns[k-1]) {
-				ns[k], ns[k-1] = ns[k-1], ns[k]
-				k--
-			}
-		}
-		model[i] = ns
+// Standard returns the recommenders every evaluation compares, in table
+// order: Sticky's ranker (under fc and rc), the Redis baseline's rules
+// (bench/baseline's Memory), the streaming and the daily item-kNN, global
+// popularity and 7-day popularity. Sticky's MaxK is raised to at least
+// 1,000: the harness asks for more than K when the protocol removes items.
+//
+// bench/quality imports bench/baseline (not the other way round), so this
+// is where Memory is checked to be a Recommender.
+func Standard(items []features.Item, fc features.Config, rc ranker.Config) []Recommender {
+	rc.MaxK = max(rc.MaxK, 1000)
+	return []Recommender{
+		NewSticky("sticky", items, fc, rc),
+		baseline.NewMemory(items),
+		NewStreamingKNN(),
+		NewItemKNN(),
+		NewPopularity(),
+		NewWindow(7 * 24 * time.Hour),
 	}
-	m.model = model
-}
-
-func (m *ItemKNN) tick(at time.Time) {
-	if d := at.UTC().Unix() / 86400; d != m.day {
-		if m.day >= 0 {
-			m.retrain()
-		}
-		m.day = d
-	}
-}
-
-func (m *ItemKNN) Recommend(ev *features.Event, k int) []string {
-	m.tick(ev.Time)
-	clear(m.scores)
-	for _, i := range m.hist[ev.UserID] {
-		for _, nb := range m.model[i] {
-			m.scores[nb.item] += nb.sim
-		}
-	}
-	type kv struct {
-		item string
-		s    float64
-	}
-	all := make([]kv, 0, len(m.scores))
-	for it, s := range m.scores {
-		all = append(all, kv{it, s})
-	}
-	slices.SortFunc(all, func(a, b kv) int {
-		if c := cmp.Compare(b.s, a.s); c != 0 {
-			return c
-		}
-		return strings.Compare(a.item, b.item)
-	})
-	out := make([]string, 0, k)
-	for _, e := range all[:min(k, len(all))] {
-		out = append(out, e.item)
-	}
-	for _, it := range m.pop.Recommend(ev, k+len(out)) { // fill with the popular
-		if len(out) == k {
-			break
-		}
-		if !slices.Contains(out, it) {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-func (m *ItemKNN) Observe(ev *features.Event) {
-	m.tick(ev.Time)
-	m.pop.Observe(ev)
-	if ev.Type.Intent() == 0 || ev.Type == features.TypeDismiss {
-		return
-	}
-	j := ev.ItemID
-	h := m.hist[ev.UserID]
-	if i := slices.Index(h, j); i >= 0 {
-		h = slices.Delete(h, i, i+1) // seen: move it to the end, no new pairs
-	} else {
-		m.n[j]++
-		for _, i := range h {
-			row := m.cooc[i]
-			if row == nil {
-				row = map[string]float64{}
-				m.cooc[i] = row
-			}
-			row[j]++
-			rj := m.cooc[j]
-			if rj == nil {
-				rj = map[string]float64{}
-				m.cooc[j] = rj
-			}
-			rj[i]++
-		}
-	}
-	h = append(h, j)
-	if len(h) > m.History {
-		h = h[len(h)-m.History:]
-	}
-	m.hist[ev.UserID] = h
 }

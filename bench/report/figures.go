@@ -324,11 +324,11 @@ func atRate(rate float64) string {
 func qualityTable(q *system.Quality) *table {
 	k := fmt.Sprint(q.K)
 	t := &table{
-		header: []string{"recommender", "evaluated", "HR@" + k, "NDCG@" + k, "coverage"},
-		align:  []align{left, right, right, right, right},
+		header: []string{"recommender", "evaluated", "HR@" + k, "NDCG@" + k, "coverage", "seconds"},
+		align:  []align{left, right, right, right, right, right},
 	}
 	for _, s := range q.Scores {
-		t.add(s.Name, fmtCount(int64(s.Evaluated)), fmt4(s.HR), fmt4(s.NDCG), fmtPercent(s.Coverage))
+		t.add(s.Name, fmtCount(int64(s.Evaluated)), fmt4(s.HR), fmt4(s.NDCG), fmtPercent(s.Coverage), fmtSeconds(s.Seconds))
 	}
 	return t
 }

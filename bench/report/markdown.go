@@ -67,6 +67,9 @@ func Markdown(r *system.Result, plots []string) string {
 		}
 		fmt.Fprintf(&b, "Prequential evaluation: the workload%s is replayed in time order; before each %s, every recommender is asked for its top %d for that user at the event's time and context, the answer is scored against %s, and then every recommender learns the event. No recommender ever sees an event before it is scored on it. HR@%d is the share of evaluations whose item was in the top %d, NDCG@%d rewards it by its rank (1/log₂(rank+2)), coverage is the share of the catalogue ever recommended.\n\n",
 			workloadOf(q), what, q.K, each, q.K, q.K, q.K)
+		if q.Exclusion != "" {
+			fmt.Fprintf(&b, "Protocol **%s**: %s; each recommender is asked for enough items, the harness removes the excluded ones and keeps the first %d. Seconds is the time each recommender spent recommending and learning.\n\n", q.Protocol, q.Exclusion, q.K)
+		}
 		b.WriteString(qualityTable(q).markdown())
 	}
 

@@ -99,7 +99,8 @@ func sample() *system.Result {
 			},
 		},
 		Quality: &system.Quality{
-			Workload: "online-retail", Events: 1_020_000, K: 10,
+			Workload: "online-retail", Events: 1_020_000, K: 10, Protocol: "repeats-allowed",
+			Exclusion: "the harness removes from every list the items the user dismissed, bought and not repeatable, or unavailable; repeat purchases count",
 			Scores: []quality.Score{
 				{Name: "sticky ranker", Evaluated: 18_532, HR: 0.1834, NDCG: 0.1012, Coverage: 0.612, Items: 2255, Seconds: 41.2},
 				{Name: "redis-baseline rules", Evaluated: 18_532, HR: 0.1201, NDCG: 0.0633, Coverage: 0.231, Items: 851, Seconds: 3.1},
@@ -160,7 +161,7 @@ func TestSummary(t *testing.T) {
 	f("Recommendations", "errors", "3", "0", "–")
 	f("Memory", "RSS", "210.0 MiB", "420.0 MiB", "×0.50 better")
 	f("Memory", "state per user", "11.2 KiB", "37.5 KiB", "×0.30 better")
-	f("Quality", "sticky ranker", "18,532", "0.1834", "0.1012", "61.2%")
+	f("Quality", "sticky ranker", "18,532", "0.1834", "0.1012", "61.2%", "41.20")
 
 	for _, want := range []string{
 		"Sticky/baseline",

@@ -28,6 +28,9 @@ func Summary(r *system.Result) string {
 	}
 	if q := r.Quality; q != nil {
 		fmt.Fprintf(&b, "\nQuality — prequential, top %d, %s\n", q.K, qualityScope(q))
+		if q.Exclusion != "" {
+			fmt.Fprintf(&b, "protocol %s: %s\n", q.Protocol, q.Exclusion)
+		}
 		b.WriteString(qualityTable(q).text())
 	}
 	for i := range r.Targets {

@@ -153,9 +153,14 @@ type Memory struct {
 
 // Quality is the prequential evaluation.
 type Quality struct {
-	Workload     string          `json:"workload"`
-	Events       int             `json:"events"`
-	K            int             `json:"k"`
-	Interactions bool            `json:"interactions"` // evaluated before every interaction, not only purchases
-	Scores       []quality.Score `json:"scores"`
+	Workload     string `json:"workload"`
+	Events       int    `json:"events"`
+	K            int    `json:"k"`
+	Interactions bool   `json:"interactions"` // evaluated before every interaction, not only purchases
+	// Protocol is the exclusion rule applied to every list
+	// (quality.Protocol: repeats-allowed or exclude-seen), Exclusion the
+	// rule in words.
+	Protocol  string          `json:"protocol,omitempty"`
+	Exclusion string          `json:"exclusion,omitempty"`
+	Scores    []quality.Score `json:"scores"`
 }

@@ -173,6 +173,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		out          string
 		qEvents      int
 		qInteract    bool
+		excludeSeen  bool
 		noQuality    bool
 		k            int
 		targets      string
@@ -183,6 +184,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	fs.IntVar(&k, "k", 10, "list length asked for and scored (HR@K, NDCG@K)")
 	fs.IntVar(&qEvents, "quality-events", 300_000, "quality: evaluate on the first N events (0: all)")
 	fs.BoolVar(&qInteract, "quality-interactions", false, "quality: evaluate before every item interaction, not only purchases")
+	fs.BoolVar(&excludeSeen, "exclude-seen", false, "quality: remove from every list each item the user interacted with before (default: only dismissed, bought and not repeatable, unavailable)")
 	if sub == "run" {
 		fs.StringVar(&brokers, "brokers", "", "Kafka brokers; empty starts an embedded kfake broker in the harness")
 		fs.BoolVar(&o.Baseline, "baseline", false, "also measure the Redis baseline (needs redis-server in PATH)")
@@ -254,7 +256,11 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 			w.Limit(qEvents)
 		}
 		fmt.Fprintf(stderr, "quality: prequential evaluation on %d events...\n", len(w.Events))
-		q := evaluateQuality(w, k, qInteract, stderr)
+		p := quality.RepeatsAllowed
+		if excludeSeen {
+			p = quality.ExcludeSeen
+		}
+		q := evaluateQuality(w, k, qInteract, p, stderr)
 		res.Quality = q
 	}
 	res.Seconds = time.Since(started).Seconds()
@@ -269,23 +275,16 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	return nil
 }
 
-// evaluateQuality runs Sticky's ranker, the baseline's rules and the three
-// reference baselines over the workload.
-func evaluateQuality(w *workload.Workload, k int, interactions bool, stderr io.Writer) *system.Quality {
-	recs := []quality.Recommender{
-		quality.NewSticky("sticky", w.Items, features.DefaultConfig(), ranker.DefaultConfig()),
-		baseline.NewMemory(w.Items),
-		quality.NewPopularity(),
-		quality.NewWindow(7 * 24 * time.Hour),
-		quality.NewItemKNN(),
-	}
-	start := time.Now()
-	scores := quality.Evaluate(w, recs, quality.Options{K: k, Interactions: interactions, Progress: func(done, total int) {
-		if done%100_000 == 0 {
-			fmt.Fprintf(stderr, "quality: %d/%d events (%.0f s)\n", done, total, time.Since(start).Seconds())
-		}
-	}})
-	return &system.Quality{Workload: w.Name, Events: len(w.Events), K: k, Interactions: interactions, Scores: scores}
+// evaluateQuality runs Sticky's ranker, the baseline's rules and the
+// reference baselines over the workload under protocol p, with a progress
+// line on stderr every 5 s.
+func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, stderr io.Writer) *system.Quality {
+	recs := quality.Standard(w.Items, features.DefaultConfig(), ranker.DefaultConfig())
+	fmt.Fprintf(stderr, "quality: protocol %s: %s\n", p, p.Rule())
+	scores := quality.Evaluate(w, recs, quality.Options{K: k, Interactions: interactions, Protocol: p,
+		Progress: func(pr quality.Progress) { fmt.Fprintln(stderr, pr) }})
+	return &system.Quality{Workload: w.Name, Events: len(w.Events), K: k, Interactions: interactions,
+		Protocol: p.String(), Exclusion: p.Rule(), Scores: scores}
 }
 
 func benchConvert(args []string, stdout, stderr io.Writer) error {

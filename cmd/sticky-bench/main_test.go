@@ -105,7 +105,7 @@ func TestBenchRun(t *testing.T) {
 			t.Errorf("%s: no live throughput samples: %+v", tg.Name, tg.Throughput)
 		}
 	}
-	if q := res.Quality; q == nil || q.Events != 5000 || len(q.Scores) != 5 {
+	if q := res.Quality; q == nil || q.Events != 5000 || len(q.Scores) != 6 || q.Protocol != "repeats-allowed" {
 		t.Fatalf("quality %+v", res.Quality)
 	}
 	for _, s := range res.Quality.Scores {
