@@ -1,29 +1,33 @@
+//go:build !race
+
 package quality
 
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stickyhq/sticky/bench/workload"
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker"
-	"github.com/stickyhq/sticky/stream/streamtest"
 )
 
 // GateMargin is how Sticky's HR@10 must compare with the best baseline's
-// in the quality gate: Sticky >= GateMargin × best. 1.0 (at least as
-// good as every baseline) until the learned ranker lands and the margin is
-// set from measurement; issue 10 aims at 1.15.
-const GateMargin = 1.0
+// in the quality gate: Sticky >= GateMargin × best. Measured with the
+// learned ranker on the gate's slice: 1.11× (0.2062 vs the Redis rules'
+// 0.1857; the evaluation is deterministic), so a change that costs Sticky
+// about 5% of its hit rate fails the gate. Sticky's NDCG@10 must also be
+// at least the best baseline's NDCG@10 (measured: 1.32×).
+const GateMargin = 1.05
 
 // The gate's slice of Online Retail: the first gateEvents sales in time
-// order (the first three weeks), evaluated before one purchase in
-// gateEvery so that the run stays well under two minutes under the race
-// detector on two cores; every sale is learnt.
+// order (about three months, long enough for the learned ranker to warm
+// up), evaluated before one purchase in gateEvery; every sale is learnt.
+// About a minute on two cores. The gate is built without the race
+// detector (a race run of it takes several minutes): `make test` runs it
+// in a second, plain `go test`.
 const (
-	gateEvents = 16_000
+	gateEvents = 80_000
 	gateEvery  = 4
 )
 
@@ -35,36 +39,9 @@ const (
 // without the data set, unless STICKY_TEST_REQUIRE_DATA=1.
 func TestQualityGate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the quality gate replays 16,000 Online Retail sales")
+		t.Skip("the quality gate replays 80,000 Online Retail sales")
 	}
 	gate(t, onlineRetail(t, gateEvents), RepeatsAllowed)
-}
-
-// The Online Retail data set, read once for the package's tests: reading
-// it takes about 20 s under the race detector.
-var retail struct {
-	sync.Mutex
-	w *workload.Workload
-}
-
-// onlineRetail returns the first n sales of Online Retail (a copy of the
-// shared workload's header: do not modify the events), or skips the test
-// without the data set (fails it under STICKY_TEST_REQUIRE_DATA=1).
-func onlineRetail(t *testing.T, n int) *workload.Workload {
-	t.Helper()
-	dir := streamtest.DataDir(t)
-	retail.Lock()
-	defer retail.Unlock()
-	if retail.w == nil {
-		w, err := workload.Dataset("online-retail", dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		retail.w = w
-	}
-	w := *retail.w
-	w.Limit(n)
-	return &w
 }
 
 // gate evaluates the standard recommenders on w under p and fails if
@@ -91,6 +68,15 @@ func gate(t *testing.T, w *workload.Workload, p Protocol) {
 		w.Name, sticky.Evaluated, len(w.Events), gateEvery, k, sticky.HR, ratio, base.Name, base.HR, GateMargin)
 	if sticky.HR < GateMargin*base.HR {
 		t.Fatalf("quality gate FAILED: %s\n%s", verdict, indent(table))
+	}
+	bestNDCG := 1
+	for i := 2; i < len(scores); i++ {
+		if scores[i].NDCG > scores[bestNDCG].NDCG {
+			bestNDCG = i
+		}
+	}
+	if sticky.NDCG < scores[bestNDCG].NDCG {
+		t.Fatalf("quality gate FAILED: Sticky NDCG@%d %.4f is below %s's %.4f\n%s", k, sticky.NDCG, scores[bestNDCG].Name, scores[bestNDCG].NDCG, indent(table))
 	}
 	t.Logf("quality gate passed: %s\n%s", verdict, indent(table))
 }
