@@ -273,18 +273,7 @@ func (s *Store) Offset(topic string, partition int32) (int64, bool, error) {
 // Model returns a partition's model share as committed with its offset;
 // nil when none is stored.
 func (s *Store) Model(partition int32) ([]byte, error) {
-	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get(modelKey(partition))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		out, err = it.ValueCopy(nil)
-		return err
-	})
+	out, err := s.get(modelKey(partition))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read model share of partition %d: %w", partition, err)
 	}
@@ -492,9 +481,18 @@ func (s *Store) PutMeta(name string, v []byte) error {
 
 // Meta returns the metadata value stored under name, or nil.
 func (s *Store) Meta(name string) ([]byte, error) {
+	out, err := s.get(append([]byte{prefixMeta}, name...))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// get returns a copy of key's value, nil if there is none.
+func (s *Store) get(key []byte) ([]byte, error) {
 	var out []byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get(append([]byte{prefixMeta}, name...))
+		it, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
@@ -504,10 +502,7 @@ func (s *Store) Meta(name string) ([]byte, error) {
 		out, err = it.ValueCopy(nil)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", name, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // Stats is a snapshot of the store's counters.

@@ -106,6 +106,43 @@ func (b *bestOf) offer(x scored) {
 	}
 }
 
+// scores accumulates item scores for one request and hands out the best:
+// add as often as needed, then top, which also clears them for the next
+// request.
+type scores struct {
+	score []float64
+	touch []int32
+	best  bestOf
+}
+
+func (a *scores) grow(n int) {
+	for len(a.score) < n {
+		a.score = append(a.score, 0)
+	}
+}
+
+func (a *scores) add(j int32, s float64) {
+	if a.score[j] == 0 {
+		a.touch = append(a.touch, j)
+	}
+	a.score[j] += s
+}
+
+// top returns the k best item names, best first, and clears the scores.
+func (a *scores) top(k int, names []string) []string {
+	a.best.reset(k, names)
+	for _, j := range a.touch {
+		a.best.offer(scored{j, a.score[j]})
+		a.score[j] = 0
+	}
+	a.touch = a.touch[:0]
+	out := make([]string, 0, k)
+	for _, b := range a.best.list {
+		out = append(out, names[b.j])
+	}
+	return out
+}
+
 // fillPopular appends the most popular items not yet in out until out
 // holds k.
 func fillPopular(out []string, pop *Popularity, ev *features.Event, k int) []string {
@@ -140,15 +177,13 @@ func fillPopular(out []string, pop *Popularity, ev *features.Event, k int) []str
 type StreamingKNN struct {
 	History int // last distinct positives per user; default 20
 
-	ids   itemNums
-	hist  map[string][]int32 // oldest first
-	co    coocRows
-	n     []float64
-	inv   []float64 // 1/√n
-	pop   *Popularity
-	score []float64
-	touch []int32
-	best  bestOf
+	ids  itemNums
+	hist map[string][]int32 // oldest first
+	co   coocRows
+	n    []float64
+	inv  []float64 // 1/√n
+	pop  *Popularity
+	acc  scores
 }
 
 // NewStreamingKNN returns the streaming item-kNN baseline.
@@ -172,8 +207,8 @@ func (m *StreamingKNN) Observe(ev *features.Event) {
 	for len(m.n) <= int(x) {
 		m.n = append(m.n, 0)
 		m.inv = append(m.inv, 0)
-		m.score = append(m.score, 0)
 	}
+	m.acc.grow(len(m.n))
 	m.n[x]++
 	m.inv[x] = 1 / math.Sqrt(m.n[x])
 	h := m.hist[ev.UserID]
@@ -204,23 +239,10 @@ func (m *StreamingKNN) Recommend(ev *features.Event, k int) []string {
 		}
 		wi := m.inv[i]
 		for _, c := range m.co.rows[i] {
-			if m.score[c.j] == 0 {
-				m.touch = append(m.touch, c.j)
-			}
-			m.score[c.j] += c.c * wi * m.inv[c.j]
+			m.acc.add(c.j, c.c*wi*m.inv[c.j])
 		}
 	}
-	m.best.reset(k, m.ids.name)
-	for _, j := range m.touch {
-		m.best.offer(scored{j, m.score[j]})
-		m.score[j] = 0
-	}
-	m.touch = m.touch[:0]
-	out := make([]string, 0, k)
-	for _, b := range m.best.list {
-		out = append(out, m.ids.name[b.j])
-	}
-	return fillPopular(out, m.pop, ev, k)
+	return fillPopular(m.acc.top(k, m.ids.name), m.pop, ev, k)
 }
 
 // ItemKNN recommends items similar (cosine over co-interacting users) to
@@ -243,9 +265,7 @@ type ItemKNN struct {
 
 	rowDirty, nDirty []bool // since the last retrain
 	dirty            []int32
-	score            []float64
-	touch            []int32
-	best             bestOf
+	acc              scores
 
 	// Rescans counts the neighbour lists recomputed, for the tests.
 	Rescans int
@@ -264,8 +284,8 @@ func (m *ItemKNN) grow(n int) {
 		m.model = append(m.model, nil)
 		m.rowDirty = append(m.rowDirty, false)
 		m.nDirty = append(m.nDirty, false)
-		m.score = append(m.score, 0)
 	}
+	m.acc.grow(n)
 }
 
 func (m *ItemKNN) markRow(i int32) {
@@ -315,11 +335,12 @@ func (m *ItemKNN) rescan(i int32) {
 		m.model[i] = nil
 		return
 	}
-	m.best.reset(m.Neighbors, m.ids.name)
+	best := &m.acc.best
+	best.reset(m.Neighbors, m.ids.name)
 	for _, c := range m.co.rows[i] {
-		m.best.offer(scored{c.j, c.c / math.Sqrt(m.n[i]*m.n[c.j])})
+		best.offer(scored{c.j, c.c / math.Sqrt(m.n[i]*m.n[c.j])})
 	}
-	m.model[i] = append(m.model[i][:0], m.best.list...)
+	m.model[i] = append(m.model[i][:0], best.list...)
 }
 
 func (m *ItemKNN) tick(at time.Time) {
@@ -335,23 +356,10 @@ func (m *ItemKNN) Recommend(ev *features.Event, k int) []string {
 	m.tick(ev.Time)
 	for _, i := range m.hist[ev.UserID] {
 		for _, nb := range m.model[i] {
-			if m.score[nb.j] == 0 {
-				m.touch = append(m.touch, nb.j)
-			}
-			m.score[nb.j] += nb.s
+			m.acc.add(nb.j, nb.s)
 		}
 	}
-	m.best.reset(k, m.ids.name)
-	for _, j := range m.touch {
-		m.best.offer(scored{j, m.score[j]})
-		m.score[j] = 0
-	}
-	m.touch = m.touch[:0]
-	out := make([]string, 0, k)
-	for _, b := range m.best.list {
-		out = append(out, m.ids.name[b.j])
-	}
-	return fillPopular(out, m.pop, ev, k) // fill with the popular
+	return fillPopular(m.acc.top(k, m.ids.name), m.pop, ev, k)
 }
 
 func (m *ItemKNN) Observe(ev *features.Event) {
