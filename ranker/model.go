@@ -194,6 +194,9 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 		for _, c := range s.cands {
 			s.maxCooc = max(s.maxCooc, c.cooc)
 		}
+		if len(list) > 0 {
+			s.signals(list)
+		}
 		sh.learn(s, list, 0, wt)
 		return
 	}
@@ -219,10 +222,7 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	w := m.weights()
 	for _, c := range list {
 		s.featureVector(c)
-		c.score = 0
-		for i, v := range c.f {
-			c.score += w[i] * v
-		}
+		c.score = learn.Dot(w[:], c.f[:])
 	}
 	slices.SortStableFunc(list, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
 	list = list[:min(len(list), m.cfg.Pool*m.cfg.Negatives)]
@@ -233,28 +233,19 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 		list[i], list[j] = list[j], list[i]
 		neg = append(neg, list[i])
 	}
+	// The negatives' signals are read above; the chosen item's raise
+	// maxCooc, so the negatives' features are computed again after it.
+	s.signals([]*candidate{pos})
 	sh.learn(s, []*candidate{pos}, 1, wt)
 	sh.learn(s, neg, 0, wt)
 }
 
-// learn computes the features of list and learns them with label y.
+// learn computes the features of list, whose signals are read, and learns
+// them with label y.
 func (sh *Share) learn(s *scorer, list []*candidate, y, wt float64) {
-	if len(list) == 0 {
-		return
-	}
-	maxCooc := s.maxCooc
-	s.signals(list)
-	s.maxCooc = max(maxCooc, s.maxCooc)
-	if s.catAff == nil {
-		s.affinities(s.r.f.HalfLives())
-	}
-	prior := &sh.m.prior
+	prior := sh.m.prior[:]
 	for _, c := range list {
 		s.featureVector(c)
-		p := 0.0
-		for i, v := range c.f {
-			p += prior[i] * v
-		}
-		sh.l.Update(c.f[:], p, y, wt)
+		sh.l.Update(c.f[:], learn.Dot(prior, c.f[:]), y, wt)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/ranker/audience"
+	"github.com/stickyhq/sticky/ranker/learn"
 )
 
 // feature indexes. featureVector computes them; FeatureNames names them.
@@ -194,10 +195,7 @@ func (s *scorer) rank() []*candidate {
 	w := s.r.model.weights()
 	for _, c := range list {
 		s.featureVector(c)
-		c.score = 0
-		for i, v := range c.f {
-			c.score += w[i] * v
-		}
+		c.score = learn.Dot(w[:], c.f[:])
 		for _, b := range s.boosts {
 			if b.matches(c.item) {
 				c.score = boosted(c.score, b.Factor)

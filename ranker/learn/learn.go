@@ -30,7 +30,7 @@ type Params struct {
 func DefaultParams() Params { return Params{Alpha: 0.05, Beta: 1, L1: 0.001, L2: 0.01} }
 
 // Learner is the FTRL-Proximal state of one writer. It is not safe for
-// concurrent use; Clone it to hand it over.
+// concurrent use.
 type Learner struct {
 	p        Params
 	z, n     []float64
@@ -47,11 +47,6 @@ func (l *Learner) Dim() int { return len(l.z) }
 
 // Examples returns the sum of the weights of the examples learned.
 func (l *Learner) Examples() float64 { return l.examples }
-
-// Clone returns an independent copy.
-func (l *Learner) Clone() *Learner {
-	return &Learner{p: l.p, z: append([]float64(nil), l.z...), n: append([]float64(nil), l.n...), examples: l.examples}
-}
 
 // weight returns coordinate i's weight, FTRL's closed form.
 func (l *Learner) weight(i int) float64 {
