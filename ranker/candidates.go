@@ -25,6 +25,13 @@ type candidate struct {
 	f        [numFeatures]float64
 	score    float64
 	boost    *boost // the first boost applied, for its reason
+
+	// The user's own history with the item, read once per request
+	// (scorer.history) rather than by a scan per candidate.
+	hist    bool          // the fields below are filled in
+	ownAt   int64         // the latest interaction, Unix ms; 0 none
+	ownType features.Type // its strongest type
+	boughtN uint32        // times bought
 }
 
 // admit returns the candidate for id, creating it if id passes the rules:
@@ -32,19 +39,66 @@ type candidate struct {
 // catalogue), not dismissed, and not consumed unless Config.Repeat allows.
 func (s *scorer) admit(id string) *candidate {
 	if c, ok := s.cands[id]; ok {
-		return c
-	}
-	if _, ok := s.exclude[id]; ok {
-		return nil
+		return c // nil: excluded
 	}
 	it := s.r.cat.Get(id)
-	if s.catalogued && (it == nil || !it.Available) || features.HasMark(s.u.Dismissed, id) || !s.repeatable(id, it) {
-		s.exclude[id] = struct{}{}
+	if s.catalogued && (it == nil || !it.Available) || len(s.u.Dismissed) > 0 && features.HasMark(s.u.Dismissed, id) ||
+		!s.repeatable(id, it) {
+		s.cands[id] = nil
 		return nil
 	}
-	c := &candidate{id: id, item: it}
+	c := s.newCandidate(id, it)
 	s.cands[id] = c
+	s.list = append(s.list, c)
 	return c
+}
+
+// newCandidate returns a zeroed candidate from the scorer's pool.
+func (s *scorer) newCandidate(id string, it *features.Item) *candidate {
+	if s.used == len(s.pool) {
+		s.pool = append(s.pool, new(candidate))
+	}
+	c := s.pool[s.used]
+	s.used++
+	*c = candidate{id: id, item: it}
+	return c
+}
+
+// history fills in the user's own history of every candidate admitted so
+// far: one pass over the recent items and one over the purchases.
+func (s *scorer) history() {
+	for _, c := range s.list {
+		c.hist = true
+	}
+	for i := range s.u.Recent {
+		rc := &s.u.Recent[i]
+		if c := s.cands[rc.Item]; c != nil {
+			c.ownAt, c.ownType = rc.At, rc.Type
+		}
+	}
+	for i := range s.u.Purchased {
+		m := &s.u.Purchased[i]
+		if c := s.cands[m.Item]; c != nil {
+			c.boughtN = m.N
+		}
+	}
+}
+
+// historyOf fills in the user's own history of one candidate that missed
+// history (one built outside the pool, e.g. an impression's item).
+func (s *scorer) historyOf(c *candidate) {
+	c.hist = true
+	for i := len(s.u.Recent) - 1; i >= 0; i-- {
+		if rc := &s.u.Recent[i]; rc.Item == c.id {
+			c.ownAt, c.ownType = rc.At, rc.Type
+			break
+		}
+	}
+	if i, ok := slices.BinarySearchFunc(s.u.Purchased, c.id, func(m features.Mark, id string) int {
+		return strings.Compare(m.Item, id)
+	}); ok {
+		c.boughtN = s.u.Purchased[i].N
+	}
 }
 
 // repeatable says whether Config.Repeat lets id be shown to the user.
@@ -67,38 +121,35 @@ func (s *scorer) gather(current string, k int) {
 	// Co-occurrence: the current item, then recent items, newest first.
 	// Candidates are a seed's neighbours by raw weight (at least
 	// MinNeighbour of its strongest); their cosine weights are features.
-	var nb, cos []features.KV
 	seed := func(id string, w float64, t features.Type) {
 		var top float64
-		nb, top = idx.Neighbours(nb[:0], id, s.now)
+		s.nbs, top = idx.Neighbours(s.nbs[:0], id, s.now)
 		if top <= 0 {
 			return
 		}
-		for _, n := range nb {
-			if n.Value < top*cfg.MinNeighbour {
+		for i := range s.nbs {
+			n := &s.nbs[i]
+			if n.Raw >= top*cfg.MinNeighbour {
+				if c := s.admit(n.Key); c != nil {
+					contrib := w * n.Raw / top
+					c.cooc += contrib
+					if contrib > c.seedW {
+						c.seed, c.seedW, c.seedType = id, contrib, t
+					}
+				}
+			}
+			if !n.HasCos {
 				continue
 			}
-			c := s.admit(n.Key)
-			if c == nil {
-				continue
-			}
-			contrib := w * n.Value / top
-			c.cooc += contrib
-			if contrib > c.seedW {
-				c.seed, c.seedW, c.seedType = id, contrib, t
-			}
-		}
-		cos = idx.Cosine(cos[:0], id, s.now)
-		for _, n := range cos {
 			c := s.admit(n.Key)
 			if c == nil {
 				continue
 			}
 			if t == 0 {
-				c.cosCur = math.Max(c.cosCur, n.Value)
+				c.cosCur = math.Max(c.cosCur, n.Cos)
 				continue
 			}
-			v := w * n.Value
+			v := w * n.Cos
 			c.cosSum += v
 			c.cosMax = math.Max(c.cosMax, v)
 		}
@@ -126,7 +177,8 @@ func (s *scorer) gather(current string, k int) {
 			}
 		}
 		if n < cfg.Own && len(s.u.Purchased) > 0 {
-			bought := slices.Clone(s.u.Purchased)
+			s.bought = append(s.bought[:0], s.u.Purchased...)
+			bought := s.bought
 			slices.SortFunc(bought, func(a, b features.Mark) int {
 				if c := cmp.Compare(b.At, a.At); c != 0 {
 					return c
@@ -146,36 +198,33 @@ func (s *scorer) gather(current string, k int) {
 
 	s.affinities(hl)
 	// The user's top categories in this context.
-	type cs struct {
-		cat string
-		v   float64
-	}
-	var cats []cs
+	cats := s.cats[:0]
 	for cat, v := range s.catAff {
 		if v > 0 {
-			cats = append(cats, cs{cat, v + s.ctxAff[cat]})
+			cats = append(cats, features.KV{Key: cat, Value: v + s.ctxAff[cat]})
 		}
 	}
-	slices.SortFunc(cats, func(a, b cs) int {
-		if c := cmp.Compare(b.v, a.v); c != 0 {
+	slices.SortFunc(cats, func(a, b features.KV) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
 			return c
 		}
-		return strings.Compare(a.cat, b.cat)
+		return strings.Compare(a.Key, b.Key)
 	})
+	s.cats = cats
 	for i := 0; i < len(cats) && i < cfg.Categories; i++ {
-		s.topCats = append(s.topCats, cats[i].cat)
-		for _, id := range idx.PopularIn(cats[i].cat, cfg.PerCategory) {
+		s.topCats = append(s.topCats, cats[i].Key)
+		for _, id := range idx.PopularIn(cats[i].Key, cfg.PerCategory) {
 			s.admit(id)
 		}
 	}
 
 	// Context, trending, popular.
 	if s.region != "" {
-		for _, id := range idx.PopularAt(features.Bucket(s.region, s.daypart), cfg.PerBucket) {
+		for _, id := range idx.PopularAt(s.bucket, cfg.PerBucket) {
 			s.admit(id)
 		}
 	}
-	for _, id := range idx.PopularAt(features.Bucket(features.AnyRegion, s.daypart), cfg.PerBucket) {
+	for _, id := range idx.PopularAt(s.anyBucket, cfg.PerBucket) {
 		s.admit(id)
 	}
 	for _, id := range idx.Trending(s.now, cfg.Trending) {
@@ -196,49 +245,68 @@ func (s *scorer) gather(current string, k int) {
 			s.admit(it.ID)
 		}
 	}
+	s.history()
 }
 
 // affinities computes the user's normalised category, brand and context
 // affinities at the request's moment.
 func (s *scorer) affinities(hl features.HalfLives) {
-	s.catAff = normalised(s.u.Categories.Top(s.now, hl.Affinity, 0))
-	s.brandAff = normalised(s.u.Brands.Top(s.now, hl.Affinity, 0))
+	normalise(s.catAff, s.u.Categories, s.now, hl.Affinity)
+	normalise(s.brandAff, s.u.Brands, s.now, hl.Affinity)
 	// Context affinity: how much the user favours each category at this
 	// part of the day and on this device, each normalised within its own
 	// context so that a habit of the morning counts fully in the morning
 	// even if evenings are busier.
-	s.ctxAff = make(map[string]float64)
-	dk := "d:" + s.daypart.String() + "|"
-	vk := "v:" + s.device + "|"
-	var dpart, vpart []features.KV
-	for _, kv := range s.u.CtxCategories.Top(s.now, hl.Habit, 0) {
-		if cat, ok := strings.CutPrefix(kv.Key, dk); ok {
-			dpart = append(dpart, features.KV{Key: cat, Value: kv.Value})
-		} else if cat, ok := strings.CutPrefix(kv.Key, vk); ok && s.device != "" {
-			vpart = append(vpart, features.KV{Key: cat, Value: kv.Value})
+	dp := s.daypart.String()
+	var dtop, vtop float64
+	for i := range s.u.CtxCategories {
+		sc := &s.u.CtxCategories[i]
+		if _, ok := ctxCategory(sc.Key, 'd', dp); ok {
+			dtop = math.Max(dtop, math.Abs(sc.Value(s.now, hl.Habit)))
+		} else if _, ok := ctxCategory(sc.Key, 'v', s.device); ok && s.device != "" {
+			vtop = math.Max(vtop, math.Abs(sc.Value(s.now, hl.Habit)))
 		}
 	}
-	for _, part := range [][]features.KV{dpart, vpart} {
-		for cat, v := range normalised(part) {
-			if v > 0 {
-				s.ctxAff[cat] += 0.5 * v
+	for i := range s.u.CtxCategories {
+		sc := &s.u.CtxCategories[i]
+		top := dtop
+		cat, ok := ctxCategory(sc.Key, 'd', dp)
+		if !ok {
+			if cat, ok = ctxCategory(sc.Key, 'v', s.device); !ok || s.device == "" {
+				continue
 			}
+			top = vtop
+		}
+		if top == 0 {
+			continue
+		}
+		if v := sc.Value(s.now, hl.Habit) / top; v > 0 {
+			s.ctxAff[cat] += 0.5 * v
 		}
 	}
 }
 
-// normalised maps scores to value / max positive value.
-func normalised(kvs []features.KV) map[string]float64 {
-	m := make(map[string]float64, len(kvs))
+// ctxCategory returns the category of a context key ("d:<daypart>|<cat>"
+// or "v:<device>|<cat>", features.CtxDaypartKey and CtxDeviceKey) if the
+// key is of kind and context ctx.
+func ctxCategory(key string, kind byte, ctx string) (string, bool) {
+	if len(key) < len(ctx)+3 || key[0] != kind || key[1] != ':' || key[2+len(ctx)] != '|' || key[2:2+len(ctx)] != ctx {
+		return "", false
+	}
+	return key[3+len(ctx):], true
+}
+
+// normalise fills m with each score's value at now over the largest
+// absolute value (negatives kept).
+func normalise(m map[string]float64, s features.Scores, now, hl int64) {
 	top := 0.0
-	for _, kv := range kvs {
-		top = math.Max(top, math.Abs(kv.Value))
+	for i := range s {
+		top = math.Max(top, math.Abs(s[i].Value(now, hl)))
 	}
 	if top == 0 {
-		return m
+		return
 	}
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value / top
+	for i := range s {
+		m[s[i].Key] = s[i].Value(now, hl) / top
 	}
-	return m
 }

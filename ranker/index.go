@@ -51,7 +51,7 @@ type Index struct {
 	cat ItemSource
 
 	mu      sync.RWMutex
-	items   map[string]*features.ItemStats
+	items   map[string]*entry
 	global  *topN
 	byCat   map[string]*topN
 	byBuck  map[string]*topN
@@ -76,11 +76,27 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 	cfg.EnsureDefaults()
 	return &Index{
 		cfg: cfg, f: f, cat: cat,
-		items:  make(map[string]*features.ItemStats),
+		items:  make(map[string]*entry),
 		global: newTopN(cfg.TopN),
 		byCat:  make(map[string]*topN),
 		byBuck: make(map[string]*topN),
 	}
+}
+
+// entry is an item's merged statistics, with its co-occurrence neighbours
+// ready for requests: nb[i] is st.Neighbours[i]'s entry and weight decayed
+// to nbAt, the latest of their times. Decay is exponential, so the weights
+// at any later moment are these times one common factor: a request pays
+// one exp2 per seed rather than one per neighbour, and no map lookup.
+type entry struct {
+	st   features.ItemStats
+	nb   []nbRef
+	nbAt int64
+}
+
+type nbRef struct {
+	e *entry
+	w float64
 }
 
 // Add merges one partition's share of an item into the index, e.g. while
@@ -88,9 +104,10 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 func (x *Index) Add(item string, share *features.ItemStats) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	st := x.stats(item)
-	st.Merge(share, x.f)
-	x.reindex(item, st, nil)
+	e := x.entry(item)
+	e.st.Merge(share, x.f)
+	x.reindex(item, &e.st, nil)
+	x.neighbours(e)
 	x.changes++
 }
 
@@ -101,7 +118,7 @@ func (x *Index) Apply(d *features.Deltas) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.f.ApplyDeltas(d, x.stats)
+	x.f.ApplyDeltas(d, func(item string) *features.ItemStats { return &x.entry(item).st })
 	touched := make(map[string][]string, len(d.Pops)) // item -> buckets touched
 	for _, p := range d.Pops {
 		bs := append(touched[p.Item], features.Bucket(features.AnyRegion, p.Daypart))
@@ -111,18 +128,43 @@ func (x *Index) Apply(d *features.Deltas) {
 		touched[p.Item] = bs
 	}
 	for item, buckets := range touched {
-		x.reindex(item, x.items[item], buckets)
+		x.reindex(item, &x.items[item].st, buckets)
+	}
+	var last *entry
+	for _, p := range d.Pairs {
+		for _, id := range [2]string{p.A, p.B} {
+			if e := x.items[id]; e != last {
+				x.neighbours(e)
+				last = e
+			}
+		}
 	}
 	x.changes++
 }
 
-func (x *Index) stats(item string) *features.ItemStats {
-	st := x.items[item]
-	if st == nil {
-		st = new(features.ItemStats)
-		x.items[item] = st
+// entry returns item's entry, creating it empty if need be.
+func (x *Index) entry(item string) *entry {
+	e := x.items[item]
+	if e == nil {
+		e = new(entry)
+		x.items[item] = e
 	}
-	return st
+	return e
+}
+
+// neighbours rebuilds e's ready-for-requests neighbours from its
+// statistics.
+func (x *Index) neighbours(e *entry) {
+	ns := e.st.Neighbours
+	e.nb = slices.Grow(e.nb[:0], len(ns))[:len(ns)]
+	e.nbAt = 0
+	for _, n := range ns {
+		e.nbAt = max(e.nbAt, n.At)
+	}
+	hl := x.f.HalfLives().Cooc
+	for i, n := range ns {
+		e.nb[i] = nbRef{e: x.entry(n.Key), w: n.Value(e.nbAt, hl)}
+	}
 }
 
 // reindex offers item to the lists it belongs to; buckets nil means all of
@@ -223,7 +265,8 @@ func (x *Index) computeTrending(now int64) []string {
 	longHL := x.f.HalfLives().Long
 	t := newTopN(x.cfg.TrendingN)
 	x.mu.RLock()
-	for item, st := range x.items {
+	for item, e := range x.items {
+		st := &e.st
 		if st.Long.Value(now, longHL) < x.cfg.TrendingMinActions {
 			continue
 		}
@@ -266,68 +309,77 @@ func (x *Index) Lookup(items []string, now int64, bucket, anyBucket string, out 
 		return 0
 	}
 	for i, id := range items {
-		st := x.items[id]
-		if st == nil {
+		e := x.items[id]
+		if e == nil {
 			out[i] = Signals{}
 			continue
 		}
+		st := &e.st
 		out[i] = Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f),
 			Bucket: fromKey(bl, id), AnyBucket: fromKey(al, id), Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
 	}
 }
 
-// Neighbours appends the co-occurrence neighbours of item, decayed to now,
-// to dst, in no particular order, and returns it with the largest weight.
-func (x *Index) Neighbours(dst []features.KV, item string, now int64) ([]features.KV, float64) {
+// Neighbour is a co-occurring item of a seed at one moment.
+type Neighbour struct {
+	Key string
+	// Raw is the pair's decayed weight.
+	Raw float64
+	// Cos is the cosine weight: Raw over the square root of the product of
+	// the two items' interaction counts, so that popular items do not
+	// swamp the neighbours of every seed. Counts are undecayed
+	// (ItemStats.Actions) while pair weights decay, which favours recent
+	// pairs. HasCos is false when either count is 0.
+	Cos    float64
+	HasCos bool
+}
+
+// Neighbours appends the co-occurrence neighbours of item at now to dst, in
+// no particular order, and returns it with the largest Raw weight.
+func (x *Index) Neighbours(dst []Neighbour, item string, now int64) ([]Neighbour, float64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	st := x.items[item]
-	if st == nil {
+	e := x.items[item]
+	if e == nil {
 		return dst, 0
 	}
 	hl := x.f.HalfLives().Cooc
 	top := 0.0
-	for _, n := range st.Neighbours {
-		v := n.Value(now, hl)
+	scale := 1.0
+	if now > e.nbAt && hl > 0 {
+		scale = math.Exp2(-float64(now-e.nbAt) / float64(hl))
+	}
+	var self float64
+	if e.st.Actions > 0 {
+		self = float64(e.st.Actions)
+	}
+	for i, r := range e.nb {
+		n := &e.st.Neighbours[i]
+		var v float64
+		if now >= e.nbAt {
+			v = r.w * scale
+		} else {
+			v = n.Value(now, hl) // a request about the past
+		}
 		top = max(top, v)
-		dst = append(dst, features.KV{Key: n.Key, Value: v})
+		nb := Neighbour{Key: n.Key, Raw: v}
+		if a := r.e.st.Actions; a > 0 && self > 0 {
+			nb.Cos, nb.HasCos = v/math.Sqrt(self*float64(a)), true
+		}
+		dst = append(dst, nb)
 	}
 	return dst, top
-}
-
-// Cosine appends the co-occurrence neighbours of item to dst with their
-// cosine weight at now: the pair's decayed weight over the square root of
-// the product of the two items' interaction counts, so that popular items
-// do not swamp the neighbours of every seed. Counts are undecayed
-// (ItemStats.Actions) while pair weights decay, which favours recent pairs.
-func (x *Index) Cosine(dst []features.KV, item string, now int64) []features.KV {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	st := x.items[item]
-	if st == nil || st.Actions == 0 {
-		return dst
-	}
-	hl := x.f.HalfLives().Cooc
-	for _, n := range st.Neighbours {
-		o := x.items[n.Key]
-		if o == nil || o.Actions == 0 {
-			continue
-		}
-		v := n.Value(now, hl) / math.Sqrt(float64(st.Actions)*float64(o.Actions))
-		dst = append(dst, features.KV{Key: n.Key, Value: v})
-	}
-	return dst
 }
 
 // Stats returns a copy of an item's merged statistics.
 func (x *Index) Stats(item string) (*features.ItemStats, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	st := x.items[item]
-	if st == nil {
+	e := x.items[item]
+	if e == nil {
 		return nil, false
 	}
-	return st.Clone(), true
+	return e.st.Clone(), true
 }
 
 // IndexStats is a snapshot of the index's size.

@@ -1,10 +1,8 @@
 package ranker
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,7 +173,9 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	if ev.Type != features.TypeImpression && ev.ItemID == "" {
 		return
 	}
-	s := m.r.newScorer(u, ev.Time, ev.Context.TZ, ev.Context.Region, ev.Context.Device)
+	s := m.r.getScorer()
+	defer m.r.putScorer(s)
+	s.reset(u, ev.Time, ev.Context.TZ, ev.Context.Region, ev.Context.Device)
 	s.gather("", m.r.cfg.DefaultK)
 	if ev.Type == features.TypeImpression {
 		// The items shown, with the co-occurrence the candidates carry
@@ -187,11 +187,11 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 			}
 			c := s.cands[id]
 			if c == nil {
-				c = &candidate{id: id, item: m.r.cat.Get(id)}
+				c = s.newCandidate(id, m.r.cat.Get(id))
 			}
 			list = append(list, c)
 		}
-		for _, c := range s.cands {
+		for _, c := range s.list {
 			s.maxCooc = max(s.maxCooc, c.cooc)
 		}
 		if len(list) > 0 {
@@ -211,32 +211,34 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	// ranked highest by the current weights (the ones a list would show,
 	// which is where the model must tell the chosen item apart), sampled
 	// by the event's hash so a replay draws the same ones.
-	list := make([]*candidate, 0, len(s.cands))
-	for id, c := range s.cands {
-		if id != ev.ItemID {
+	list := s.ranked[:0]
+	for _, c := range s.list {
+		if c != pos {
 			list = append(list, c)
 		}
 	}
-	slices.SortFunc(list, func(a, b *candidate) int { return strings.Compare(a.id, b.id) })
+	s.ranked = list
 	s.signals(list)
 	w := m.weights()
 	for _, c := range list {
 		s.featureVector(c)
 		c.score = learn.Dot(w[:], c.f[:])
 	}
-	slices.SortStableFunc(list, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
+	slices.SortFunc(list, byScore)
 	list = list[:min(len(list), m.cfg.Pool*m.cfg.Negatives)]
-	neg := make([]*candidate, 0, m.cfg.Negatives)
+	neg := s.picked[:0]
 	for i := 0; i < len(list) && len(neg) < m.cfg.Negatives; i++ {
 		h = h*6364136223846793005 + 1442695040888963407
 		j := i + int((h>>33)%uint64(len(list)-i))
 		list[i], list[j] = list[j], list[i]
 		neg = append(neg, list[i])
 	}
+	s.picked = neg
 	// The negatives' signals are read above; the chosen item's raise
 	// maxCooc, so the negatives' features are computed again after it.
-	s.signals([]*candidate{pos})
-	sh.learn(s, []*candidate{pos}, 1, wt)
+	s.single[0] = pos
+	s.signals(s.single[:])
+	sh.learn(s, s.single[:], 1, wt)
 	sh.learn(s, neg, 0, wt)
 }
 

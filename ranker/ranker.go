@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stickyhq/sticky/features"
@@ -36,6 +37,8 @@ type Ranker struct {
 	aud    *audience.Table
 	boosts []boost
 	model  *Model
+
+	scorers sync.Pool // *scorer
 }
 
 // New returns a Ranker; zero fields of cfg take their defaults.
@@ -83,8 +86,10 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
-	var u features.User
-	known, err := r.users.User(req.UserID, &u)
+	s := r.getScorer()
+	defer r.putScorer(s)
+	u := &s.user
+	known, err := r.users.User(req.UserID, u)
 	if err != nil {
 		return Response{}, fmt.Errorf("cannot rank for %q: %w", req.UserID, err)
 	}
@@ -92,32 +97,32 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	s := r.newScorer(&u, at, req.Context.TZ, req.Context.Region, req.Context.Device)
+	s.reset(u, at, req.Context.TZ, req.Context.Region, req.Context.Device)
 	daypart, region, device := s.daypart, s.region, s.device
 
 	if req.Audience != nil {
 		if r.aud == nil {
 			return Response{}, fmt.Errorf("audience rules need the population, which this ranker lacks: %w", ErrBadRequest)
 		}
-		if !req.Audience.Match(r.aud, &u, at) {
+		if !req.Audience.Match(r.aud, u, at) {
 			return Response{UserID: req.UserID, KnownUser: known, Items: []Item{}, Daypart: daypart.String(), Region: region,
 				Device: device, Audience: &AudienceMatch{Rule: req.Audience.String(), Matched: false}}, nil
 		}
 	}
 	for i := range r.boosts {
-		if r.boosts[i].rule.Match(r.aud, &u, at) {
+		if r.boosts[i].rule.Match(r.aud, u, at) {
 			s.boosts = append(s.boosts, &r.boosts[i])
 		}
 	}
 	for _, id := range req.Exclude {
-		s.exclude[id] = struct{}{}
+		s.cands[id] = nil
 	}
 	if req.Context.ItemID != "" {
-		s.exclude[req.Context.ItemID] = struct{}{}
+		s.cands[req.Context.ItemID] = nil
 	}
 	s.gather(req.Context.ItemID, k)
 	list := s.rank()
-	picked := r.diversify(list, k)
+	picked := s.diversify(list, k)
 	resp := Response{
 		UserID: req.UserID, KnownUser: known, Candidates: len(list),
 		Daypart: daypart.String(), Region: region, Device: device,
@@ -126,8 +131,11 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	if req.Audience != nil {
 		resp.Audience = &AudienceMatch{Rule: req.Audience.String(), Matched: true}
 	}
+	reasons := make([]Reason, 0, 4*len(picked))
 	for _, c := range picked {
-		it := Item{ItemID: c.id, Score: num.Round4(c.score), Reasons: s.reasons(c)}
+		n := len(reasons)
+		reasons = s.reasons(reasons, c)
+		it := Item{ItemID: c.id, Score: num.Round4(c.score), Reasons: reasons[n:len(reasons):len(reasons)]}
 		if c.item != nil {
 			it.Title, it.Category, it.Brand, it.Price = c.item.Title, c.item.Category, c.item.Brand, c.item.Price
 		}
@@ -136,10 +144,48 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	return resp, nil
 }
 
-// newScorer returns the working state of one ranking for u at a moment and
-// context: the request's or a training event's. Empty tz and region read
-// the user's last seen ones.
-func (r *Ranker) newScorer(u *features.User, at time.Time, tz, region, device string) *scorer {
+// getScorer returns a pooled scorer; reset readies it for one ranking.
+func (r *Ranker) getScorer() *scorer {
+	if s, ok := r.scorers.Get().(*scorer); ok {
+		return s
+	}
+	return &scorer{r: r, cands: make(map[string]*candidate, 256),
+		catAff: map[string]float64{}, ctxAff: map[string]float64{}, brandAff: map[string]float64{}, perCat: map[string]int{}}
+}
+
+// putScorer returns s to the pool, dropping its references to the
+// request's candidates.
+func (r *Ranker) putScorer(s *scorer) {
+	for _, c := range s.pool[:s.used] {
+		*c = candidate{}
+	}
+	clear(s.cands)
+	clear(s.catAff)
+	clear(s.ctxAff)
+	clear(s.brandAff)
+	clear(s.list)
+	clear(s.ranked)
+	clear(s.picked)
+	clear(s.held)
+	clear(s.nbs)
+	clear(s.cats)
+	clear(s.bought)
+	clear(s.boosts)
+	clear(s.topCats)
+	clear(s.perCat)
+	s.u, s.used = nil, 0
+	s.list, s.ranked, s.picked, s.held, s.nbs, s.cats, s.bought = s.list[:0], s.ranked[:0], s.picked[:0], s.held[:0], s.nbs[:0], s.cats[:0], s.bought[:0]
+	s.boosts, s.topCats = s.boosts[:0], s.topCats[:0]
+	// s.user keeps its slices' capacity for the next decode (and, until
+	// then, its strings).
+	r.scorers.Put(s)
+}
+
+// reset readies a scorer to rank for u at a moment and context: the
+// request's or a training event's. Empty tz and region read the user's
+// last seen ones.
+func (s *scorer) reset(u *features.User, at time.Time, tz, region, device string) {
+	r := s.r
 	if tz == "" {
 		tz = u.TZ
 	}
@@ -150,7 +196,30 @@ func (r *Ranker) newScorer(u *features.User, at time.Time, tz, region, device st
 	if region == "" {
 		region = u.Region
 	}
-	return &scorer{r: r, u: u, now: at.UnixMilli(), daypart: features.DaypartOf(at.In(loc).Hour()), region: region,
-		device: strings.ToLower(device), cands: make(map[string]*candidate, 256), catalogued: r.cat.Len() > 0,
-		exclude: make(map[string]struct{}, 8)}
+	s.u, s.now, s.daypart, s.region, s.device = u, at.UnixMilli(), features.DaypartOf(at.In(loc).Hour()), region, lowerASCII(device)
+	s.catalogued = r.cat.Len() > 0
+	s.maxCooc, s.topPop, s.topBuck, s.topAny = 0, 0, 0, 0
+	s.anyBucket, s.bucket = anyBuckets[s.daypart], ""
+	if s.region != "" {
+		s.bucket = features.Bucket(s.region, s.daypart)
+	}
+}
+
+// anyBuckets are the context buckets of all regions, by daypart.
+var anyBuckets = func() (b [features.Evening + 1]string) {
+	for d := range b {
+		b[d] = features.Bucket(features.AnyRegion, features.Daypart(d))
+	}
+	return b
+}()
+
+// lowerASCII is strings.ToLower without an allocation when s is already
+// lower case.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }

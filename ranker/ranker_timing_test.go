@@ -44,7 +44,7 @@ func BenchmarkRecommend(b *testing.B) {
 	if err := st.Commit(batch); err != nil {
 		b.Fatal(err)
 	}
-	r := New(DefaultConfig(), f, st, cat, idx)
+	r := New(DefaultConfig(), f, st.Views(), cat, idx)
 	ctx := context.Background()
 	devices := []string{"mobile", "desktop"}
 	b.ReportAllocs()

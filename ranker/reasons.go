@@ -5,44 +5,47 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/stickyhq/sticky/features"
 )
 
-// reasons explains a candidate's score by the model's largest positive
-// contributions (weight × feature, the bias aside), at most three, each at
-// least 15% of the largest; features naming the same reason (the
-// co-occurrences, the user's own history) count once.
-func (s *scorer) reasons(c *candidate) []Reason {
+// reasons appends to dst the explanation of a candidate's score: the
+// model's largest positive contributions (weight × feature, the bias
+// aside), at most three, each at least 15% of the largest; features naming
+// the same reason (the co-occurrences, the user's own history) count once.
+func (s *scorer) reasons(dst []Reason, c *candidate) []Reason {
 	w := s.r.model.weights()
 	type contrib struct {
 		f int
 		v float64
 	}
-	var cs []contrib
+	var buf [numFeatures]contrib
+	cs := buf[:0]
 	for i, v := range c.f {
 		if x := w[i] * v; x > 0 && i != fBias {
 			cs = append(cs, contrib{i, x})
 		}
 	}
 	slices.SortStableFunc(cs, func(a, b contrib) int { return cmp.Compare(b.v, a.v) })
-	var out []Reason
+	start := len(dst)
 	if c.boost != nil && c.boost.Reason != "" {
-		out = append(out, Reason{Code: "boost", Text: c.boost.Reason})
+		dst = append(dst, Reason{Code: "boost", Text: c.boost.Reason})
 	}
 	for _, x := range cs {
-		if len(out) == 3 || x.v < 0.15*cs[0].v {
+		if len(dst)-start == 3 || x.v < 0.15*cs[0].v {
 			break
 		}
 		r, ok := s.reason(c, x.f)
-		if ok && !slices.ContainsFunc(out, func(o Reason) bool { return o.Code == r.Code }) {
-			out = append(out, r)
+		if ok && !slices.ContainsFunc(dst[start:], func(o Reason) bool { return o.Code == r.Code }) {
+			dst = append(dst, r)
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, Reason{Code: "popular", Text: "popular with shoppers"})
+	if len(dst) == start {
+		dst = append(dst, Reason{Code: "popular", Text: "popular with shoppers"})
 	}
-	return out
+	return dst
 }
 
 func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
@@ -55,41 +58,87 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		if c.seed == "" {
 			return Reason{}, false
 		}
+		k := textKey{kind: textCooc, a: c.seed, n: int(c.seedType)}
+		if t, ok := k.cached(); ok {
+			return Reason{"co_occurrence", t}, true
+		}
 		label := c.seed
 		if it := s.r.cat.Get(c.seed); it != nil && it.Title != "" {
 			label = it.Title + " (" + c.seed + ")"
 		}
 		switch c.seedType {
 		case 0:
-			return Reason{"co_occurrence", "goes with " + label}, true
+			label = "goes with " + label
 		case features.TypePurchase:
-			return Reason{"co_occurrence", "bought with " + label}, true
+			label = "bought with " + label
 		case features.TypeAddToCart:
-			return Reason{"co_occurrence", "goes with " + label + " in your cart"}, true
+			label = "goes with " + label + " in your cart"
 		default:
-			return Reason{"co_occurrence", "viewed with " + label}, true
+			label = "viewed with " + label
 		}
+		return Reason{"co_occurrence", k.store(label)}, true
 	case fCategory:
-		return Reason{"category", "you often browse " + cat}, cat != ""
-	case fContext:
-		var where []string
-		if _, ok := s.u.CtxCategories.Get(features.CtxDeviceKey(s.device, cat)); ok && s.device != "" {
-			where = append(where, "on "+s.device)
-		}
-		if _, ok := s.u.CtxCategories.Get(features.CtxDaypartKey(s.daypart, cat)); ok {
-			where = append(where, "in the "+s.daypart.String())
-		}
-		if len(where) == 0 {
+		if cat == "" {
 			return Reason{}, false
 		}
-		return Reason{"context", "you browse " + cat + " " + strings.Join(where, " ")}, cat != ""
-	case fBrand:
-		return Reason{"brand", "you like " + brand}, brand != ""
-	case fBucket:
-		if c.sig.Bucket > 0 && s.region != "" {
-			return Reason{"context_trend", "trending in " + s.region + " " + daypartPhrase(s.daypart)}, true
+		k := textKey{kind: textCategory, a: cat}
+		t, ok := k.cached()
+		if !ok {
+			t = k.store("you often browse " + cat)
 		}
-		return Reason{"context_trend", "popular " + daypartPhrase(s.daypart)}, true
+		return Reason{"category", t}, true
+	case fContext:
+		if cat == "" {
+			return Reason{}, false
+		}
+		onDevice := s.device != "" && hasCtx(s.u.CtxCategories, 'v', s.device, cat)
+		inDaypart := hasCtx(s.u.CtxCategories, 'd', s.daypart.String(), cat)
+		if !onDevice && !inDaypart {
+			return Reason{}, false
+		}
+		k := textKey{kind: textContext, a: cat, n: int(s.daypart)}
+		if onDevice {
+			k.b = s.device
+		}
+		if !inDaypart {
+			k.n = -1
+		}
+		t, ok := k.cached()
+		if !ok {
+			var where []string
+			if onDevice {
+				where = append(where, "on "+s.device)
+			}
+			if inDaypart {
+				where = append(where, "in the "+s.daypart.String())
+			}
+			t = k.store("you browse " + cat + " " + strings.Join(where, " "))
+		}
+		return Reason{"context", t}, true
+	case fBrand:
+		if brand == "" {
+			return Reason{}, false
+		}
+		k := textKey{kind: textBrand, a: brand}
+		t, ok := k.cached()
+		if !ok {
+			t = k.store("you like " + brand)
+		}
+		return Reason{"brand", t}, true
+	case fBucket:
+		k := textKey{kind: textBucket, n: int(s.daypart)}
+		if c.sig.Bucket > 0 && s.region != "" {
+			k.a = s.region
+		}
+		t, ok := k.cached()
+		if !ok {
+			if k.a != "" {
+				t = k.store("trending in " + s.region + " " + daypartPhrase(s.daypart))
+			} else {
+				t = k.store("popular " + daypartPhrase(s.daypart))
+			}
+		}
+		return Reason{"context_trend", t}, true
 	case fTrend:
 		return Reason{"trending", fmt.Sprintf("trending now (%.1f× its usual rate)", c.sig.Trend)}, true
 	case fPopularity:
@@ -102,4 +151,65 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		return Reason{"history", "you looked at this recently"}, true
 	}
 	return Reason{}, false
+}
+
+// hasCtx says whether scores hold the context key of kind, context ctx and
+// category cat (features.CtxDaypartKey, CtxDeviceKey) without building it.
+func hasCtx(scores features.Scores, kind byte, ctx, cat string) bool {
+	for i := range scores {
+		if c, ok := ctxCategory(scores[i].Key, kind, ctx); ok && c == cat {
+			return true
+		}
+	}
+	return false
+}
+
+// textKey names a reason's text by what it depends on, so that requests
+// share the texts rather than build them each time.
+type textKey struct {
+	kind uint8
+	n    int
+	a, b string
+}
+
+const (
+	textCooc = iota + 1
+	textCategory
+	textContext
+	textBrand
+	textBucket
+)
+
+// reasonTexts caches reason texts; it is dropped whole when it holds
+// maxReasonTexts, which bounds it without bookkeeping per entry.
+var (
+	reasonTexts    atomic.Pointer[sync.Map]
+	reasonTextsLen atomic.Int64
+)
+
+const maxReasonTexts = 1 << 16
+
+func (k textKey) cached() (string, bool) {
+	m := reasonTexts.Load()
+	if m == nil {
+		return "", false
+	}
+	t, ok := m.Load(k)
+	if !ok {
+		return "", false
+	}
+	return t.(string), true
+}
+
+func (k textKey) store(t string) string {
+	m := reasonTexts.Load()
+	if m == nil || reasonTextsLen.Load() >= maxReasonTexts {
+		m = new(sync.Map)
+		reasonTexts.Store(m)
+		reasonTextsLen.Store(0)
+	}
+	if _, loaded := m.LoadOrStore(k, t); !loaded {
+		reasonTextsLen.Add(1)
+	}
+	return t
 }

@@ -46,7 +46,9 @@ func (w Weights) prior() [numFeatures]float64 {
 		fBucket: w.Bucket, fTrend: w.Trend, fPopularity: w.Popularity, fPrice: w.Price}
 }
 
-// scorer holds one request's working state.
+// scorer holds one request's working state. Scorers are pooled
+// (Ranker.getScorer, putScorer): every slice and map is reused, so a
+// request allocates little beyond its response.
 type scorer struct {
 	r          *Ranker
 	u          *features.User
@@ -54,17 +56,32 @@ type scorer struct {
 	daypart    features.Daypart
 	region     string
 	device     string
-	exclude    map[string]struct{}
 	catalogued bool
-	cands      map[string]*candidate
-	boosts     []*boost // the boosts whose rule the user matches
+	cands      map[string]*candidate // nil: excluded
+	list       []*candidate // the admitted candidates, in admission order
+	boosts     []*boost     // the boosts whose rule the user matches
 
 	catAff, ctxAff, brandAff map[string]float64 // normalised to max 1 (negatives kept)
 	topCats                  []string
 
 	maxCooc                 float64 // the largest raw co-occurrence among the candidates
 	topPop, topBuck, topAny float64 // the most popular item's popularity, overall and in the buckets
-	bucket, anyBucket       string
+	bucket, anyBucket       string  // the request's context buckets; bucket "" without a region
+
+	// Reused buffers.
+	pool   []*candidate
+	used   int
+	user   features.User // the request's user, decoded into reused slices
+	nbs    []Neighbour
+	cats   []features.KV
+	bought []features.Mark
+	ids    []string
+	sigs   []Signals
+	ranked []*candidate
+	picked []*candidate
+	held   []*candidate
+	perCat map[string]int
+	single [1]*candidate
 }
 
 // boost is a configured Boost with its rule parsed.
@@ -86,12 +103,8 @@ func (b *boost) matches(it *features.Item) bool {
 // signals fills the signals of list (and the scorer's normalisers) under
 // one index read.
 func (s *scorer) signals(list []*candidate) {
-	s.anyBucket = features.Bucket(features.AnyRegion, s.daypart)
-	if s.region != "" {
-		s.bucket = features.Bucket(s.region, s.daypart)
-	}
 	idx := s.r.idx
-	ids := make([]string, 0, len(list)+3)
+	ids := s.ids[:0]
 	for _, c := range list {
 		ids = append(ids, c.id)
 	}
@@ -108,7 +121,7 @@ func (s *scorer) signals(list []*candidate) {
 		heads[2] = h[0]
 	}
 	ids = append(ids, heads[:]...)
-	sig := make([]Signals, len(ids))
+	sig := slices.Grow(s.sigs[:0], len(ids))[:len(ids)]
 	idx.Lookup(ids, s.now, s.bucket, s.anyBucket, sig)
 	for i, c := range list {
 		c.sig = sig[i]
@@ -116,6 +129,8 @@ func (s *scorer) signals(list []*candidate) {
 	}
 	n := len(list)
 	s.topPop, s.topBuck, s.topAny = sig[n].Popularity, sig[n+1].Bucket, sig[n+2].AnyBucket
+	clear(ids)
+	s.ids, s.sigs = ids[:0], sig[:0]
 }
 
 // featureVector computes the features of candidate c for the scorer's user
@@ -149,20 +164,16 @@ func (s *scorer) featureVector(c *candidate) {
 		f[fPopularity] = math.Min(math.Log1p(c.sig.Popularity)/math.Log1p(s.topPop), 1)
 	}
 	// The user's own history with the item.
-	for i := len(s.u.Recent) - 1; i >= 0; i-- {
-		rc := &s.u.Recent[i]
-		if rc.Item != c.id {
-			continue
-		}
-		age := math.Max(float64(s.now-rc.At), 0) / float64(day)
-		f[fOwnRecent] = math.Exp2(-age)
-		f[fOwn] = float64(rc.Type.Intent()) / float64(features.TypePurchase.Intent()) * math.Exp2(-age/7)
-		break
+	if !c.hist {
+		s.historyOf(c)
 	}
-	if i, ok := slices.BinarySearchFunc(s.u.Purchased, c.id, func(m features.Mark, id string) int {
-		return strings.Compare(m.Item, id)
-	}); ok {
-		f[fBought] = math.Min(math.Log2(1+float64(s.u.Purchased[i].N))/4, 1)
+	if c.ownAt != 0 {
+		age := math.Max(float64(s.now-c.ownAt), 0) / float64(day)
+		f[fOwnRecent] = math.Exp2(-age)
+		f[fOwn] = float64(c.ownType.Intent()) / float64(features.TypePurchase.Intent()) * math.Exp2(-age/7)
+	}
+	if c.boughtN > 0 {
+		f[fBought] = math.Min(math.Log2(1+float64(c.boughtN))/4, 1)
 		if c.sig.Actions > 0 {
 			f[fRepeat] = f[fBought] * c.sig.Purchases / c.sig.Actions
 		}
@@ -183,14 +194,10 @@ func squash(v float64) float64 {
 	return math.Min(math.Log1p(100*v)/math.Log1p(100)*0.96, 1)
 }
 
-// rank scores every candidate and returns them best first.
+// rank scores every candidate and returns them best first (ties by id, so
+// the order does not depend on how they were gathered).
 func (s *scorer) rank() []*candidate {
-	list := make([]*candidate, 0, len(s.cands))
-	for _, c := range s.cands {
-		list = append(list, c)
-	}
-	// Deterministic order before scoring: map iteration is random.
-	slices.SortFunc(list, func(a, b *candidate) int { return strings.Compare(a.id, b.id) })
+	list := append(s.ranked[:0], s.list...)
 	s.signals(list)
 	w := s.r.model.weights()
 	for _, c := range list {
@@ -205,8 +212,17 @@ func (s *scorer) rank() []*candidate {
 			}
 		}
 	}
-	slices.SortStableFunc(list, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
+	slices.SortFunc(list, byScore)
+	s.ranked = list
 	return list
+}
+
+// byScore orders candidates best first, ties by id.
+func byScore(a, b *candidate) int {
+	if c := cmp.Compare(b.score, a.score); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
 }
 
 // boosted applies a boost factor to a score that may be negative (a
@@ -218,12 +234,12 @@ func boosted(score, factor float64) float64 {
 	return score / factor
 }
 
-// diversify takes the best k with at most MaxPerCategory per category,
-// filling from the held-back items if the rule leaves the list short.
-func (r *Ranker) diversify(list []*candidate, k int) []*candidate {
-	picked := make([]*candidate, 0, k)
-	var held []*candidate
-	perCat := make(map[string]int)
+// diversify takes the best k of list (best first) with at most
+// MaxPerCategory per category, filling from the held-back items if the
+// rule leaves the list short.
+func (s *scorer) diversify(list []*candidate, k int) []*candidate {
+	picked, held := s.picked[:0], s.held[:0]
+	clear(s.perCat)
 	for _, c := range list {
 		if len(picked) == k {
 			break
@@ -232,11 +248,11 @@ func (r *Ranker) diversify(list []*candidate, k int) []*candidate {
 		if c.item != nil {
 			cat = c.item.Category
 		}
-		if cat != "" && perCat[cat] >= r.cfg.MaxPerCategory {
+		if cat != "" && s.perCat[cat] >= s.r.cfg.MaxPerCategory {
 			held = append(held, c)
 			continue
 		}
-		perCat[cat]++
+		s.perCat[cat]++
 		picked = append(picked, c)
 	}
 	for _, c := range held {
@@ -247,5 +263,6 @@ func (r *Ranker) diversify(list []*candidate, k int) []*candidate {
 	}
 	// Held-back items rejoin below, so order by score again.
 	slices.SortStableFunc(picked, func(a, b *candidate) int { return cmp.Compare(b.score, a.score) })
+	s.picked, s.held = picked, held
 	return picked
 }

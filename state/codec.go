@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/stickyhq/sticky/features"
 )
@@ -123,7 +124,29 @@ func AppendUser(dst []byte, u *features.User) []byte {
 // DecodeUser decodes b into u, replacing its contents except u.ID. The
 // decoded value does not alias b.
 func DecodeUser(b []byte, u *features.User) error {
+	id := u.ID
+	*u = features.User{ID: id}
 	r := reader{b: b}
+	return r.user(u)
+}
+
+// DecodeUserView decodes b into u like DecodeUser, for a reader that drops
+// u soon after (a recommendation request): it reuses the capacity of u's
+// slices, and every string of u is a substring of one copy of b, so that
+// decoding allocates once. Do not keep u's strings: each holds the whole
+// copy alive.
+func DecodeUserView(b []byte, u *features.User) error {
+	keep := *u
+	*u = features.User{ID: keep.ID}
+	u.Categories, u.Brands, u.CtxCategories, u.Devices = keep.Categories[:0], keep.Brands[:0], keep.CtxCategories[:0], keep.Devices[:0]
+	u.Recent, u.Purchased, u.Dismissed, u.Points, u.Push.Recent = keep.Recent[:0], keep.Purchased[:0], keep.Dismissed[:0], keep.Points[:0], keep.Push.Recent[:0]
+	r := reader{b: b, arena: string(b), size: len(b)}
+	return r.user(u)
+}
+
+// user decodes a user vector into u, whose slices are empty (nil, or of
+// a capacity to reuse).
+func (r *reader) user(u *features.User) error {
 	version := r.byte()
 	if version < userV1 || version > userV3 {
 		if r.err != nil {
@@ -131,16 +154,14 @@ func DecodeUser(b []byte, u *features.User) error {
 		}
 		return fmt.Errorf("cannot decode user: unknown version %d: %w", version, ErrCorrupt)
 	}
-	id := u.ID
-	*u = features.User{ID: id}
 	ref := r.varint()
 	u.LastSeen = ref
 	u.FirstSeen = ref - r.varint()
 	u.Events = r.u32()
-	u.Categories = r.scores(ref)
-	u.Brands = r.scores(ref)
-	u.CtxCategories = r.scores(ref)
-	u.Devices = r.scores(ref)
+	u.Categories = r.scores(u.Categories, ref)
+	u.Brands = r.scores(u.Brands, ref)
+	u.CtxCategories = r.scores(u.CtxCategories, ref)
+	u.Devices = r.scores(u.Devices, ref)
 	u.Hours.At = ref - r.varint()
 	nz := r.count(5)
 	if nz > len(u.Hours.Bins) {
@@ -156,13 +177,13 @@ func DecodeUser(b []byte, u *features.User) error {
 		u.Hours.Bins[idx] = v
 	}
 	if n := r.count(3); n > 0 {
-		u.Recent = make([]features.Recent, n)
+		u.Recent = slices.Grow(u.Recent, n)[:n]
 		for i := range u.Recent {
 			u.Recent[i] = features.Recent{Item: r.str(), Type: r.typ(), At: ref - r.varint()}
 		}
 	}
-	u.Purchased = r.marks(ref)
-	u.Dismissed = r.marks(ref)
+	u.Purchased = r.marks(u.Purchased, ref)
+	u.Dismissed = r.marks(u.Dismissed, ref)
 	u.Region = r.str()
 	u.TZ = r.str()
 	u.Price = features.PriceBand{W: r.f64(), Mean: r.f64(), M2: r.f64()}
@@ -179,7 +200,7 @@ func DecodeUser(b []byte, u *features.User) error {
 		u.Orders.RepeatSpend = r.f64()
 		u.Orders.ReturnedAt = ref - r.varint()
 		if n := r.count(10); n > 0 {
-			u.Points = make([]features.PointsBucket, n)
+			u.Points = slices.Grow(u.Points, n)[:n]
 			for i := range u.Points {
 				m := r.varint()
 				if m < math.MinInt32 || m > math.MaxInt32 {
@@ -205,7 +226,7 @@ func DecodeUser(b []byte, u *features.User) error {
 	u.Push.LastOpen = ref - r.varint()
 	if version >= userV3 {
 		if k := r.count(5); k > 0 {
-			u.Push.Recent = make([]features.PushSend, k)
+			u.Push.Recent = slices.Grow(u.Push.Recent, k)[:k]
 			for i := range u.Push.Recent {
 				u.Push.Recent[i] = features.PushSend{At: ref - r.varint(), Campaign: r.u32fixed()}
 			}
@@ -263,8 +284,8 @@ func DecodeItemStats(b []byte, s *features.ItemStats) error {
 		d.V = r.f32()
 		d.At = ref - r.varint()
 	}
-	s.Buckets = r.scores(ref)
-	s.Neighbours = r.scores(ref)
+	s.Buckets = r.scores(nil, ref)
+	s.Neighbours = r.scores(nil, ref)
 	s.Actions = r.u32()
 	s.Purchases = r.u32()
 	if r.err == nil && len(r.b) != 0 {
@@ -300,6 +321,11 @@ func (w *writer) scores(s features.Scores, ref int64) {
 type reader struct {
 	b   []byte
 	err error
+
+	// arena, when set, is a copy of the whole input (of length size):
+	// strings are read as substrings of it rather than allocated.
+	arena string
+	size  int
 }
 
 func (r *reader) fail(format string, args ...any) {
@@ -409,6 +435,13 @@ func (r *reader) str() string {
 		r.fail("string of %d bytes", n)
 		return ""
 	}
+	if r.arena != "" {
+		off := r.size - len(r.b)
+		if r.take(int(n)) == nil {
+			return ""
+		}
+		return r.arena[off : off+int(n)]
+	}
 	return string(r.take(int(n)))
 }
 
@@ -420,12 +453,13 @@ func (r *reader) typ() features.Type {
 	return t
 }
 
-func (r *reader) scores(ref int64) features.Scores {
+// scores reads a list of scores into dst's capacity (dst is empty).
+func (r *reader) scores(dst features.Scores, ref int64) features.Scores {
 	n := r.count(6)
 	if n == 0 {
-		return nil
+		return dst
 	}
-	s := make(features.Scores, n)
+	s := slices.Grow(dst, n)[:n]
 	for i := range s {
 		s[i].Key = r.str()
 		s[i].V = r.f32()
@@ -434,12 +468,13 @@ func (r *reader) scores(ref int64) features.Scores {
 	return s
 }
 
-func (r *reader) marks(ref int64) []features.Mark {
+// marks reads a list of marks into dst's capacity (dst is empty).
+func (r *reader) marks(dst []features.Mark, ref int64) []features.Mark {
 	n := r.count(3)
 	if n == 0 {
-		return nil
+		return dst
 	}
-	ms := make([]features.Mark, n)
+	ms := slices.Grow(dst, n)[:n]
 	for i := range ms {
 		ms[i] = features.Mark{Item: r.str(), At: ref - r.varint(), N: r.u32()}
 	}

@@ -185,13 +185,40 @@ func (s *Store) gcLoop() {
 // User reads the vector of user id into u (whose ID is set). It reports
 // false, leaving u zero but for its ID, when the user is unknown.
 func (s *Store) User(id string, u *features.User) (bool, error) {
+	return s.user(id, u, DecodeUser)
+}
+
+// Views returns the store as a reader of user vectors for requests: its
+// User decodes with DecodeUserView, reusing u's slices and sharing one copy
+// of the stored bytes among u's strings. The ranker reads users this way.
+func (s *Store) Views() Views { return Views{s} }
+
+// Views reads user vectors for readers that drop them soon after; see
+// Store.Views.
+type Views struct{ s *Store }
+
+// User is Store.User with DecodeUserView.
+func (v Views) User(id string, u *features.User) (bool, error) {
+	return v.s.user(id, u, DecodeUserView)
+}
+
+// keepBuf keeps v's array as the pooled buffer bp if fastcache had to
+// grow it past bp's (v was appended after a key of n bytes).
+func keepBuf(bp *[]byte, v []byte, n int) {
+	if cap(v) > cap(*bp)-n {
+		*bp = v[:0]
+	}
+}
+
+func (s *Store) user(id string, u *features.User, decode func([]byte, *features.User) error) (bool, error) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	key := userKey((*bp)[:0], id)
 	u.ID = id
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		s.hits.Add(1)
-		return true, DecodeUser(v, u)
+		keepBuf(bp, v, len(key))
+		return true, decode(v, u)
 	}
 	s.misses.Add(1)
 	// Miss: read Badger and fill the cache under the key's stripe lock. A
@@ -201,7 +228,8 @@ func (s *Store) User(id string, u *features.User) (bool, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
-		return true, DecodeUser(v, u)
+		keepBuf(bp, v, len(key))
+		return true, decode(v, u)
 	}
 	var found bool
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -214,7 +242,7 @@ func (s *Store) User(id string, u *features.User) (bool, error) {
 		}
 		found = true
 		return it.Value(func(v []byte) error {
-			if err := DecodeUser(v, u); err != nil {
+			if err := decode(v, u); err != nil {
 				return err
 			}
 			s.cacheSet(key, v)

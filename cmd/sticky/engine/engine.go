@@ -255,7 +255,7 @@ func (e *Engine) loadState(context.Context) error {
 
 // newRanker builds the ranker on the index and the audience.
 func (e *Engine) newRanker(context.Context) error {
-	e.rank = ranker.New(e.cfg.Ranker, e.extractor, e.store, e.cat, e.idx)
+	e.rank = ranker.New(e.cfg.Ranker, e.extractor, e.store.Views(), e.cat, e.idx)
 	if err := e.rank.WithAudience(e.aud); err != nil {
 		return fmt.Errorf("invalid ranker configuration: %w", err)
 	}
