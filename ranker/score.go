@@ -58,8 +58,8 @@ type scorer struct {
 	device     string
 	catalogued bool
 	cands      map[string]*candidate // nil: excluded
-	list       []*candidate // the admitted candidates, in admission order
-	boosts     []*boost     // the boosts whose rule the user matches
+	list       []*candidate          // the admitted candidates, in admission order
+	boosts     []*boost              // the boosts whose rule the user matches
 
 	catAff, ctxAff, brandAff map[string]float64 // normalised to max 1 (negatives kept)
 	topCats                  []string
