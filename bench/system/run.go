@@ -411,22 +411,22 @@ func (m *measure) attach(ctx context.Context, topics stream.Config) error {
 	m.counter = "sticky_stream_events_consumed_total"
 	m.t.Description = fmt.Sprintf("a sticky deployment at %s, not started by the harness: it consumes %s and %s of %s; "+
 		"the figures are read through its API and /metrics", m.base, topics.EventsTopic, topics.ItemsTopic, strings.Join(m.brokers, ","))
-	if n, err := partitionsOf(ctx, m.brokers, topics.EventsTopic); err != nil {
+	n, err := partitionsOf(ctx, m.brokers, topics.EventsTopic)
+	if err != nil {
 		return err
-	} else {
-		m.t.Description += fmt.Sprintf(" (%s has %d partitions)", topics.EventsTopic, n)
 	}
+	m.t.Description += fmt.Sprintf(" (%s has %d partitions)", topics.EventsTopic, n)
 	if err := waitURL(ctx, m.client, m.base+"/healthz", time.Minute); err != nil {
 		return err
 	}
-	n, met, err := m.consumed(ctx)
+	c0, met, err := m.consumed(ctx)
 	if err != nil {
 		return err
 	}
 	if _, ok := met[m.counter]; !ok {
 		return fmt.Errorf("%s/metrics has no %s: is it a sticky?", m.base, m.counter)
 	}
-	m.counter0 = n
+	m.counter0 = c0
 	m.cpuStart = m.markCPU(ctx)
 	m.startedAt = m.cpuStart.at
 	return nil
@@ -444,8 +444,8 @@ func partitionsOf(ctx context.Context, brokers []string, topic string) (int, err
 		return 0, fmt.Errorf("cannot list topic %s: %w", topic, err)
 	}
 	d, ok := td[topic]
-	if !ok || d.Err != nil {
-		return 0, fmt.Errorf("topic %s of the deployment is not on %s (is --events-topic right?): %v", topic, strings.Join(brokers, ","), d.Err)
+	if !ok || d.Err != nil || len(d.Partitions) == 0 {
+		return 0, fmt.Errorf("topic %s of the deployment is not on %s (is the events topic right?)", topic, strings.Join(brokers, ","))
 	}
 	return len(d.Partitions), nil
 }

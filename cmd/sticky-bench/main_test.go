@@ -99,6 +99,14 @@ func TestBenchRun(t *testing.T) {
 		if m.RSSBytes <= 0 || m.HeapBytes <= 0 || m.StateBytes <= 0 || m.Users < 150 || m.BytesPerUser <= 0 {
 			t.Errorf("%s memory %+v", tg.Name, m)
 		}
+		for name, p := range map[string]system.PhaseCPU{"ingest": tg.CPU.Ingest, "live": tg.CPU.Live} {
+			if p.Seconds <= 0 || p.TargetSeconds <= 0 || p.HarnessSeconds <= 0 {
+				t.Errorf("%s: %s cpu %+v", tg.Name, name, p)
+			}
+		}
+		if tg.CPU.Source != "/proc" {
+			t.Errorf("%s: cpu source %q", tg.Name, tg.CPU.Source)
+		}
 		phases := map[string]bool{}
 		for _, s := range tg.Throughput {
 			phases[s.Phase] = true
@@ -310,6 +318,9 @@ func TestHelpAndEnvironment(t *testing.T) {
 	if err := run([]string{"help"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(stdout.String(), "--target-url") {
+		t.Errorf("help does not explain --target-url:\n%s", stdout.String())
+	}
 	for _, sub := range []string{"run", "quality", "convert", "report", "baseline"} {
 		if !strings.Contains(stdout.String(), "sticky-bench "+sub+" [flags]") {
 			t.Errorf("help lacks %s:\n%s", sub, stdout.String())
@@ -318,7 +329,8 @@ func TestHelpAndEnvironment(t *testing.T) {
 	if err := run([]string{"run", "-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run -h: %v", err)
 	}
-	for _, want := range []string{"--live-rate", "STICKY_BENCH_LIVE_RATE", "(default 5000)", "--sticky-binary", "STICKY_BENCH_STICKY_BINARY"} {
+	for _, want := range []string{"--live-rate", "STICKY_BENCH_LIVE_RATE", "(default 5000)", "--sticky-binary", "STICKY_BENCH_STICKY_BINARY",
+		"--target-url", "--events-topic", "(default sticky.events)", "--items-topic"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("run -h lacks %q:\n%s", want, stderr.String())
 		}
