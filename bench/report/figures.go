@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/stickyhq/sticky/bench/system"
@@ -158,7 +159,14 @@ func sections(r *system.Result) []section {
 	if r.Workload.LiveRate > 0 && r.Workload.LiveSeconds > 0 {
 		live = fmt.Sprintf("during %s s of live events at %s events/s", trimZeros(fmtSeconds(r.Workload.LiveSeconds)), fmtRateShort(r.Workload.LiveRate))
 	}
-	return []section{
+	cpu := []section{
+		cpuSection("CPU, user + system — ingest phase, until the whole backlog is applied", func(t *system.Target) system.PhaseCPU { return t.CPU.Ingest }),
+		cpuSection("CPU, user + system — live phase, after the warm-up", func(t *system.Target) system.PhaseCPU { return t.CPU.Live }),
+	}
+	if !hasCPU(r) {
+		cpu = nil // a result of a harness that did not measure it
+	}
+	return slices.Concat([]section{
 		{title: title("Ingest", ingest), figures: []figure{
 			{label: "ingest (events/s)", value: positive(func(t *system.Target) float64 { return t.Ingest.PerSecond }), format: fmtRate, better: higher, goal: ingestGoal},
 			{label: "raw consume (events/s)", value: positive(func(t *system.Target) float64 { return t.Ingest.RawPerSecond }), format: fmtRate},
@@ -186,6 +194,7 @@ func sections(r *system.Result) []section {
 			{label: "errors", value: any0(func(t *system.Target) float64 { return float64(t.Latency.Errors) }), format: fmtCountF, better: lower},
 			{label: "empty lists", value: any0(func(t *system.Target) float64 { return float64(t.Latency.EmptyLists) }), format: fmtCountF, better: lower},
 		}},
+	}, cpu, []section{
 		{title: "Memory, end of the live phase", figures: []figure{
 			{label: "RSS", value: positive(func(t *system.Target) float64 { return float64(t.Memory.RSSBytes) }), format: fmtBytes, better: lower},
 			{label: "peak RSS", value: positive(func(t *system.Target) float64 { return float64(t.Memory.PeakRSSBytes) }), format: fmtBytes, better: lower},
@@ -194,7 +203,54 @@ func sections(r *system.Result) []section {
 			{label: "users in state", value: positive(func(t *system.Target) float64 { return float64(t.Memory.Users) }), format: fmtCountF},
 			{label: "state per user", value: positive(func(t *system.Target) float64 { return t.Memory.BytesPerUser }), format: fmtBytes, better: lower},
 		}},
+	})
+}
+
+// hasCPU reports whether any target has a CPU figure (results of older
+// harnesses have none).
+func hasCPU(r *system.Result) bool {
+	for i := range r.Targets {
+		c := &r.Targets[i].CPU
+		if c.Ingest != (system.PhaseCPU{}) || c.Live != (system.PhaseCPU{}) {
+			return true
+		}
 	}
+	return false
+}
+
+// cpuSection is the CPU figures of one phase: the target's CPU seconds
+// and average busy cores, the harness's, and the phase's length.
+func cpuSection(title string, phase func(t *system.Target) system.PhaseCPU) section {
+	return section{title: title, figures: []figure{
+		{label: "target CPU (s)", value: positive(func(t *system.Target) float64 { return phase(t).TargetSeconds }), format: fmtSeconds, better: lower},
+		{label: "target cores (avg)", value: positive(func(t *system.Target) float64 { return phase(t).TargetCores() }), format: fmtCores},
+		{label: "harness CPU (s)", value: positive(func(t *system.Target) float64 { return phase(t).HarnessSeconds }), format: fmtSeconds},
+		{label: "harness cores (avg)", value: positive(func(t *system.Target) float64 { return phase(t).HarnessCores() }), format: fmtCores},
+		{label: "phase length (s)", value: positive(func(t *system.Target) float64 { return phase(t).Seconds }), format: fmtSeconds},
+	}}
+}
+
+// cpuLine is a target's CPU in one line: "ingest: target 12.3 s (1.84
+// cores avg), harness 2.10 s (0.31 cores avg) over 6.70 s; live: …", or
+// "" when nothing was measured.
+func cpuLine(t *system.Target) string {
+	var parts []string
+	for _, x := range []struct {
+		name string
+		p    system.PhaseCPU
+	}{{"ingest", t.CPU.Ingest}, {"live", t.CPU.Live}} {
+		p := x.p
+		if !finite(p.Seconds) || p.Seconds <= 0 {
+			continue
+		}
+		target := dash
+		if finite(p.TargetSeconds) && p.TargetSeconds > 0 {
+			target = fmtSeconds(p.TargetSeconds) + " s (" + fmtCores(p.TargetCores()) + " cores avg)"
+		}
+		parts = append(parts, fmt.Sprintf("%s: target %s, harness %s s (%s cores avg) over %s s",
+			x.name, target, fmtSeconds(p.HarnessSeconds), fmtCores(p.HarnessCores()), fmtSeconds(p.Seconds)))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ratioCell is Sticky's figure over the baseline's, with the verdict of

@@ -81,6 +81,14 @@ func fmtSeconds(sec float64) string {
 	}
 }
 
+// fmtCores formats an average number of busy cores: 1.84, 0.07.
+func fmtCores(v float64) string {
+	if !finite(v) {
+		return dash
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
 // fmtBytes formats a size in binary units: 512 B, 3.2 KiB, 812.4 MiB, 1.52 GiB.
 func fmtBytes(b float64) string {
 	const k = 1024

@@ -99,6 +99,12 @@ func Markdown(r *system.Result, plots []string) string {
 			} else {
 				b.WriteString("No description.\n")
 			}
+			if t.URL != "" {
+				fmt.Fprintf(&b, "\nMeasured at %s, a deployment the harness did not start.\n", t.URL)
+			}
+			if l := cpuLine(t); l != "" {
+				b.WriteString("\nCPU — " + l + ".\n")
+			}
 			if len(t.Errors) > 0 {
 				fmt.Fprintf(&b, "\n**%d error(s); the figures of this target are partial:**\n\n", len(t.Errors))
 				b.WriteString(codeBlock("", strings.Join(t.Errors, "\n")))
@@ -208,6 +214,34 @@ func writeHowMeasured(b *strings.Builder, r *system.Result) {
 
 	b.WriteString("**Memory.** Measured at the end of the live phase. RSS is the resident set of every process of the target (for the baseline: its service and redis-server), peak RSS their high-water marks; Go heap is `go_memstats_heap_inuse_bytes` of the Go process. " +
 		"State is what the state takes: for Sticky, Badger's LSM and value log on disk; for the Redis baseline, Redis's `used_memory` — different resources, so read their ratio with that in mind. State per user divides it by the users in the state.\n")
+
+	if hasCPU(r) {
+		writeCPUMeasured(b, r)
+	}
+	for i := range r.Targets {
+		if t := &r.Targets[i]; t.URL != "" {
+			fmt.Fprintf(b, "\n**%s, a deployment already running** (at %s). The harness did not start it: it produced the workload into the deployment's topics while the deployment consumed them, so the ingest rate runs from the first backlog event applied to the last (on its `sticky_stream_events_consumed_total`, counted from its value before production) and is at most the producer's rate; the raw consumer read the topic after the ingest; startup and peak RSS are not measured; RSS, Go heap and state are what the deployment reports in `/metrics`; freshness and latency include the network between the two machines. ",
+				displayName(t), t.URL)
+			if len(r.Targets) > 1 {
+				b.WriteString("The other targets were started by the harness on a full backlog, so their ingest figures are measured differently: read the ingest ratios with that in mind.")
+			}
+			b.WriteString("\n")
+		}
+	}
+}
+
+// writeCPUMeasured explains the CPU figures.
+func writeCPUMeasured(b *strings.Builder, r *system.Result) {
+	b.WriteString("\n**CPU.** User + system CPU seconds of the target's processes (from `/proc/<pid>/stat`; for the baseline its service and redis-server; for a deployment the harness did not start, its `process_cpu_seconds_total`) and of the harness's own process (`getrusage`), read at the start and end of each phase; cores (avg) divides them by the phase's wall-clock length")
+	if c := r.Machine.CPUs; c > 0 {
+		fmt.Fprintf(b, ", out of the harness machine's %d CPUs", c)
+	}
+	b.WriteString(". The ingest phase runs from the target's start (for a deployment the harness did not start, from the start of production) until the whole backlog is applied, startup included; the live phase is its measured part after the warm-up. " +
+		"The harness's figure is the load generator and its pollers")
+	if strings.HasPrefix(r.Broker, "embedded") {
+		b.WriteString(", and the embedded broker, which runs in the harness's process in this run")
+	}
+	b.WriteString(": on one machine, what the harness takes is not the target's.\n")
 }
 
 // workloadOf is " (online-retail, 540,000 events)" or nothing.

@@ -76,6 +76,11 @@ func sample() *system.Result {
 					RSSBytes: 210 << 20, PeakRSSBytes: 260 << 20, HeapBytes: 96 << 20,
 					StateBytes: 48 << 20, StateKind: "Badger LSM and value log on disk", Users: 4_372, BytesPerUser: float64(48<<20) / 4372,
 				},
+				CPU: system.CPU{
+					Ingest: system.PhaseCPU{Seconds: 7.2, TargetSeconds: 11.5, HarnessSeconds: 2.4},
+					Live:   system.PhaseCPU{Seconds: 60, TargetSeconds: 48, HarnessSeconds: 39},
+					Source: "/proc",
+				},
 			},
 			{
 				Name:        "redis-baseline",
@@ -94,6 +99,11 @@ func sample() *system.Result {
 				Memory: system.Memory{
 					RSSBytes: 420 << 20, PeakRSSBytes: 450 << 20, HeapBytes: 30 << 20,
 					StateBytes: 160 << 20, StateKind: "Redis used_memory", Users: 4_372, BytesPerUser: float64(160<<20) / 4372,
+				},
+				CPU: system.CPU{
+					Ingest: system.PhaseCPU{Seconds: 23.1, TargetSeconds: 30.2, HarnessSeconds: 3.1},
+					Live:   system.PhaseCPU{Seconds: 60, TargetSeconds: 66, HarnessSeconds: 41},
+					Source: "/proc",
 				},
 				Errors: []string{"redis: 3 slow commands over 10 ms (SLOWLOG)"},
 			},
@@ -162,6 +172,11 @@ func TestSummary(t *testing.T) {
 	f("Memory", "RSS", "210.0 MiB", "420.0 MiB", "×0.50 better")
 	f("Memory", "state per user", "11.2 KiB", "37.5 KiB", "×0.30 better")
 	f("Quality", "sticky ranker", "18,532", "0.1834", "0.1012", "61.2%", "41.20")
+	// 11.5 s of CPU over 7.2 s: 1.60 cores; 30.2 s for the baseline's ingest.
+	f("CPU, user + system — ingest", "target CPU (s)", "11.50", "30.20", "×0.38 better")
+	f("CPU, user + system — ingest", "target cores (avg)", "1.60", "1.31", "×1.22")
+	f("CPU, user + system — live", "harness CPU (s)", "39.00", "41.00", "×0.95")
+	f("CPU, user + system — live", "harness cores (avg)", "0.65", "0.68", "×0.95")
 
 	for _, want := range []string{
 		"Sticky/baseline",
@@ -270,6 +285,21 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 
+	for _, want := range []string{
+		"| **CPU, user + system — ingest phase, until the whole backlog is applied** |",
+		"| target CPU (s) | 11.50 | 30.20 | ×0.38 better |",
+		"CPU — ingest: target 11.50 s (1.60 cores avg), harness 2.40 s (0.33 cores avg) over 7.20 s; live: target 48.00 s (0.80 cores avg), harness 39.00 s (0.65 cores avg) over 60.00 s.",
+		"**CPU.** User + system CPU seconds",
+		"and the embedded broker, which runs in the harness's process in this run",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "a deployment already running") {
+		t.Error("a started target is described as a deployment")
+	}
+
 	r.Quality.Interactions = true
 	r.Machine.CPUs = 8
 	md = Markdown(r, nil)
@@ -280,6 +310,63 @@ func TestMarkdown(t *testing.T) {
 	}
 	if strings.Contains(md, "## Plots") {
 		t.Error("plots section without plots")
+	}
+}
+
+// A Sticky deployment the harness did not start (--target-url): where it
+// was measured and what was not, in both outputs.
+func TestDeployment(t *testing.T) {
+	r := sample()
+	r.Broker = "kafka-1:9092"
+	r.Targets[0].URL = "http://sticky-1:8080"
+	r.Targets[0].Ingest.StartupSeconds = 0
+	r.Targets[0].Memory.PeakRSSBytes = 0
+	md := Markdown(r, nil)
+	for _, want := range []string{
+		"Measured at http://sticky-1:8080, a deployment the harness did not start.",
+		"**Sticky, a deployment already running** (at http://sticky-1:8080)",
+		"startup and peak RSS are not measured",
+		"read the ingest ratios with that in mind",
+		"| startup (s) | – | 0.40 | – |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "embedded broker, which runs") {
+		t.Error("the harness's CPU is said to include a broker it did not run")
+	}
+	if s := Summary(r); !strings.Contains(s, "Sticky: the deployment at http://sticky-1:8080, not started by the harness") {
+		t.Errorf("summary:\n%s", s)
+	}
+}
+
+// The reference runs under docs/bench were written before the harness
+// measured CPU: they still render, without CPU rows or NaN.
+func TestOldResults(t *testing.T) {
+	paths, err := filepath.Glob("../../docs/bench/*/result.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no reference results: %v", err)
+	}
+	for _, p := range paths {
+		r, err := ReadJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Targets) < 2 || hasCPU(r) {
+			t.Fatalf("%s: %d targets, CPU %v", p, len(r.Targets), hasCPU(r))
+		}
+		s, md := Summary(r), Markdown(r, nil)
+		for _, out := range []string{s, md} {
+			for _, bad := range []string{"NaN", "Inf", "%!", "CPU, user", "**CPU.**", "CPU —"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%s: output holds %q", p, bad)
+				}
+			}
+		}
+		if l := row(t, s, "Ingest", "ingest (events/s)"); !strings.Contains(l, "better") && !strings.Contains(l, "worse") {
+			t.Errorf("%s: no ratio in %q", p, l)
+		}
 	}
 }
 

@@ -25,6 +25,11 @@ func Summary(r *system.Result) string {
 		if kinds := stateKinds(r); kinds != "" {
 			b.WriteString("state: " + kinds + ".\n")
 		}
+		for i := range r.Targets {
+			if t := &r.Targets[i]; t.URL != "" {
+				fmt.Fprintf(&b, "%s: the deployment at %s, not started by the harness (startup and peak RSS not measured; ingest overlaps production).\n", displayName(t), t.URL)
+			}
+		}
 	}
 	if q := r.Quality; q != nil {
 		fmt.Fprintf(&b, "\nQuality — prequential, top %d, %s\n", q.K, qualityScope(q))

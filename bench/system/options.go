@@ -1,9 +1,12 @@
 package system
 
 import (
+	"cmp"
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/stickyhq/sticky/stream"
 )
 
 // Options configure a system run. The zero value of each field means its
@@ -12,6 +15,18 @@ type Options struct {
 	// Brokers are Kafka seed brokers. Empty: the harness starts an
 	// embedded kfake broker in its own process, on loopback.
 	Brokers []string
+	// TargetURL is the HTTP API of a Sticky deployment already running
+	// (e.g. "http://sticky-1:8080"). Set, the harness does not start
+	// sticky: it produces the workload to EventsTopic and ItemsTopic of
+	// Brokers (required), which the deployment consumes, and measures it
+	// through its API and /metrics (see the package doc for what is and is
+	// not measured then). The Redis baseline, when asked for, is still
+	// started by the harness. Default: empty, the harness starts sticky.
+	TargetURL string
+	// EventsTopic and ItemsTopic are the deployment's topics, with
+	// TargetURL only. Defaults "sticky.events" and "sticky.items" (sticky's
+	// own defaults, from stream.DefaultConfig).
+	EventsTopic, ItemsTopic string
 	// Partitions of the events topic each target consumes. Default 6.
 	Partitions int
 	// Dir holds the targets' data directories, logs and Redis's files.
@@ -96,6 +111,9 @@ func (o *Options) defaults() {
 	}
 	if o.FreshTimeout <= 0 {
 		o.FreshTimeout = 10 * time.Second
+	}
+	if d := stream.DefaultConfig(); o.EventsTopic == "" || o.ItemsTopic == "" {
+		o.EventsTopic, o.ItemsTopic = cmp.Or(o.EventsTopic, d.EventsTopic), cmp.Or(o.ItemsTopic, d.ItemsTopic)
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

@@ -14,13 +14,14 @@ import (
 	"github.com/stickyhq/sticky/stream"
 )
 
-// consumed scrapes the target's consumed-events counter.
+// consumed scrapes the target's consumed-events counter, counted from
+// counter0.
 func (m *measure) consumed(ctx context.Context) (int64, metrics, error) {
 	met, err := scrape(ctx, m.client, m.base+"/metrics")
 	if err != nil {
 		return 0, nil, err
 	}
-	return int64(met[m.counter]), met, nil
+	return int64(met[m.counter]) - m.counter0, met, nil
 }
 
 // sample records the target's events/s every second until ctx ends.
@@ -64,7 +65,9 @@ func (m *measure) ingest(ctx context.Context) error {
 			last = n
 			if n > 0 && t0.IsZero() {
 				t0, c0 = now, n
-				m.t.Ingest.StartupSeconds = now.Sub(m.startedAt).Seconds()
+				if !m.remote() {
+					m.t.Ingest.StartupSeconds = now.Sub(m.startedAt).Seconds()
+				}
 			}
 			if n >= want {
 				break
@@ -74,6 +77,14 @@ func (m *measure) ingest(ctx context.Context) error {
 			if done, err := p.exited(); done {
 				return err
 			}
+		}
+		select {
+		case err := <-m.producing:
+			if err != nil {
+				return err
+			}
+			m.producing = nil
+		default:
 		}
 		if now.After(deadline) {
 			return fmt.Errorf("ingest: %d of %d events applied after %v", last, want, o.IngestTimeout)
@@ -104,6 +115,12 @@ func (m *measure) ingest(ctx context.Context) error {
 	in.PerSecond = float64(want-c0) / in.Seconds
 	if in.RawPerSecond > 0 {
 		in.Ratio = in.PerSecond / in.RawPerSecond
+	}
+	if m.remote() {
+		// The raw consumer reads the topic after the ingest.
+		m.progressDone(fmt.Sprintf("%s ingest: %d events in %.1f s: %s events/s, consumed while the harness produced them",
+			m.t.Name, want, in.Seconds, human(in.PerSecond)))
+		return nil
 	}
 	m.progressDone(fmt.Sprintf("%s ingest: %d events in %.1f s: %s events/s (raw consumer %s events/s, ratio %.2f)",
 		m.t.Name, want, in.Seconds, human(in.PerSecond), human(in.RawPerSecond), in.Ratio))
@@ -164,12 +181,16 @@ func (m *measure) live(ctx context.Context, topics stream.Config) error {
 	}()
 
 	tick := time.NewTicker(time.Second)
+	measuring := time.After(time.Until(measureAt))
 	var exitErr error
+	var cpu0 cpuMark
 loop:
 	for {
 		select {
 		case <-lctx.Done():
 			break loop
+		case <-measuring:
+			cpu0 = m.markCPU(ctx)
 		case now := <-tick.C:
 			for _, p := range m.procs {
 				if done, err := p.exited(); done {
@@ -188,6 +209,9 @@ loop:
 		}
 	}
 	tick.Stop()
+	if !cpu0.at.IsZero() && exitErr == nil {
+		m.t.CPU.Live = phaseCPU(cpu0, m.markCPU(ctx))
+	}
 	wg.Wait()
 	measured := min(time.Since(measureAt), o.Live).Seconds()
 	m.t.Latency = rl.result(measured)
@@ -234,8 +258,17 @@ func (m *measure) memory(ctx context.Context) {
 	}
 	mem.HeapBytes = int64(met["go_memstats_heap_inuse_bytes"])
 	mem.Users = m.users
-	switch m.t.Name {
-	case TargetSticky:
+	switch {
+	case m.remote():
+		// No process of the harness's to look at: what the deployment
+		// reports of itself. It has no high-water mark of its RSS, and
+		// Badger refreshes its size figure about once a minute.
+		mem.RSSBytes = int64(met["process_resident_memory_bytes"])
+		mem.StateBytes, mem.StateKind = int64(met["sticky_state_disk_bytes"]), "Badger size on disk as the deployment reports it (sticky_state_disk_bytes)"
+		if n := int(met["sticky_audience_users"]); n > 0 {
+			mem.Users = n
+		}
+	case m.t.Name == TargetSticky:
 		// Badger refreshes its own size figure once a minute: measure the
 		// files instead (allocated blocks, so sparse value logs count as
 		// what they take).
@@ -243,7 +276,7 @@ func (m *measure) memory(ctx context.Context) {
 		if n := int(met["sticky_audience_users"]); n > 0 {
 			mem.Users = n
 		}
-	case TargetBaseline:
+	case m.t.Name == TargetBaseline:
 		if m.redis != nil {
 			b, err := redisUsedMemory(ctx, m.redis.Addr())
 			if err != nil {

@@ -13,7 +13,7 @@ type Result struct {
 	Machine  Machine   `json:"machine"`  // where it ran
 	Started  time.Time `json:"started"`  // wall-clock start
 	Seconds  float64   `json:"seconds"`  // wall-clock duration of the whole run
-	Broker   string    `json:"broker"`   // "embedded (kfake)" or the --brokers list
+	Broker   string    `json:"broker"`   // the embedded kfake's address, or the --brokers list
 	Workload Workload  `json:"workload"` // what was replayed
 	Goals    Goals     `json:"goals"`    // the targets the report shows progress against
 
@@ -66,12 +66,17 @@ var DefaultGoals = Goals{IngestPerSecond: 100_000, FreshnessP99: 0.025, LatencyP
 type Target struct {
 	Name        string `json:"name"`        // "sticky" or "redis-baseline"
 	Description string `json:"description"` // one line: what ran, how it was configured
+	// URL is the API of a deployment the harness measured without
+	// starting it (Options.TargetURL); empty when the harness started the
+	// target itself.
+	URL string `json:"url,omitempty"`
 
 	Ingest     Ingest    `json:"ingest"`
 	Throughput []Sample  `json:"throughput"` // events/s applied, sampled through both phases
 	Freshness  Freshness `json:"freshness"`
 	Latency    Latency   `json:"latency"`
 	Memory     Memory    `json:"memory"`
+	CPU        CPU       `json:"cpu"`
 	Errors     []string  `json:"errors,omitempty"` // what went wrong, if anything (the figures are then partial)
 }
 
@@ -81,7 +86,8 @@ type Ingest struct {
 	Events    int     `json:"events"`
 	Seconds   float64 `json:"seconds"`    // from the first applied event to the last
 	PerSecond float64 `json:"per_second"` // Events/Seconds
-	// StartupSeconds is from process start to the first applied event.
+	// StartupSeconds is from process start to the first applied event
+	// (not measured for a deployment the harness did not start).
 	StartupSeconds float64 `json:"startup_seconds"`
 	// RawPerSecond is a plain franz-go consumer reading the same topic in
 	// the same run, doing nothing with the records: the ceiling.
@@ -138,17 +144,57 @@ type Bar struct {
 // Memory is measured at the end of the live phase.
 type Memory struct {
 	// RSSBytes is the resident set of every process of the target (for
-	// the baseline: its service and redis-server); PeakRSSBytes their
-	// high-water marks.
+	// the baseline: its service and redis-server; for a deployment the
+	// harness did not start, its process_resident_memory_bytes);
+	// PeakRSSBytes their high-water marks (not measured for a deployment).
 	RSSBytes     int64 `json:"rss_bytes"`
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	HeapBytes    int64 `json:"go_heap_bytes"` // go_memstats_heap_inuse_bytes of the Go process
 	// StateBytes is what the state takes: Badger's LSM and value log on
-	// disk for Sticky; Redis's used_memory for the baseline.
+	// disk for Sticky (as it reports them in sticky_state_disk_bytes, for
+	// a deployment); Redis's used_memory for the baseline.
 	StateBytes   int64   `json:"state_bytes"`
 	StateKind    string  `json:"state_kind"` // what StateBytes is
 	Users        int     `json:"users"`      // users in the state
 	BytesPerUser float64 `json:"state_bytes_per_user"`
+}
+
+// CPU is the processor time (user + system) the target and the harness
+// spent in each phase, so that a reader sees what share of the machine the
+// target had while the harness loaded it.
+type CPU struct {
+	Ingest PhaseCPU `json:"ingest"`
+	Live   PhaseCPU `json:"live"`
+	// Source is where the target's figures come from: "/proc" (the
+	// utime + stime of each of its processes) or "process_cpu_seconds_total"
+	// (its own metric, when it runs elsewhere).
+	Source string `json:"source,omitempty"`
+}
+
+// PhaseCPU is the CPU spent during one phase. The ingest phase runs from
+// the start of the target's process (of the backlog's production for a
+// target the harness did not start) until the whole backlog is applied;
+// the live phase is its measured part, after the warm-up.
+type PhaseCPU struct {
+	Seconds       float64 `json:"seconds"`        // wall-clock length of the phase
+	TargetSeconds float64 `json:"target_seconds"` // CPU of the target's processes
+	// HarnessSeconds is the CPU of the harness process (getrusage
+	// RUSAGE_SELF): the load generator, the pollers and, when no brokers
+	// are given, the embedded broker.
+	HarnessSeconds float64 `json:"harness_seconds"`
+}
+
+// TargetCores is the target's average number of busy cores in the phase.
+func (p PhaseCPU) TargetCores() float64 { return perSecond(p.TargetSeconds, p.Seconds) }
+
+// HarnessCores is the harness's average number of busy cores in the phase.
+func (p PhaseCPU) HarnessCores() float64 { return perSecond(p.HarnessSeconds, p.Seconds) }
+
+func perSecond(v, s float64) float64 {
+	if s <= 0 {
+		return 0
+	}
+	return v / s
 }
 
 // Quality is the prequential evaluation.

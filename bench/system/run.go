@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -57,7 +58,15 @@ func Run(ctx context.Context, w *workload.Workload, o Options, r *Result) error 
 			return fmt.Errorf("system: unknown target %q (want %s or %s)", t, TargetSticky, TargetBaseline)
 		}
 	}
-	if o.StickyBinary == "" && slices.Contains(targets, TargetSticky) {
+	if o.TargetURL != "" {
+		if len(o.Brokers) == 0 {
+			return errors.New("system: Options.TargetURL needs Brokers: the deployment's brokers, to produce the workload to")
+		}
+		if !slices.Contains(targets, TargetSticky) {
+			return errors.New("system: Options.TargetURL is the sticky target, but the targets do not include sticky")
+		}
+	}
+	if o.StickyBinary == "" && o.TargetURL == "" && slices.Contains(targets, TargetSticky) {
 		bin, err := findSticky()
 		if err != nil {
 			return err
@@ -92,10 +101,19 @@ func Run(ctx context.Context, w *workload.Workload, o Options, r *Result) error 
 		backlog = len(w.Events) - min(reserve, len(w.Events)/2)
 	}
 	evs := shiftToNow(w.Events, backlog)
+	run := fmt.Sprintf("b%d", time.Now().UnixNano()%1e9)
+	if o.TargetURL != "" {
+		// A deployment keeps what earlier runs produced: new event ids, so
+		// that a second run is not skipped as duplicates.
+		for i := range evs {
+			if evs[i].ID != "" {
+				evs[i].ID += "-" + run
+			}
+		}
+	}
 	r.Workload = Workload{Name: w.Name, Events: len(w.Events), Users: w.Users(), Items: len(w.Items),
 		Backlog: backlog, LiveRate: o.LiveRate, LiveSeconds: o.Live.Seconds(), Partitions: o.Partitions}
 
-	run := fmt.Sprintf("b%d", time.Now().UnixNano()%1e9)
 	for _, name := range targets {
 		if ctx.Err() != nil {
 			break
@@ -142,7 +160,11 @@ type measure struct {
 	base     string // HTTP base URL
 	client   *http.Client
 
-	counter   string // the metric counting consumed events
+	counter   string       // the metric counting consumed events
+	counter0  int64        // its value when the harness started producing (non-zero for a running deployment)
+	producing <-chan error // the backlog's producer, while the ingest phase waits (a running deployment)
+	cpuStart  cpuMark      // at the start of the ingest phase
+	cpuErr    error        // why the target's CPU could not be read
 	phase     atomic.Value
 	startedAt time.Time
 	mu        sync.Mutex
@@ -156,18 +178,24 @@ func (m *measure) run(ctx context.Context) error {
 	}
 	topics := stream.Config{Brokers: m.brokers, EventsTopic: m.prefix + ".events", ItemsTopic: m.prefix + ".items",
 		DLQTopic: m.prefix + ".events.dlq", Partitions: o.Partitions}
-	if err := stream.EnsureTopics(ctx, topics); err != nil {
-		return err
+	if m.remote() {
+		// The deployment's own topics: they exist (it created them), and
+		// the harness creates nothing.
+		topics = stream.Config{Brokers: m.brokers, EventsTopic: o.EventsTopic, ItemsTopic: o.ItemsTopic}
+	} else {
+		if err := stream.EnsureTopics(ctx, topics); err != nil {
+			return err
+		}
+		o.Log.Info("producing the backlog", "target", m.t.Name, "events", m.backlog, "items", len(m.w.Items))
+		if err := m.produceBacklog(ctx, topics); err != nil {
+			return err
+		}
+		raw, err := rawConsume(ctx, m.brokers, topics.EventsTopic, m.backlog)
+		if err != nil {
+			return err
+		}
+		m.t.Ingest.RawPerSecond = raw
 	}
-	o.Log.Info("producing the backlog", "target", m.t.Name, "events", m.backlog, "items", len(m.w.Items))
-	if err := m.produceBacklog(ctx, topics); err != nil {
-		return err
-	}
-	raw, err := rawConsume(ctx, m.brokers, topics.EventsTopic, m.backlog)
-	if err != nil {
-		return err
-	}
-	m.t.Ingest.RawPerSecond = raw
 
 	m.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
@@ -182,6 +210,11 @@ func (m *measure) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if m.cpuErr != nil {
+			m.t.Errors = append(m.t.Errors, "cpu: the target's CPU was not measured: "+m.cpuErr.Error())
+		}
+	}()
 
 	sctx, cancelSampler := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})
@@ -198,8 +231,36 @@ func (m *measure) run(ctx context.Context) error {
 		m.mu.Unlock()
 	}()
 
+	if m.remote() {
+		// The deployment consumes the backlog while it is produced.
+		o.Log.Info("producing the backlog to the deployment", "target", m.t.Name, "url", m.base,
+			"events", m.backlog, "items", len(m.w.Items), "topic", topics.EventsTopic)
+		produced := make(chan error, 1)
+		m.producing = produced
+		go func() {
+			defer close(produced)
+			produced <- m.produceBacklog(ctx, topics)
+		}()
+		defer func() {
+			for range produced { // the ingest may have taken the result already
+			}
+		}()
+	}
 	if err := m.ingest(ctx); err != nil {
 		return err
+	}
+	m.t.CPU.Ingest = phaseCPU(m.cpuStart, m.markCPU(ctx))
+	if m.remote() {
+		// After the ingest, so that it does not compete with the target
+		// for the brokers (nor, on one machine, for the cores).
+		raw, err := rawConsume(ctx, m.brokers, topics.EventsTopic, m.backlog)
+		if err != nil {
+			return err
+		}
+		m.t.Ingest.RawPerSecond = raw
+		if m.t.Ingest.PerSecond > 0 {
+			m.t.Ingest.Ratio = m.t.Ingest.PerSecond / raw
+		}
 	}
 	m.phase.Store("live")
 	if err := m.live(ctx, topics); err != nil {
@@ -208,6 +269,10 @@ func (m *measure) run(ctx context.Context) error {
 	m.memory(ctx)
 	return nil
 }
+
+// remote reports whether the target is a deployment the harness did not
+// start (Options.TargetURL).
+func (m *measure) remote() bool { return m.t.Name == TargetSticky && m.o.TargetURL != "" }
 
 // produceBacklog writes the catalogue and the backlog events.
 func (m *measure) produceBacklog(ctx context.Context, topics stream.Config) error {
@@ -280,11 +345,16 @@ func rawConsume(ctx context.Context, brokers []string, topic string, n int) (flo
 // answers; stop stops them.
 func (m *measure) start(ctx context.Context, topics stream.Config) (stop func() error, err error) {
 	o := m.o
+	if m.remote() {
+		return func() error { return nil }, m.attach(ctx, topics)
+	}
 	addr, err := freePort()
 	if err != nil {
 		return func() error { return nil }, err
 	}
 	m.base = "http://" + addr
+	// The target's processes do not exist yet: their CPU starts at zero.
+	m.cpuStart = cpuMark{at: time.Now(), harness: harnessCPU(), ok: true}
 	stops := []func() error{}
 	stop = func() error {
 		var errs []error
@@ -330,6 +400,54 @@ func (m *measure) start(ctx context.Context, topics stream.Config) (stop func() 
 		return stop, err
 	}
 	return stop, nil
+}
+
+// attach is start for a deployment the harness did not start: it waits
+// until the API answers and reads the consumed-events counter and the CPU
+// the deployment has already spent, from which its figures are counted.
+func (m *measure) attach(ctx context.Context, topics stream.Config) error {
+	m.base = strings.TrimRight(m.o.TargetURL, "/")
+	m.t.URL = m.base
+	m.counter = "sticky_stream_events_consumed_total"
+	m.t.Description = fmt.Sprintf("a sticky deployment at %s, not started by the harness: it consumes %s and %s of %s; "+
+		"the figures are read through its API and /metrics", m.base, topics.EventsTopic, topics.ItemsTopic, strings.Join(m.brokers, ","))
+	n, err := partitionsOf(ctx, m.brokers, topics.EventsTopic)
+	if err != nil {
+		return err
+	}
+	m.t.Description += fmt.Sprintf(" (%s has %d partitions)", topics.EventsTopic, n)
+	if err := waitURL(ctx, m.client, m.base+"/healthz", time.Minute); err != nil {
+		return err
+	}
+	c0, met, err := m.consumed(ctx)
+	if err != nil {
+		return err
+	}
+	if _, ok := met[m.counter]; !ok {
+		return fmt.Errorf("%s/metrics has no %s: is it a sticky?", m.base, m.counter)
+	}
+	m.counter0 = c0
+	m.cpuStart = m.markCPU(ctx)
+	m.startedAt = m.cpuStart.at
+	return nil
+}
+
+// partitionsOf returns the partition count of an existing topic.
+func partitionsOf(ctx context.Context, brokers []string, topic string) (int, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return 0, fmt.Errorf("cannot create an admin client: %w", err)
+	}
+	defer cl.Close()
+	td, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("cannot list topic %s: %w", topic, err)
+	}
+	d, ok := td[topic]
+	if !ok || d.Err != nil || len(d.Partitions) == 0 {
+		return 0, fmt.Errorf("topic %s of the deployment is not on %s (is the events topic right?)", topic, strings.Join(brokers, ","))
+	}
+	return len(d.Partitions), nil
 }
 
 // findSticky is the default StickyBinary: `sticky` in the directory of the

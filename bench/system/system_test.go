@@ -97,3 +97,63 @@ func TestFindSticky(t *testing.T) {
 		t.Fatalf("findSticky() = %q, %v; want %q", got, err, bin)
 	}
 }
+
+func TestParseProcStat(t *testing.T) {
+	f := func(line string, want float64) {
+		t.Helper()
+		got, err := parseProcStat(line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if got != want {
+			t.Errorf("%q: %v s, want %v", line, got, want)
+		}
+	}
+	// utime 1234 and stime 566 ticks: 18 s.
+	f("4242 (sticky) S 1 4242 4242 0 -1 4194560 9127 0 0 0 1234 566 0 0 20 0 12 0 77 1 2 3", 18)
+	// A command name with spaces and parentheses.
+	f("7 (a) b (c) R 1 7 7 0 -1 0 0 0 0 0 50 25 0 0 20 0 1 0 1", 0.75)
+	if _, err := parseProcStat("7 (short) R 1 2"); err == nil {
+		t.Error("a short line parsed")
+	}
+	if _, err := parseProcStat("no name"); err == nil {
+		t.Error("a line without a command name parsed")
+	}
+}
+
+// The harness's own CPU grows as it works, and this process's /proc figure
+// agrees with it within the ticks' resolution.
+func TestCPUReadings(t *testing.T) {
+	before := harnessCPU()
+	x := 0
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+		x++
+	}
+	after := harnessCPU()
+	if after <= before {
+		t.Fatalf("harness CPU %v then %v (spun %d times)", before, after, x)
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	p, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now := harnessCPU(); p <= 0 || p > now+0.05 {
+		t.Errorf("/proc says %v s, getrusage %v s", p, now)
+	}
+
+	a := cpuMark{at: time.Unix(100, 0), target: 5, harness: 1, ok: true}
+	b := cpuMark{at: time.Unix(104, 0), target: 11, harness: 3, ok: true}
+	if got := phaseCPU(a, b); got != (PhaseCPU{Seconds: 4, TargetSeconds: 6, HarnessSeconds: 2}) || got.TargetCores() != 1.5 || got.HarnessCores() != 0.5 {
+		t.Errorf("phase %+v", got)
+	}
+	b.ok = false
+	if got := phaseCPU(a, b); got.TargetSeconds != 0 || got.HarnessSeconds != 2 {
+		t.Errorf("a failed reading: %+v", got)
+	}
+	if (PhaseCPU{}).TargetCores() != 0 {
+		t.Error("cores of an empty phase")
+	}
+}

@@ -109,7 +109,13 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// waitHTTP polls url until it answers 200, the process exits, or timeout.
+// waitURL polls url until it answers 200, or timeout.
+func waitURL(ctx context.Context, c *http.Client, url string, timeout time.Duration) error {
+	return waitHTTP(ctx, c, url, nil, timeout)
+}
+
+// waitHTTP polls url until it answers 200, the process (if any) exits, or
+// timeout.
 func waitHTTP(ctx context.Context, c *http.Client, url string, p *process, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -121,10 +127,15 @@ func waitHTTP(ctx context.Context, c *http.Client, url string, p *process, timeo
 				return nil
 			}
 		}
-		if done, err := p.exited(); done {
-			return err
+		if p != nil {
+			if done, err := p.exited(); done {
+				return err
+			}
 		}
 		if time.Now().After(deadline) {
+			if p == nil {
+				return fmt.Errorf("%s did not answer 200 within %v", url, timeout)
+			}
 			return fmt.Errorf("%s did not answer %s within %v", p.name, url, timeout)
 		}
 		select {

@@ -12,7 +12,9 @@
 //
 // The system run starts `sticky serve` from --sticky-binary (default: sticky
 // beside this executable, else on PATH) and the baseline as `sticky-bench
-// baseline` from this executable. Every flag can also be set with an
+// baseline` from this executable; with --target-url and --brokers it
+// measures a deployment already running instead of starting sticky (see
+// the package doc of bench/system for what is measured then). Every flag can also be set with an
 // environment variable: --live-rate is STICKY_BENCH_LIVE_RATE. A flag on the
 // command line wins over the environment.
 package main
@@ -40,6 +42,7 @@ import (
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/internal/cli"
 	"github.com/stickyhq/sticky/ranker"
+	"github.com/stickyhq/sticky/stream"
 )
 
 const benchUsage = `Sticky's benchmark harness.
@@ -60,6 +63,21 @@ Workloads: --workload synthetic (flags --users, --items, --days, ...), online-re
 cdnow (read from --data-dir), or --events FILE [--items-file FILE] for your own logs.
 The run starts "sticky serve" from --sticky-binary: by default the sticky beside this
 executable, else the one on PATH ("go build -o bin/ ./cmd/..." builds both).
+
+A deployment already running: --target-url http://host:8080 --brokers its-kafka:9092
+(and --events-topic, --items-topic if not sticky's defaults) measures it instead of
+starting sticky, so the load can come from another machine. The harness produces the
+workload's catalogue and events into those topics while the deployment consumes them
+(it creates no topic; use a deployment whose state may hold the workload). Measured
+then: ingest (from the first backlog event applied to the last, on the deployment's
+sticky_stream_events_consumed_total; at most the producer's rate), raw consume (after
+the ingest), freshness and latency (network included), RSS, Go heap and state size
+from its /metrics, CPU from its process_cpu_seconds_total. Not measured: startup and
+peak RSS. Other traffic on its topics during the run skews the ingest figures.
+
+CPU: each phase reports the target's CPU seconds (and its average busy cores) beside
+the harness process's own (getrusage; it includes the embedded broker when there is
+one), so the report shows what share of the machine the target had.
 Every flag is also the environment variable STICKY_BENCH_<FLAG>, e.g.
 --live-rate is STICKY_BENCH_LIVE_RATE.
 `
@@ -187,6 +205,9 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	fs.BoolVar(&excludeSeen, "exclude-seen", false, "quality: remove from every list each item the user interacted with before (default: only dismissed, bought and not repeatable, unavailable)")
 	if sub == "run" {
 		fs.StringVar(&brokers, "brokers", "", "Kafka brokers; empty starts an embedded kfake broker in the harness")
+		fs.StringVar(&o.TargetURL, "target-url", "", "measure the sticky deployment already running at this URL instead of starting sticky; needs --brokers (its brokers)")
+		fs.StringVar(&o.EventsTopic, "events-topic", stream.DefaultConfig().EventsTopic, "with --target-url: the deployment's events topic")
+		fs.StringVar(&o.ItemsTopic, "items-topic", stream.DefaultConfig().ItemsTopic, "with --target-url: the deployment's catalogue topic")
 		fs.BoolVar(&o.Baseline, "baseline", false, "also measure the Redis baseline (needs redis-server in PATH)")
 		fs.StringVar(&targets, "targets", "", "comma-separated targets to run: sticky, redis-baseline (default sticky, plus the baseline with --baseline)")
 		fs.IntVar(&o.Partitions, "partitions", 6, "partitions of the events topic")
@@ -211,6 +232,9 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	log, err := cli.NewLogger(logLevel, stderr)
 	if err != nil {
 		return err
+	}
+	if o.TargetURL != "" && brokers == "" {
+		return errors.New("--target-url needs --brokers: the brokers the deployment consumes from")
 	}
 	if out == "" {
 		out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))

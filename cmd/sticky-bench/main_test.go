@@ -6,11 +6,16 @@ import (
 	"flag"
 	"image/png"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/stickyhq/sticky/bench/report"
 	"github.com/stickyhq/sticky/bench/system"
@@ -25,10 +30,7 @@ func TestBenchRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries and runs the harness")
 	}
-	bin := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", bin+string(filepath.Separator), ".", "../sticky").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinaries(t)
 	targets := system.TargetSticky
 	if _, err := exec.LookPath("redis-server"); err == nil {
 		targets += "," + system.TargetBaseline
@@ -97,6 +99,14 @@ func TestBenchRun(t *testing.T) {
 		if m.RSSBytes <= 0 || m.HeapBytes <= 0 || m.StateBytes <= 0 || m.Users < 150 || m.BytesPerUser <= 0 {
 			t.Errorf("%s memory %+v", tg.Name, m)
 		}
+		for name, p := range map[string]system.PhaseCPU{"ingest": tg.CPU.Ingest, "live": tg.CPU.Live} {
+			if p.Seconds <= 0 || p.TargetSeconds <= 0 || p.HarnessSeconds <= 0 {
+				t.Errorf("%s: %s cpu %+v", tg.Name, name, p)
+			}
+		}
+		if tg.CPU.Source != "/proc" {
+			t.Errorf("%s: cpu source %q", tg.Name, tg.CPU.Source)
+		}
 		phases := map[string]bool{}
 		for _, s := range tg.Throughput {
 			phases[s.Phase] = true
@@ -144,11 +154,172 @@ func TestBenchRun(t *testing.T) {
 	}
 }
 
+// buildBinaries builds sticky and sticky-bench into a temporary directory.
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin+string(filepath.Separator), ".", "../sticky").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// --target-url: a sticky already running (a subprocess on an embedded
+// broker of the test, on sticky's default topics) is measured through its
+// URL; the harness starts no sticky of its own.
+func TestBenchRunTargetURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries and runs the harness")
+	}
+	bin := buildBinaries(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := strings.Join(c.ListenAddrs(), ",")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	logf, err := os.Create(filepath.Join(dir, "sticky.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	sticky := exec.Command(filepath.Join(bin, "sticky"), "serve", "--brokers", brokers, "--data", filepath.Join(dir, "data"),
+		"--http", addr, "--partitions", "3", "--log-level", "warn")
+	sticky.Stdout, sticky.Stderr = logf, logf
+	if err := sticky.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { sticky.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		sticky.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			sticky.Process.Kill()
+			<-exited
+		}
+	})
+	url := "http://" + addr
+	waitFor(t, time.Minute, func() error {
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("sticky exited:\n%s", b)
+		default:
+		}
+		resp, err := http.Get(url + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	})
+
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(filepath.Join(bin, "sticky-bench"), "run", "--target-url", url, "--brokers", brokers, "--out", out,
+		"--users", "100", "--items", "300", "--days", "2",
+		"--live", "2s", "--warm-up", "1s", "--live-rate", "200", "--rec-rate", "100", "--fresh-every", "100ms",
+		"--no-quality", "--progress", "log")
+	// The harness must not find a sticky to start: it starts none.
+	cmd.Env = append(os.Environ(), "PATH="+t.TempDir())
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	t.Logf("stderr:\n%s", stderr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stdout:\n%s", stdout.String())
+
+	res, err := report.ReadJSON(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Targets) != 1 {
+		t.Fatalf("targets %+v", res.Targets)
+	}
+	tg := res.Targets[0]
+	if len(tg.Errors) > 0 {
+		t.Fatalf("errors: %v", tg.Errors)
+	}
+	if tg.Name != system.TargetSticky || tg.URL != url || !strings.Contains(tg.Description, "sticky.events") {
+		t.Errorf("target %s at %q: %s", tg.Name, tg.URL, tg.Description)
+	}
+	in := tg.Ingest
+	if in.Events != res.Workload.Backlog || in.PerSecond <= 0 || in.RawPerSecond <= 0 || in.Ratio <= 0 || in.StartupSeconds != 0 {
+		t.Errorf("ingest %+v", in)
+	}
+	if l := tg.Latency; l.Requests < 100 || l.Errors != 0 || l.P99 <= 0 {
+		t.Errorf("latency %+v", l)
+	}
+	if f := tg.Freshness; f.Samples < 8 || f.Missing != 0 || f.P50 <= 0 {
+		t.Errorf("freshness %+v", f)
+	}
+	if m := tg.Memory; m.RSSBytes <= 0 || m.PeakRSSBytes != 0 || m.HeapBytes <= 0 || m.Users < 100 {
+		t.Errorf("memory %+v", m)
+	}
+	cpu := tg.CPU
+	for name, p := range map[string]system.PhaseCPU{"ingest": cpu.Ingest, "live": cpu.Live} {
+		if p.Seconds <= 0 || p.TargetSeconds <= 0 || p.HarnessSeconds <= 0 {
+			t.Errorf("%s cpu %+v", name, p)
+		}
+	}
+	if cpu.Source != "process_cpu_seconds_total" {
+		t.Errorf("cpu source %q", cpu.Source)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{url, "| target CPU (s) |", "harness"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+
+	// Without --brokers there is nothing the deployment reads from.
+	if err := run([]string{"run", "--target-url", url, "--no-quality"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--brokers") {
+		t.Errorf("--target-url without --brokers: %v", err)
+	}
+}
+
+// waitFor polls f every 20 ms until it returns nil, failing the test after
+// total.
+func waitFor(t *testing.T, total time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %v", total, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Every flag is also a STICKY_BENCH_* variable, and -h lists both.
 func TestHelpAndEnvironment(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if err := run([]string{"help"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "--target-url") {
+		t.Errorf("help does not explain --target-url:\n%s", stdout.String())
 	}
 	for _, sub := range []string{"run", "quality", "convert", "report", "baseline"} {
 		if !strings.Contains(stdout.String(), "sticky-bench "+sub+" [flags]") {
@@ -158,7 +329,8 @@ func TestHelpAndEnvironment(t *testing.T) {
 	if err := run([]string{"run", "-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run -h: %v", err)
 	}
-	for _, want := range []string{"--live-rate", "STICKY_BENCH_LIVE_RATE", "(default 5000)", "--sticky-binary", "STICKY_BENCH_STICKY_BINARY"} {
+	for _, want := range []string{"--live-rate", "STICKY_BENCH_LIVE_RATE", "(default 5000)", "--sticky-binary", "STICKY_BENCH_STICKY_BINARY",
+		"--target-url", "--events-topic", "(default sticky.events)", "--items-topic"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("run -h lacks %q:\n%s", want, stderr.String())
 		}
