@@ -53,3 +53,19 @@ func BenchmarkStoreUserCached(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeUserView is BenchmarkDecodeUser the way requests decode:
+// slices reused, strings sharing one copy of the input.
+func BenchmarkDecodeUserView(b *testing.B) {
+	u := randomUser(rand.New(rand.NewPCG(1, 1)), features.NewExtractor(features.DefaultConfig()), 500)
+	buf := AppendUser(nil, u)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var v features.User
+	for i := 0; i < b.N; i++ {
+		if err := DecodeUserView(buf, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/ranker/audience"
@@ -58,5 +59,16 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	bp := respBufs.Get().(*[]byte)
+	b := append(resp.AppendJSON((*bp)[:0]), '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		respBufs.Put(bp)
+	}
 }
+
+// respBufs are the buffers recommendations are encoded into.
+var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
