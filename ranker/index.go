@@ -33,11 +33,20 @@ type IndexConfig struct {
 	// count as trending, so that one click on a new item is not a trend.
 	// Default 3.
 	TrendingMinActions float64
+	// TrendingMaxAge: while no batch has been applied since the latest
+	// list was computed, that list is reused for moments up to this much
+	// later, past its TrendingTTL window (the trend half-lives are hours,
+	// so the ranking barely moves). Training ranks each event of a batch
+	// at its own time before the batch is applied: without this, a
+	// backlog spanning days would recompute the list from all items for
+	// nearly every event. Default 10m.
+	TrendingMaxAge time.Duration
 }
 
 // DefaultIndexConfig returns the documented defaults.
 func DefaultIndexConfig() IndexConfig {
-	return IndexConfig{TopN: 200, MaxBuckets: 4096, TrendingN: 100, TrendingTTL: 5 * time.Second, TrendingMinActions: 3}
+	return IndexConfig{TopN: 200, MaxBuckets: 4096, TrendingN: 100, TrendingTTL: 5 * time.Second, TrendingMinActions: 3,
+		TrendingMaxAge: 10 * time.Minute}
 }
 
 // Index holds the merged statistics of every item (the sum of all partitions'
@@ -59,6 +68,11 @@ type Index struct {
 
 	tmu      sync.Mutex
 	trending map[int64][]string // by now / TrendingTTL
+	latest   struct {           // the latest list computed
+		at      int64
+		changes uint64
+		list    []string
+	}
 }
 
 // EnsureDefaults gives zero (or negative) fields their defaults.
@@ -69,6 +83,7 @@ func (c *IndexConfig) EnsureDefaults() {
 	num.Positive(&c.TrendingN, def.TrendingN)
 	num.Positive(&c.TrendingTTL, def.TrendingTTL)
 	num.Positive(&c.TrendingMinActions, def.TrendingMinActions)
+	num.Positive(&c.TrendingMaxAge, def.TrendingMaxAge)
 }
 
 // NewIndex returns an empty index; zero fields of cfg take their defaults.
@@ -245,18 +260,26 @@ func head(s []string, n int) []string {
 // rate at now (Unix ms), strongest first. A list is computed from every item
 // once per TrendingTTL window of now and reused within the window; a few
 // windows are kept, so requests about other times (replays, "at=")
-// do not recompute it on every call.
+// do not recompute it on every call. While the index is unchanged, the
+// latest list also serves up to TrendingMaxAge later.
 func (x *Index) Trending(now int64, n int) []string {
 	x.tmu.Lock()
 	defer x.tmu.Unlock()
 	w := now / max(x.cfg.TrendingTTL.Milliseconds(), 1)
 	l, ok := x.trending[w]
 	if !ok {
+		x.mu.RLock()
+		changes := x.changes
+		x.mu.RUnlock()
+		if lt := &x.latest; lt.list != nil && lt.changes == changes && now >= lt.at && now-lt.at <= x.cfg.TrendingMaxAge.Milliseconds() {
+			return head(lt.list, n)
+		}
 		if x.trending == nil || len(x.trending) >= 64 {
 			x.trending = make(map[int64][]string)
 		}
 		l = x.computeTrending(now)
 		x.trending[w] = l
+		x.latest.at, x.latest.changes, x.latest.list = now, changes, l
 	}
 	return head(l, n)
 }
