@@ -179,6 +179,14 @@ type ModelConfig struct {
 	// event id, so a replay picks the same ones): a knob for ingest cost.
 	// Default 1 (every event).
 	Sample int
+	// BacklogBatch and BacklogSample bound training while a partition
+	// catches up: in a batch of at least BacklogBatch events (a backlog;
+	// live batches are small), one positive event in BacklogSample trains
+	// (by hash, on top of Sample). Training ranks the candidates of each
+	// event it learns from, as a request would, so it is most of the
+	// cost of ingest. Defaults 256 and 8; BacklogSample 1 trains on every
+	// event of a backlog.
+	BacklogBatch, BacklogSample int
 	// Params are FTRL-Proximal's. Default learn.DefaultParams().
 	Params learn.Params
 	// Drop removes features (by name, see FeatureNames) from the model:
@@ -189,7 +197,7 @@ type ModelConfig struct {
 // DefaultModelConfig returns the documented defaults.
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Negatives: 6, Pool: 3, Purchase: 1, Cart: 0.5, Click: 0.25, Impression: 0.1, Sample: 1, Warmup: 20000,
-		Params: learn.DefaultParams()}
+		BacklogBatch: 256, BacklogSample: 8, Params: learn.DefaultParams()}
 }
 
 // EnsureDefaults gives zero fields their defaults.
@@ -197,6 +205,8 @@ func (c *ModelConfig) EnsureDefaults() {
 	def := DefaultModelConfig()
 	num.Positive(&c.Negatives, def.Negatives)
 	num.Positive(&c.Sample, def.Sample)
+	num.Positive(&c.BacklogBatch, def.BacklogBatch)
+	num.Positive(&c.BacklogSample, def.BacklogSample)
 	num.Positive(&c.Pool, def.Pool)
 	num.Positive(&c.Warmup, def.Warmup)
 	for _, f := range []struct {

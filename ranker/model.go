@@ -78,8 +78,9 @@ func (m *Model) Stats() ModelStats {
 // Share is one partition's part of the model: a learner that only its
 // partition worker writes. It is not safe for concurrent use.
 type Share struct {
-	m *Model
-	l *learn.Learner
+	m      *Model
+	l      *learn.Learner
+	sample uint64 // train on one positive event in sample; see Batch
 }
 
 // NewShare decodes a share stored by AppendBinary; data nil or empty is
@@ -98,6 +99,16 @@ func (m *Model) NewShare(data []byte) (*Share, error) {
 		l = learn.New(numFeatures, m.cfg.Params)
 	}
 	return &Share{m: m, l: l}, nil
+}
+
+// Batch tells the share the size of the batch it is about to train on:
+// in a backlog batch (ModelConfig.BacklogBatch) it trains on one positive
+// event in BacklogSample, besides Sample. The stream's worker calls it.
+func (sh *Share) Batch(n int) {
+	sh.sample = uint64(sh.m.cfg.Sample)
+	if n >= sh.m.cfg.BacklogBatch {
+		sh.sample *= uint64(sh.m.cfg.BacklogSample)
+	}
 }
 
 // AppendBinary appends the share's encoding to dst.
@@ -167,7 +178,11 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	if ev.ID == "" {
 		h = xxhash.Sum64String(ev.UserID + "\x00" + ev.ItemID + "\x00" + ev.Time.Format(time.RFC3339Nano))
 	}
-	if m.cfg.Sample > 1 && h%uint64(m.cfg.Sample) != 0 {
+	sample := sh.sample
+	if sample == 0 {
+		sample = uint64(m.cfg.Sample)
+	}
+	if sample > 1 && h%sample != 0 {
 		return
 	}
 	if ev.Type != features.TypeImpression && ev.ItemID == "" {

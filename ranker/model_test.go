@@ -104,3 +104,45 @@ func TestRepeatNever(t *testing.T) {
 		t.Fatalf("ParseRepeat: %v %v", r, err)
 	}
 }
+
+// TestShareTrainsLessOfABacklog: told its batch is a backlog, a share
+// trains on about one positive event in BacklogSample; told it is live,
+// on every one.
+func TestShareTrainsLessOfABacklog(t *testing.T) {
+	trained := func(batch int) int {
+		w := newWorld(t)
+		sh, err := w.r.Model().NewShare(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh.Batch(batch)
+		n := 0
+		at := base.Add(-48 * time.Hour)
+		for i := range 800 {
+			uid := fmt.Sprint("b-", i%40)
+			item := fmt.Sprintf("boo-%02d", i%12)
+			ev := features.Event{ID: fmt.Sprint("e-", i), UserID: uid, Type: features.TypePurchase, ItemID: item,
+				Time: at.Add(time.Duration(i) * time.Minute), Context: features.Context{TZ: "UTC"}}
+			u := w.users[uid]
+			if u == nil {
+				u = &features.User{ID: uid}
+				w.users[uid] = u
+			}
+			before := sh.Examples()
+			sh.Train(u, &ev)
+			if sh.Examples() != before {
+				n++
+			}
+			var d features.Deltas
+			w.f.FoldUser(u, &ev, w.cat.Get(item), &d)
+			w.idx.Apply(&d)
+		}
+		return n
+	}
+	live := trained(1)
+	backlog := trained(DefaultModelConfig().BacklogBatch)
+	k := DefaultModelConfig().BacklogSample
+	if live < 100 || backlog < live/k/2 || backlog > live*2/k {
+		t.Fatalf("trained on %d events live and %d of a backlog, want about 1 in %d", live, backlog, k)
+	}
+}

@@ -45,6 +45,13 @@ type TrainerShare interface {
 	AppendBinary(dst []byte) []byte
 }
 
+// BatchSizer is an optional part of a TrainerShare: the worker tells it
+// the number of records of each batch before training on its events, e.g.
+// so that it trains on fewer events of a backlog.
+type BatchSizer interface {
+	Batch(records int)
+}
+
 // Deps are what the consumer folds into and reports to.
 type Deps struct {
 	Store     *state.Store

@@ -239,6 +239,9 @@ func (w *worker) foldUsers(b *batch) error {
 		if share, err = t.Share(w.model); err != nil {
 			return fmt.Errorf("cannot decode the committed model share: %w", err)
 		}
+		if bs, ok := share.(BatchSizer); ok {
+			bs.Batch(len(b.recs))
+		}
 	}
 	for i := range w.events {
 		ev := &w.events[i]

@@ -129,6 +129,9 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.IntVar(&c.Ranker.MaxPerCategory, "max-per-category", c.Ranker.MaxPerCategory, "diversity: most items of one category in a list")
 	fs.TextVar(&c.Ranker.Repeat, "repeat", c.Ranker.Repeat, "items the user already bought or viewed: learn (the model weighs them; bought ones only if repeatable) or never (nothing bought is shown again)")
 	fs.IntVar(&c.Ranker.Model.Sample, "train-sample", c.Ranker.Model.Sample, "the ranker's model trains on one positive event in N (ingest cost)")
+	fs.IntVar(&c.Ranker.Model.BacklogSample, "train-backlog-sample", c.Ranker.Model.BacklogSample,
+		"in a batch of a catching-up partition (at least --train-backlog-batch events), train on one positive event in N more (1: all)")
+	fs.IntVar(&c.Ranker.Model.BacklogBatch, "train-backlog-batch", c.Ranker.Model.BacklogBatch, "batch size from which a batch counts as backlog for --train-backlog-sample")
 	fs.BoolVar(&c.Ranker.Model.Frozen, "train-off", c.Ranker.Model.Frozen, "do not train the ranker's model: score with the prior weights (and any stored shares)")
 
 	f := &c.Features
