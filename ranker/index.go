@@ -104,9 +104,10 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 // at any later moment are these times one common factor: a request pays
 // one exp2 per seed rather than one per neighbour, and no map lookup.
 type entry struct {
-	st   features.ItemStats
-	nb   []nbRef
-	nbAt int64
+	st    features.ItemStats
+	nb    []nbRef
+	nbAt  int64
+	stamp uint64 // the Apply that last rebuilt nb
 }
 
 type nbRef struct {
@@ -145,16 +146,15 @@ func (x *Index) Apply(d *features.Deltas) {
 	for item, buckets := range touched {
 		x.reindex(item, &x.items[item].st, buckets)
 	}
-	var last *entry
+	x.changes++
 	for _, p := range d.Pairs {
 		for _, id := range [2]string{p.A, p.B} {
-			if e := x.items[id]; e != last {
+			if e := x.items[id]; e.stamp != x.changes {
 				x.neighbours(e)
-				last = e
+				e.stamp = x.changes
 			}
 		}
 	}
-	x.changes++
 }
 
 // entry returns item's entry, creating it empty if need be.

@@ -200,6 +200,9 @@ func (s *scorer) reset(u *features.User, at time.Time, tz, region, device string
 	s.catalogued = r.cat.Len() > 0
 	s.maxCooc, s.topPop, s.topBuck, s.topAny = 0, 0, 0, 0
 	s.anyBucket, s.bucket = anyBuckets[s.daypart], ""
+	if p := &u.Price; p.W > 0 {
+		s.priceSD = math.Max(math.Sqrt(math.Max(p.M2/p.W, 0)), 0.25)
+	}
 	if s.region != "" {
 		s.bucket = features.Bucket(s.region, s.daypart)
 	}

@@ -67,6 +67,7 @@ type scorer struct {
 	maxCooc                 float64 // the largest raw co-occurrence among the candidates
 	topPop, topBuck, topAny float64 // the most popular item's popularity, overall and in the buckets
 	bucket, anyBucket       string  // the request's context buckets; bucket "" without a region
+	priceSD                 float64 // the user's price band's spread, as PriceBand.Fit reads it
 
 	// Reused buffers.
 	pool   []*candidate
@@ -149,7 +150,10 @@ func (s *scorer) featureVector(c *candidate) {
 		f[fContext] = s.ctxAff[c.item.Category]
 		f[fBrand] = s.brandAff[c.item.Brand]
 		if c.item.Price > 0 && s.u.Price.W > 0 {
-			f[fPrice] = s.u.Price.Fit(c.item.Price) - 0.5
+			// features.PriceBand.Fit, with the band's spread computed once
+			// per request.
+			z := (math.Log(c.item.Price) - s.u.Price.Mean) / s.priceSD
+			f[fPrice] = math.Exp(-z*z/2) - 0.5
 		}
 	}
 	if c.sig.Bucket > 0 && s.topBuck > 0 {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stickyhq/sticky/features"
 )
@@ -13,19 +14,26 @@ import (
 // replaces the pointer, so readers may keep what Get returned. It is safe
 // for concurrent use.
 type Catalogue struct {
-	mu     sync.RWMutex
-	items  map[string]*features.Item
-	sorted []*features.Item // by id; nil when stale, rebuilt by Sorted
+	// items maps id to *features.Item. A sync.Map: every candidate of
+	// every request and training event reads it, from all cores, and a
+	// read-write mutex's shared counter made those reads contend.
+	items sync.Map
+	n     atomic.Int64
+
+	mu     sync.Mutex                        // serialises writers and rebuilds of sorted
+	sorted atomic.Pointer[[]*features.Item] // by id; nil when stale, rebuilt by Sorted
 }
 
 // NewCatalogue returns an empty catalogue.
-func NewCatalogue() *Catalogue { return &Catalogue{items: make(map[string]*features.Item)} }
+func NewCatalogue() *Catalogue { return &Catalogue{} }
 
 // LoadCatalogue returns the catalogue held in s.
 func LoadCatalogue(s *Store) (*Catalogue, error) {
 	c := NewCatalogue()
 	err := s.ScanCatalogue(func(it *features.Item) error {
-		c.items[it.ID] = it
+		if _, loaded := c.items.Swap(it.ID, it); !loaded {
+			c.n.Add(1)
+		}
 		return nil
 	})
 	return c, err
@@ -33,10 +41,11 @@ func LoadCatalogue(s *Store) (*Catalogue, error) {
 
 // Get returns the item with id, or nil.
 func (c *Catalogue) Get(id string) *features.Item {
-	c.mu.RLock()
-	it := c.items[id]
-	c.mu.RUnlock()
-	return it
+	it, ok := c.items.Load(id)
+	if !ok {
+		return nil
+	}
+	return it.(*features.Item)
 }
 
 // Apply upserts puts and removes dels.
@@ -45,39 +54,38 @@ func (c *Catalogue) Apply(puts []features.Item, dels []string) {
 	defer c.mu.Unlock()
 	for i := range puts {
 		it := puts[i]
-		c.items[it.ID] = &it
+		if _, loaded := c.items.Swap(it.ID, &it); !loaded {
+			c.n.Add(1)
+		}
 	}
 	for _, id := range dels {
-		delete(c.items, id)
+		if _, loaded := c.items.LoadAndDelete(id); loaded {
+			c.n.Add(-1)
+		}
 	}
-	c.sorted = nil
+	c.sorted.Store(nil)
 }
 
 // Len returns the number of items.
-func (c *Catalogue) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.items)
-}
+func (c *Catalogue) Len() int { return int(c.n.Load()) }
 
 // Sorted returns every item ordered by id. The slice is shared and must not
 // be modified; it is rebuilt only after the catalogue changes.
 func (c *Catalogue) Sorted() []*features.Item {
-	c.mu.RLock()
-	s := c.sorted
-	c.mu.RUnlock()
-	if s != nil {
-		return s
+	if s := c.sorted.Load(); s != nil {
+		return *s
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sorted == nil {
-		s := make([]*features.Item, 0, len(c.items))
-		for _, it := range c.items {
-			s = append(s, it)
-		}
-		slices.SortFunc(s, func(a, b *features.Item) int { return strings.Compare(a.ID, b.ID) })
-		c.sorted = s
+	if s := c.sorted.Load(); s != nil {
+		return *s
 	}
-	return c.sorted
+	s := make([]*features.Item, 0, c.Len())
+	c.items.Range(func(_, it any) bool {
+		s = append(s, it.(*features.Item))
+		return true
+	})
+	slices.SortFunc(s, func(a, b *features.Item) int { return strings.Compare(a.ID, b.ID) })
+	c.sorted.Store(&s)
+	return s
 }
