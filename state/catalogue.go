@@ -20,7 +20,7 @@ type Catalogue struct {
 	items sync.Map
 	n     atomic.Int64
 
-	mu     sync.Mutex                        // serialises writers and rebuilds of sorted
+	mu     sync.Mutex                       // serialises writers and rebuilds of sorted
 	sorted atomic.Pointer[[]*features.Item] // by id; nil when stale, rebuilt by Sorted
 }
 
