@@ -16,6 +16,11 @@ const (
 	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points
 	userV3 = 3 // + recent pushes, push responsiveness
 	itemV1 = 1
+	// itemShareV2 is a stored share (key i): the offset it is current up
+	// to (varint), then the version-1 item statistics. A stored share of
+	// version 1 predates delta records: every delta record applies to it.
+	itemShareV2 = 2
+	deltasV1    = 1
 )
 
 // Limits the decoder enforces so that a corrupt length cannot allocate
@@ -297,6 +302,105 @@ func DecodeItemStats(b []byte, s *features.ItemStats) error {
 	return nil
 }
 
+// appendItemShare appends the stored form of a partition's share of an
+// item's statistics that reflects every delta up to offset covered.
+func appendItemShare(dst []byte, covered int64, s *features.ItemStats) []byte {
+	dst = append(dst, itemShareV2)
+	dst = binary.AppendVarint(dst, covered)
+	return AppendItemStats(dst, s)
+}
+
+// decodeItemShare decodes a stored share into s and returns the offset up
+// to which it is current; -1 for a share of version 1.
+func decodeItemShare(b []byte, s *features.ItemStats) (covered int64, err error) {
+	if len(b) > 0 && b[0] == itemShareV2 {
+		r := reader{b: b[1:]}
+		covered = r.varint()
+		if r.err != nil {
+			return 0, fmt.Errorf("cannot decode item share: %w", r.err)
+		}
+		return covered, DecodeItemStats(r.b, s)
+	}
+	return -1, DecodeItemStats(b, s)
+}
+
+// maxDeltas bounds the entries of one delta record: a batch of up to
+// 50,000 events with a popularity contribution and 5 pairs each.
+const maxDeltas = 1 << 18
+
+// AppendDeltas appends the encoding of a batch's item deltas to dst.
+//
+// Layout (version 1): times are varints relative to the first delta's,
+// weights IEEE little-endian, strings uvarint length-prefixed; the pops,
+// then the pairs, each list count-prefixed, in their order in d (the order
+// they are applied in).
+func AppendDeltas(dst []byte, d *features.Deltas) []byte {
+	w := writer{b: dst}
+	w.byte(deltasV1)
+	var ref int64
+	if len(d.Pops) > 0 {
+		ref = d.Pops[0].At
+	} else if len(d.Pairs) > 0 {
+		ref = d.Pairs[0].At
+	}
+	w.varint(ref)
+	w.uvarint(uint64(len(d.Pops)))
+	for i := range d.Pops {
+		p := &d.Pops[i]
+		w.str(p.Item)
+		w.byte(byte(p.Type))
+		w.varint(p.At - ref)
+		w.f32(p.W)
+		w.str(p.Region)
+		w.byte(byte(p.Daypart))
+	}
+	w.uvarint(uint64(len(d.Pairs)))
+	for i := range d.Pairs {
+		p := &d.Pairs[i]
+		w.str(p.A)
+		w.str(p.B)
+		w.f32(p.W)
+		w.varint(p.At - ref)
+	}
+	return w.b
+}
+
+// DecodeDeltas decodes b into d, replacing its contents (its slices are
+// reused). The decoded value does not alias b.
+func DecodeDeltas(b []byte, d *features.Deltas) error {
+	r := reader{b: b}
+	if v := r.byte(); v != deltasV1 {
+		if r.err != nil {
+			return fmt.Errorf("cannot decode item deltas: %w", r.err)
+		}
+		return fmt.Errorf("cannot decode item deltas: unknown version %d: %w", v, ErrCorrupt)
+	}
+	d.Reset()
+	ref := r.varint()
+	n := r.countMax(9, maxDeltas)
+	for i := 0; i < n && r.err == nil; i++ {
+		p := features.Pop{Item: r.str(), Type: r.typ(), At: ref + r.varint(), W: r.f32(), Region: r.str()}
+		dp := r.byte()
+		if dp > byte(features.Evening) {
+			r.fail("daypart %d", dp)
+		}
+		p.Daypart = features.Daypart(dp)
+		d.Pops = append(d.Pops, p)
+	}
+	n = r.countMax(7, maxDeltas)
+	for i := 0; i < n && r.err == nil; i++ {
+		d.Pairs = append(d.Pairs, features.Pair{A: r.str(), B: r.str(), W: r.f32(), At: ref + r.varint()})
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		d.Reset()
+		return fmt.Errorf("cannot decode item deltas: %w", r.err)
+	}
+	return nil
+}
+
 type writer struct{ b []byte }
 
 func (w *writer) byte(v byte)      { w.b = append(w.b, v) }
@@ -392,9 +496,12 @@ func (r *reader) u32() uint32 {
 
 // count reads a list length whose entries take at least minSize bytes each,
 // rejecting lengths the remaining input cannot hold.
-func (r *reader) count(minSize int) int {
+func (r *reader) count(minSize int) int { return r.countMax(minSize, maxEntries) }
+
+// countMax is count with a limit of its own.
+func (r *reader) countMax(minSize, limit int) int {
 	n := r.uvarint()
-	if n > maxEntries || n*uint64(minSize) > uint64(len(r.b)) {
+	if n > uint64(limit) || n*uint64(minSize) > uint64(len(r.b)) {
 		r.fail("list of %d entries", n)
 		return 0
 	}

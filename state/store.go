@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +50,19 @@ type Config struct {
 	// Logger receives Badger's warnings and errors and the store's own.
 	// Default slog.Default().
 	Logger *slog.Logger
+
+	// ApplyDeltas folds item deltas into item statistics for LoadItemParts
+	// and ScanItemParts, which recover each share as checkpointed plus the
+	// delta records written since: set it to the ApplyDeltas of the
+	// features.Extractor the consumer folds with. Default nil: those reads
+	// fail with ErrPendingDeltas while a partition has delta records no
+	// checkpoint covers (RecoverItemParts takes the fold as an argument).
+	ApplyDeltas DeltaFold
 }
+
+// DeltaFold applies item deltas to item statistics, asking stats for the
+// statistics of each item it changes: features.Extractor.ApplyDeltas.
+type DeltaFold func(d *features.Deltas, stats func(item string) *features.ItemStats)
 
 // minCacheBytes is the smallest cache fastcache is given.
 const minCacheBytes = 32 * bytesize.MiB
@@ -89,6 +103,7 @@ type Store struct {
 
 	hits, misses atomic.Uint64
 	commits      atomic.Uint64
+	checkpoints  atomic.Uint64
 
 	// fill serialises, per key stripe, filling the cache from Badger with
 	// refreshing it after a commit, so that a reader's older snapshot can
@@ -321,7 +336,12 @@ type Batch struct {
 	Partition int32
 	Offset    int64
 	Users     []*features.User
-	Items     []ItemPart
+	// Items, if any, are item shares as of Offset, written whole.
+	Items []ItemPart
+	// Deltas, if not nil and not empty, are the batch's item deltas,
+	// written as one record under Partition and Offset until a Checkpoint
+	// covers them; readers recover shares by applying them.
+	Deltas *features.Deltas
 	// Model, if not nil, is the partition's model share after the batch
 	// (the ranker's encoding; the store does not read it).
 	Model []byte
@@ -362,7 +382,16 @@ func (s *Store) Commit(b *Batch) error {
 		start := len(arena)
 		arena = itemPartKey(arena, b.Partition, it.Item)
 		mid := len(arena)
-		arena = AppendItemStats(arena, it.Stats)
+		arena = appendItemShare(arena, b.Offset, it.Stats)
+		if err := set(arena[start:mid:mid], arena[mid:len(arena):len(arena)]); err != nil {
+			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
+		}
+	}
+	if d := b.Deltas; d != nil && len(d.Pops)+len(d.Pairs) > 0 {
+		start := len(arena)
+		arena = deltasKey(arena, b.Partition, b.Offset)
+		mid := len(arena)
+		arena = AppendDeltas(arena, d)
 		if err := set(arena[start:mid:mid], arena[mid:len(arena):len(arena)]); err != nil {
 			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
 		}
@@ -388,30 +417,188 @@ func (s *Store) Commit(b *Batch) error {
 	return nil
 }
 
-// LoadItemParts calls fn for every item share of one partition.
-func (s *Store) LoadItemParts(partition int32, fn func(item string, st *features.ItemStats) error) error {
-	prefix := itemPartPrefix(partition)
-	return s.scan(prefix, func(k, v []byte) error {
-		st := new(features.ItemStats)
-		if err := DecodeItemStats(v, st); err != nil {
-			return fmt.Errorf("item %q of partition %d: %w", k[len(prefix):], partition, err)
+// Checkpoint makes items, a partition's item shares as of offset upTo
+// (every delta record at or below upTo applied), the stored ones, then
+// deletes the partition's delta records at or below upTo. It may take
+// several transactions: each share records the offset it is current up to,
+// so recovery after a checkpoint cut short applies each delta record only
+// to the shares it is newer than, and the records are deleted only once
+// every share is written. A failed checkpoint leaves recovery exact; it may
+// simply be done again later.
+func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error {
+	w := s.db.NewWriteBatch()
+	defer w.Cancel()
+	for _, it := range items {
+		k := itemPartKey(nil, partition, it.Item)
+		if err := w.Set(k, appendItemShare(nil, upTo, it.Stats)); err != nil {
+			return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 		}
-		return fn(string(k[len(prefix):]), st)
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
+	}
+	var covered [][]byte
+	prefix := deltasPrefix(partition)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			off, err := deltasOffset(k, prefix)
+			if err != nil {
+				return err
+			}
+			if off > upTo {
+				break
+			}
+			covered = append(covered, it.Item().KeyCopy(nil))
+		}
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("cannot list delta records of partition %d: %w", partition, err)
+	}
+	d := s.db.NewWriteBatch()
+	defer d.Cancel()
+	for _, k := range covered {
+		if err := d.Delete(k); err != nil {
+			return fmt.Errorf("cannot delete delta records of partition %d: %w", partition, err)
+		}
+	}
+	if err := d.Flush(); err != nil {
+		return fmt.Errorf("cannot delete delta records of partition %d: %w", partition, err)
+	}
+	s.checkpoints.Add(1)
+	return nil
 }
 
-// ScanItemParts calls fn for every item share of every partition.
-func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features.ItemStats) error) error {
-	return s.scan([]byte{prefixItemPart}, func(k, v []byte) error {
-		if len(k) < 5 {
-			return fmt.Errorf("item key of %d bytes: %w", len(k), ErrCorrupt)
+// deltasOffset returns the offset of a delta record's key.
+func deltasOffset(k, prefix []byte) (int64, error) {
+	if len(k) != len(prefix)+8 {
+		return 0, fmt.Errorf("delta record key %q: %w", k, ErrCorrupt)
+	}
+	return int64(binary.BigEndian.Uint64(k[len(prefix):])), nil
+}
+
+// RecoverItemParts calls fn, in item order, for every item share of one
+// partition as the partition's worker last committed it: the share as
+// checkpointed plus every delta record of the partition above the offset
+// the share is current up to, applied with fold in offset order. fold may
+// be nil when no delta record is pending (else ErrPendingDeltas). Shares and
+// records are read from one snapshot.
+func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, fold, fn) })
+	if err != nil {
+		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
+	}
+	return nil
+}
+
+func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+	type share struct {
+		st      *features.ItemStats
+		covered int64
+	}
+	shares := make(map[string]*share)
+	var ids []string
+	prefix := itemPartPrefix(partition)
+	err := scanTxn(txn, prefix, func(k, v []byte) error {
+		sh := &share{st: new(features.ItemStats)}
+		var err error
+		if sh.covered, err = decodeItemShare(v, sh.st); err != nil {
+			return fmt.Errorf("item %q of partition %d: %w", k[len(prefix):], partition, err)
 		}
-		st := new(features.ItemStats)
-		if err := DecodeItemStats(v, st); err != nil {
-			return fmt.Errorf("item key %q: %w", k, err)
-		}
-		return fn(int32(binary.BigEndian.Uint32(k[1:5])), string(k[5:]), st)
+		id := string(k[len(prefix):])
+		shares[id] = sh
+		ids = append(ids, id)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	prefix = deltasPrefix(partition)
+	var d features.Deltas
+	var skipped features.ItemStats // where deltas a share already holds go
+	err = scanTxn(txn, prefix, func(k, v []byte) error {
+		off, err := deltasOffset(k, prefix)
+		if err != nil {
+			return err
+		}
+		if fold == nil {
+			return fmt.Errorf("partition %d, offset %d: %w", partition, off, ErrPendingDeltas)
+		}
+		if err := DecodeDeltas(v, &d); err != nil {
+			return fmt.Errorf("delta record of partition %d at offset %d: %w", partition, off, err)
+		}
+		fold(&d, func(item string) *features.ItemStats {
+			sh := shares[item]
+			if sh == nil {
+				sh = &share{st: new(features.ItemStats), covered: -1}
+				shares[item] = sh
+				ids = append(ids, item)
+			}
+			if sh.covered >= off {
+				skipped = features.ItemStats{}
+				return &skipped
+			}
+			return sh.st
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := fn(id, shares[id].st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadItemParts calls fn, in item order, for every item share of one
+// partition, recovered as RecoverItemParts does with Config.ApplyDeltas.
+func (s *Store) LoadItemParts(partition int32, fn func(item string, st *features.ItemStats) error) error {
+	return s.RecoverItemParts(partition, s.cfg.ApplyDeltas, fn)
+}
+
+// ScanItemParts calls fn for every item share of every partition, recovered
+// as RecoverItemParts does with Config.ApplyDeltas, partition by partition
+// in one snapshot.
+func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features.ItemStats) error) error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		var parts []int32
+		for _, prefix := range []byte{prefixItemPart, prefixDeltas} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}})
+			for it.Rewind(); it.Valid(); {
+				k := it.Item().Key()
+				if len(k) < 5 {
+					it.Close()
+					return fmt.Errorf("item key of %d bytes: %w", len(k), ErrCorrupt)
+				}
+				p := int32(binary.BigEndian.Uint32(k[1:5]))
+				parts = append(parts, p)
+				if uint32(p) == math.MaxUint32 {
+					break
+				}
+				it.Seek(binary.BigEndian.AppendUint32([]byte{prefix}, uint32(p)+1)) // the next partition
+			}
+			it.Close()
+		}
+		slices.Sort(parts)
+		for _, p := range slices.Compact(parts) {
+			err := recoverPartition(txn, p, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot scan item shares: %w", err)
+	}
+	return nil
 }
 
 // ScanUsersLenient calls fn for every stored user vector it can decode and
@@ -481,19 +668,22 @@ func (s *Store) ScanCatalogue(fn func(it *features.Item) error) error {
 }
 
 func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.db.View(func(txn *badger.Txn) error { return scanTxn(txn, prefix, fn) })
 	if err != nil {
 		return fmt.Errorf("cannot scan %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// scanTxn calls fn for every key under prefix in txn, in key order.
+func scanTxn(txn *badger.Txn, prefix []byte, fn func(k, v []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -541,6 +731,7 @@ type Stats struct {
 	CacheBytes    uint64 // bytes held by live cache entries
 	CacheMaxBytes uint64
 	Commits       uint64 // batches committed
+	Checkpoints   uint64 // item-share checkpoints written
 	LSMBytes      int64  // Badger LSM tree size on disk
 	VLogBytes     int64  // Badger value log size on disk
 }
@@ -553,7 +744,7 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		CacheHits: s.hits.Load(), CacheMisses: s.misses.Load(),
 		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
-		Commits:  s.commits.Load(),
+		Commits: s.commits.Load(), Checkpoints: s.checkpoints.Load(),
 		LSMBytes: lsm, VLogBytes: vlog,
 	}
 }

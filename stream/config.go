@@ -68,6 +68,26 @@ type Config struct {
 	// timestamp (or, over HTTP, after now) is rejected. Default 1h.
 	MaxFutureSkew time.Duration
 
+	// Item-share checkpoints. A batch commits its item deltas (a compact
+	// record), not the item shares they change; each worker keeps its
+	// partition's shares in memory and checkpoints them: it writes the
+	// shares changed since the last checkpoint whole and deletes the delta
+	// records they cover, when the first of these limits is reached, and
+	// when it stops (revocation, shutdown). Recovery reads the shares and
+	// applies the records written since, so the limits bound the work of a
+	// restart after a crash and the space of the records, not correctness.
+
+	// CheckpointBatches is the number of batches with item deltas after
+	// which a checkpoint is written. Default 4096.
+	CheckpointBatches int
+	// CheckpointDeltas is the number of item deltas (popularity
+	// contributions and co-occurrence pairs, about 40 bytes each stored)
+	// after which a checkpoint is written. Default 500,000.
+	CheckpointDeltas int
+	// CheckpointInterval is the age of the oldest delta record after which
+	// a checkpoint is written. Default 1m.
+	CheckpointInterval time.Duration
+
 	// Logger for the stream's own messages. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -79,6 +99,7 @@ func DefaultConfig() Config {
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
+		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute,
 	}
 }
 
@@ -113,6 +134,9 @@ func (c *Config) EnsureDefaults() {
 	num.Positive(&c.LagInterval, d.LagInterval)
 	num.Positive(&c.DLQTimeout, d.DLQTimeout)
 	num.Positive(&c.MaxFutureSkew, d.MaxFutureSkew)
+	num.Positive(&c.CheckpointBatches, d.CheckpointBatches)
+	num.Positive(&c.CheckpointDeltas, d.CheckpointDeltas)
+	num.Positive(&c.CheckpointInterval, d.CheckpointInterval)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -31,10 +32,17 @@ type worker struct {
 	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
-	items     map[string]*features.ItemStats // this partition's item shares, as committed
+	items     map[string]*features.ItemStats // this partition's item shares, as committed; publish changes them in place
 	deltas    features.Deltas                // the batch in flight's item deltas; reused
 	events    []features.Event               // the batch in flight's valid events; reused
 	model     []byte                         // the partition's model share, as committed; nil none
+
+	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
+	dirty     map[string]struct{} // the items whose share changed
+	pending   int                 // delta records committed
+	pendingN  int                 // item deltas in them
+	since     time.Time           // when the first of them was committed
+	nextCheck time.Time           // after a failed checkpoint: no new attempt before
 }
 
 // newWorker returns the worker of a partition whose last applied offset is
@@ -63,10 +71,23 @@ func (w *worker) run() {
 		case <-time.After(backoff):
 		}
 	}
+	// Stopping, checkpoint what is pending: the next owner in this
+	// process (or this one after a restart) then replays nothing.
+	defer func() {
+		if w.pending > 0 {
+			if err := w.checkpoint(); err != nil {
+				log.Warn("cannot checkpoint item shares on release (recovery replays their deltas)", "err", err)
+			}
+		}
+	}()
+	tick := time.NewTicker(w.c.cfg.CheckpointInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-w.quit:
 			return
+		case now := <-tick.C:
+			w.maybeCheckpoint(now)
 		case recs := <-w.recs:
 			if !w.process(recs) {
 				return
@@ -87,15 +108,30 @@ func (w *worker) load() error {
 		w.last, w.lastKnown = last, true
 		w.applied.Store(last)
 	}
+	// The shares as checkpointed plus the delta records written since;
+	// the items those records touch are dirty until the next checkpoint,
+	// which deletes the records.
 	items := make(map[string]*features.ItemStats)
-	err := w.c.deps.Store.LoadItemParts(w.partition, func(item string, st *features.ItemStats) error {
+	dirty := make(map[string]struct{})
+	var pending, pendingN int
+	f := w.c.deps.Extractor
+	fold := func(d *features.Deltas, stats func(string) *features.ItemStats) {
+		pending++
+		pendingN += len(d.Pops) + len(d.Pairs)
+		f.ApplyDeltas(d, func(id string) *features.ItemStats {
+			dirty[id] = struct{}{}
+			return stats(id)
+		})
+	}
+	err := w.c.deps.Store.RecoverItemParts(w.partition, fold, func(item string, st *features.ItemStats) error {
 		items[item] = st
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	w.items = items
+	w.items, w.dirty, w.pending, w.pendingN = items, dirty, pending, pendingN
+	w.since = time.Now()
 	if t := w.c.deps.Trainer; t != nil {
 		model, err := w.c.deps.Store.Model(w.partition)
 		if err != nil {
@@ -168,10 +204,9 @@ type batch struct {
 	recs  []*kgo.Record
 	start time.Time
 
-	bad   []badRecord                    // malformed records, in offset order
-	users []*features.User               // the users the batch changed, in order of first event
-	model []byte                         // the model share after the batch; nil without a Trainer
-	items map[string]*features.ItemStats // the item shares it changed: fresh copies
+	bad   []badRecord      // malformed records, in offset order
+	users []*features.User // the users the batch changed, in order of first event
+	model []byte           // the model share after the batch; nil without a Trainer
 
 	consumed, applied [256]int // records by features.Type
 	dups              int      // events skipped as duplicates
@@ -185,16 +220,17 @@ type badRecord struct {
 }
 
 // apply applies one batch of records: it folds them into fresh copies of the
-// state they touch and commits them with the offset of the last record.
-// Until the commit succeeds nothing the worker keeps (item shares, offset)
-// and nothing readers see changes, so a failed batch can be applied again.
+// users they touch and commits those, the item deltas and the offset of the
+// last record. Until the commit succeeds nothing the worker keeps (item
+// shares, offset) and nothing readers see changes, so a failed batch can be
+// applied again; after it, the deltas are applied to the item shares kept,
+// which are checkpointed when one of the Checkpoint limits is reached.
 func (w *worker) apply(recs []*kgo.Record) error {
 	b := batch{recs: recs, start: time.Now()}
 	w.decode(&b)
 	if err := w.foldUsers(&b); err != nil {
 		return err
 	}
-	w.foldItems(&b)
 	if err := w.park(&b); err != nil {
 		return err
 	}
@@ -203,6 +239,7 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	}
 	w.publish(&b)
 	w.report(&b)
+	w.maybeCheckpoint(time.Now())
 	return nil
 }
 
@@ -279,25 +316,6 @@ func (w *worker) foldUsers(b *batch) error {
 	return nil
 }
 
-// foldItems applies the item deltas to fresh copies of the partition's item
-// shares they touch, in b.items.
-func (w *worker) foldItems(b *batch) {
-	b.items = make(map[string]*features.ItemStats, len(w.deltas.Pops))
-	w.c.deps.Extractor.ApplyDeltas(&w.deltas, func(id string) *features.ItemStats {
-		if s := b.items[id]; s != nil {
-			return s
-		}
-		var s *features.ItemStats
-		if base := w.items[id]; base != nil {
-			s = base.Clone()
-		} else {
-			s = new(features.ItemStats)
-		}
-		b.items[id] = s
-		return s
-	})
-}
-
 // park produces the malformed records to the dead-letter topic before the
 // commit moves past them, each once even when this batch is retried or
 // split.
@@ -322,24 +340,29 @@ func (w *worker) park(b *batch) error {
 	return nil
 }
 
-// commit writes the batch's users, item shares and the offset of its last
-// record in one Badger transaction.
+// commit writes the batch's users, item deltas, model share and the offset
+// of its last record in one Badger transaction.
 func (w *worker) commit(b *batch) error {
 	c := w.c
-	sb := state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset, Users: b.users,
-		Items: make([]state.ItemPart, 0, len(b.items)), Model: b.model}
-	for id, s := range b.items {
-		sb.Items = append(sb.Items, state.ItemPart{Item: id, Stats: s})
-	}
-	return c.deps.Store.Commit(&sb)
+	return c.deps.Store.Commit(&state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset,
+		Users: b.users, Deltas: &w.deltas, Model: b.model})
 }
 
-// publish makes a committed batch the worker's state, hands its users and
-// item deltas to the Sink (the index and the audience), and marks its last
-// record for the Kafka offset commit.
+// publish makes a committed batch the worker's state (its item deltas
+// applied to the item shares kept), hands its users and item deltas to the
+// Sink (the index and the audience), and marks its last record for the
+// Kafka offset commit.
 func (w *worker) publish(b *batch) {
-	for id, s := range b.items {
-		w.items[id] = s
+	if n := len(w.deltas.Pops) + len(w.deltas.Pairs); n > 0 {
+		if w.dirty == nil {
+			w.dirty = make(map[string]struct{})
+		}
+		w.c.deps.Extractor.ApplyDeltas(&w.deltas, w.share)
+		if w.pending == 0 {
+			w.since = b.start
+		}
+		w.pending++
+		w.pendingN += n
 	}
 	if b.model != nil {
 		w.model = b.model
@@ -354,6 +377,53 @@ func (w *worker) publish(b *batch) {
 	if w.cl != nil {
 		w.cl.MarkCommitRecords(last)
 	}
+}
+
+// share returns the kept share of item id to change, creating it, and marks
+// it for the next checkpoint.
+func (w *worker) share(id string) *features.ItemStats {
+	s := w.items[id]
+	if s == nil {
+		s = new(features.ItemStats)
+		w.items[id] = s
+	}
+	w.dirty[id] = struct{}{}
+	return s
+}
+
+// maybeCheckpoint checkpoints the item shares when one of the Checkpoint
+// limits is reached. A failed checkpoint leaves recovery exact (the delta
+// records stay until one succeeds): it is logged and tried again later.
+func (w *worker) maybeCheckpoint(now time.Time) {
+	cfg := &w.c.cfg
+	if w.pending == 0 || now.Before(w.nextCheck) ||
+		w.pending < cfg.CheckpointBatches && w.pendingN < cfg.CheckpointDeltas && now.Sub(w.since) < cfg.CheckpointInterval {
+		return
+	}
+	if err := w.checkpoint(); err != nil {
+		w.c.log.Error("cannot checkpoint item shares; retrying later", "partition", w.partition, "err", err)
+		w.nextCheck = now.Add(min(5*time.Second, cfg.CheckpointInterval))
+	}
+}
+
+// checkpoint writes the item shares changed since the last checkpoint, as
+// of the last committed offset, and deletes the delta records they cover.
+func (w *worker) checkpoint() error {
+	ids := make([]string, 0, len(w.dirty))
+	for id := range w.dirty {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	parts := make([]state.ItemPart, len(ids))
+	for i, id := range ids {
+		parts[i] = state.ItemPart{Item: id, Stats: w.items[id]}
+	}
+	if err := w.c.deps.Store.Checkpoint(w.partition, w.last, parts); err != nil {
+		return err
+	}
+	clear(w.dirty)
+	w.pending, w.pendingN = 0, 0
+	return nil
 }
 
 // report tells the Observer what a committed batch did, and logs its

@@ -208,6 +208,8 @@ func (e *Engine) startBroker(context.Context) error {
 // openState opens Badger in DataDir/state.
 func (e *Engine) openState(context.Context) error {
 	e.cfg.State.Dir = filepath.Join(e.cfg.DataDir, "state")
+	// Item shares are recovered with the consumer's fold (loadState).
+	e.cfg.State.ApplyDeltas = e.extractor.ApplyDeltas
 	var err error
 	e.store, err = state.Open(e.cfg.State)
 	return err
