@@ -41,12 +41,21 @@ type IndexConfig struct {
 	// backlog spanning days would recompute the list from all items for
 	// nearly every event. Default 10m.
 	TrendingMaxAge time.Duration
+	// TrendingRefresh bounds how often (in wall-clock time) a list for a
+	// new TrendingTTL window is computed while batches are being applied:
+	// in between, the latest list serves. Live events and requests are about now, so their windows
+	// change every TrendingTTL anyway; events with older timestamps (an
+	// import, a replay) would otherwise recompute it from all items for
+	// nearly every event. Negative: no bound, every window computed, so
+	// that a replay's lists do not depend on the machine's speed (the
+	// quality harness). Default 1s.
+	TrendingRefresh time.Duration
 }
 
 // DefaultIndexConfig returns the documented defaults.
 func DefaultIndexConfig() IndexConfig {
 	return IndexConfig{TopN: 200, MaxBuckets: 4096, TrendingN: 100, TrendingTTL: 5 * time.Second, TrendingMinActions: 3,
-		TrendingMaxAge: 10 * time.Minute}
+		TrendingMaxAge: 10 * time.Minute, TrendingRefresh: time.Second}
 }
 
 // Index holds the merged statistics of every item (the sum of all partitions'
@@ -72,6 +81,7 @@ type Index struct {
 		at      int64
 		changes uint64
 		list    []string
+		wall    time.Time // when it was computed
 	}
 }
 
@@ -84,6 +94,9 @@ func (c *IndexConfig) EnsureDefaults() {
 	num.Positive(&c.TrendingTTL, def.TrendingTTL)
 	num.Positive(&c.TrendingMinActions, def.TrendingMinActions)
 	num.Positive(&c.TrendingMaxAge, def.TrendingMaxAge)
+	if c.TrendingRefresh == 0 {
+		c.TrendingRefresh = def.TrendingRefresh
+	}
 }
 
 // NewIndex returns an empty index; zero fields of cfg take their defaults.
@@ -261,7 +274,8 @@ func head(s []string, n int) []string {
 // once per TrendingTTL window of now and reused within the window; a few
 // windows are kept, so requests about other times (replays, "at=")
 // do not recompute it on every call. While the index is unchanged, the
-// latest list also serves up to TrendingMaxAge later.
+// latest list also serves up to TrendingMaxAge later, and a new window's
+// list is computed at most once per TrendingRefresh.
 func (x *Index) Trending(now int64, n int) []string {
 	x.tmu.Lock()
 	defer x.tmu.Unlock()
@@ -271,7 +285,11 @@ func (x *Index) Trending(now int64, n int) []string {
 		x.mu.RLock()
 		changes := x.changes
 		x.mu.RUnlock()
-		if lt := &x.latest; lt.list != nil && lt.changes == changes && now >= lt.at && now-lt.at <= x.cfg.TrendingMaxAge.Milliseconds() {
+		lt := &x.latest
+		if lt.list != nil && lt.changes == changes && now >= lt.at && now-lt.at <= x.cfg.TrendingMaxAge.Milliseconds() {
+			return head(lt.list, n)
+		}
+		if lt.list != nil && lt.changes != changes && x.cfg.TrendingRefresh > 0 && time.Since(lt.wall) < x.cfg.TrendingRefresh {
 			return head(lt.list, n)
 		}
 		if x.trending == nil || len(x.trending) >= 64 {
@@ -279,7 +297,7 @@ func (x *Index) Trending(now int64, n int) []string {
 		}
 		l = x.computeTrending(now)
 		x.trending[w] = l
-		x.latest.at, x.latest.changes, x.latest.list = now, changes, l
+		x.latest.at, x.latest.changes, x.latest.list, x.latest.wall = now, changes, l, time.Now()
 	}
 	return head(l, n)
 }

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stickyhq/sticky/features"
 )
 
 // TestTopNIsExact checks the list against a brute-force sort after random
@@ -43,6 +46,35 @@ func TestTopNIsExact(t *testing.T) {
 					t.Fatalf("n=%d after %d updates:\n got %v\nwant %v", n, i+1, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestTrendingRefresh: while batches are being applied, a new window's
+// trending list is computed at most once per TrendingRefresh; with the
+// bound off (or the index unchanged), each window's list is its own.
+func TestTrendingRefresh(t *testing.T) {
+	for _, refresh := range []time.Duration{time.Hour, -1} {
+		w := newWorld(t)
+		cfg := DefaultIndexConfig()
+		cfg.TrendingRefresh = refresh
+		w.idx = NewIndex(cfg, w.f, w.cat)
+		at := base.Add(-24 * time.Hour)
+		// A steady item, then a burst on another one the next day.
+		for i := range 40 {
+			w.fold(t, fmt.Sprint("s-", i), features.TypeView, "boo-01", at.Add(time.Duration(i)*30*time.Minute), "", "")
+		}
+		first := slices.Clone(w.idx.Trending(at.Add(20*time.Hour).UnixMilli(), 5))
+		for i := range 30 {
+			w.fold(t, fmt.Sprint("b-", i), features.TypeView, "gar-03", at.Add(23*time.Hour+time.Duration(i)*time.Minute), "", "")
+		}
+		second := w.idx.Trending(at.Add(24*time.Hour).UnixMilli(), 5)
+		hasBurst := slices.Contains(second, "gar-03")
+		if refresh > 0 && (hasBurst || !slices.Equal(first, second)) {
+			t.Fatalf("refresh %v: list recomputed within the bound: %v then %v", refresh, first, second)
+		}
+		if refresh < 0 && !hasBurst {
+			t.Fatalf("refresh off: the burst is not trending: %v then %v", first, second)
 		}
 	}
 }

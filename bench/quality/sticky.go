@@ -46,7 +46,9 @@ func NewSticky(name string, items []features.Item, fc features.Config, rc ranker
 	f := features.NewExtractor(fc)
 	cat := state.NewCatalogue()
 	cat.Apply(items, nil)
-	idx := ranker.NewIndex(ranker.DefaultIndexConfig(), f, cat)
+	ic := ranker.DefaultIndexConfig()
+	ic.TrendingRefresh = -1 // every window computed: figures must not depend on the machine's speed
+	idx := ranker.NewIndex(ic, f, cat)
 	users := userMap{}
 	r := ranker.New(rc, f, users, cat, idx)
 	share, err := r.Model().NewShare(nil)
