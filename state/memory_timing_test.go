@@ -45,6 +45,21 @@ var configs = []struct {
 		c.Dir, c.CacheBytes, c.TableSizeMultiplier = dir, minCacheBytes, 2
 		return c
 	}},
+	{"l0x4", func(dir string) Config {
+		c := DefaultConfig()
+		c.Dir, c.CacheBytes, c.NumLevelZeroTables, c.NumLevelZeroTablesStall = dir, minCacheBytes, 4, 12
+		return c
+	}},
+	{"l0x4x2", func(dir string) Config {
+		c := DefaultConfig()
+		c.Dir, c.CacheBytes, c.NumLevelZeroTables, c.NumLevelZeroTablesStall, c.TableSizeMultiplier = dir, minCacheBytes, 4, 12, 2
+		return c
+	}},
+	{"t4l0x4", func(dir string) Config {
+		c := DefaultConfig()
+		c.Dir, c.CacheBytes, c.NumLevelZeroTables, c.NumLevelZeroTablesStall, c.BaseTableSize = dir, minCacheBytes, 4, 12, 4<<20
+		return c
+	}},
 	{"m8", func(dir string) Config {
 		c := DefaultConfig()
 		c.Dir, c.CacheBytes, c.MemTableSize = dir, minCacheBytes, 8<<20
@@ -153,7 +168,7 @@ func TestMemoryFootprint(t *testing.T) {
 	if os.Getenv("STICKY_MEMORY_CACHES") == "both" {
 		caches = []bytesize.Size{minCacheBytes, 256 * bytesize.MiB}
 	}
-	t.Logf("%-8s %-8s %9s %9s %9s %9s %9s %9s", "config", "cache", "users", "rss_MiB", "peak_MiB", "heap_MiB", "sys_MiB", "write_s")
+	t.Logf("%-8s %-8s %9s %9s %9s %9s %9s %9s %9s", "config", "cache", "users", "rss_MiB", "anon_MiB", "peak_MiB", "heap_MiB", "sys_MiB", "write_s")
 	for _, n := range strings.Split(counts, ",") {
 		for _, c := range configs {
 			if !slices.Contains(selected(), c.name) {
@@ -175,16 +190,16 @@ func TestMemoryFootprint(t *testing.T) {
 						}
 					}
 				}
-				t.Logf("%-8s %-8s %9s %9.1f %9.1f %9.1f %9.1f %9.1f", c.name, cache, n,
-					mib(r.RSS), mib(r.Peak), mib(r.HeapInuse), mib(r.Sys), r.Write)
+				t.Logf("%-8s %-8s %9s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f", c.name, cache, n,
+					mib(r.RSS), mib(r.Anon), mib(r.Peak), mib(r.HeapInuse), mib(r.Sys), r.Write)
 			}
 		}
 	}
 }
 
 type memoryReport struct {
-	RSS, Peak, HeapInuse, Sys int64
-	Write                     float64
+	RSS, Anon, Peak, HeapInuse, Sys int64
+	Write                           float64
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -233,16 +248,17 @@ func memoryChild(t *testing.T, spec string) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	rss, peak := procStatus()
-	b, _ := json.Marshal(memoryReport{RSS: rss, Peak: peak, HeapInuse: int64(ms.HeapInuse), Sys: int64(ms.Sys), Write: write})
+	rss, anon, peak := procStatus()
+	b, _ := json.Marshal(memoryReport{RSS: rss, Anon: anon, Peak: peak, HeapInuse: int64(ms.HeapInuse), Sys: int64(ms.Sys), Write: write})
 	fmt.Printf("MEMORY %s\n", b)
 }
 
-// procStatus returns VmRSS and VmHWM of this process.
-func procStatus() (rss, peak int64) {
+// procStatus returns VmRSS, RssAnon (without the pages of mapped files:
+// Badger's tables and WAL) and VmHWM of this process.
+func procStatus() (rss, anon, peak int64) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -253,9 +269,11 @@ func procStatus() (rss, peak int64) {
 		switch f[0] {
 		case "VmRSS:":
 			rss = kb << 10
+		case "RssAnon:":
+			anon = kb << 10
 		case "VmHWM:":
 			peak = kb << 10
 		}
 	}
-	return rss, peak
+	return rss, anon, peak
 }

@@ -132,7 +132,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.StringVar(&c.EmbeddedKafka, "embedded-kafka", c.EmbeddedKafka, "embedded broker listen address")
 	fs.BoolVar(&c.EmbeddedKafkaSync, "embedded-kafka-sync", c.EmbeddedKafkaSync, "fsync every produce on the embedded broker")
 	fs.IntVar(&c.HTTPMaxInFlight, "http-max-inflight", c.HTTPMaxInFlight, "most API requests served at once; beyond, 503 with Retry-After (default 64 per GOMAXPROCS)")
-	fs.TextVar(&s.memoryLimit, "memory-limit", s.memoryLimit, "Go runtime soft memory limit (bytes, or with KiB/MiB/GiB); 0: none; GOMEMLIMIT, if set, wins")
+	fs.TextVar(&s.memoryLimit, "memory-limit", s.memoryLimit, "Go runtime soft memory limit (bytes, or with KiB/MiB/GiB); 0: none; GOMEMLIMIT, if set, wins; also caps the default --cache-bytes at a quarter of it")
 	fs.TextVar(&c.State.CacheBytes, "cache-bytes", c.State.CacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
 	sc := &c.State
 	fs.TextVar(&sc.MemTableSize, "badger-memtable", sc.MemTableSize, "Badger memtable size; a commit holds at most 15% of it")
@@ -221,6 +221,11 @@ func (s *settings) config(stderr io.Writer) (engine.Config, error) {
 		return cfg, err
 	}
 	cfg.Brokers = cli.SplitList(s.brokers)
+	if d := engine.DefaultConfig().State.CacheBytes; s.memoryLimit > 0 && cfg.State.CacheBytes == d {
+		// fastcache fills to its size with enough users: keep it to a
+		// quarter of the limit unless sized explicitly.
+		cfg.State.CacheBytes = min(d, s.memoryLimit/4)
+	}
 	if cfg.Stream.ClientOpts, err = s.kafka.opts(); err != nil {
 		return cfg, err
 	}
