@@ -22,10 +22,11 @@ import (
 )
 
 // configs are the Badger settings compared by the benchmarks and the
-// memory test below: "badger" is what the store ran with before issue 11
-// (Badger's defaults for memtables, L0 and compactors, 64 MiB memtables),
-// "default" is DefaultConfig. Both get the smallest user cache, so that
-// reads miss it and go to Badger.
+// memory test below (STICKY_MEMORY_CONFIGS picks them; default: badger and
+// default): "badger" is what the store ran with before issue 11 (Badger's
+// defaults for memtables, L0, table sizes and compactors), "default" is
+// DefaultConfig, the others variants of it. All get the smallest user
+// cache, so that reads miss it and go to Badger.
 var configs = []struct {
 	name string
 	cfg  func(dir string) Config
@@ -40,34 +41,16 @@ var configs = []struct {
 		c.Dir, c.CacheBytes = dir, minCacheBytes
 		return c
 	}},
-	{"m16x2", func(dir string) Config {
-		c := DefaultConfig()
-		c.Dir, c.CacheBytes, c.TableSizeMultiplier = dir, minCacheBytes, 2
-		return c
-	}},
-	{"l0x4", func(dir string) Config {
-		c := DefaultConfig()
-		c.Dir, c.CacheBytes, c.NumLevelZeroTables, c.NumLevelZeroTablesStall = dir, minCacheBytes, 4, 12
-		return c
-	}},
-	{"l0x4x2", func(dir string) Config {
+	// writes leans towards bulk-write speed: more L0 tables before a
+	// compaction, and tables doubling per level (fewer table files).
+	{"writes", func(dir string) Config {
 		c := DefaultConfig()
 		c.Dir, c.CacheBytes, c.NumLevelZeroTables, c.NumLevelZeroTablesStall, c.TableSizeMultiplier = dir, minCacheBytes, 4, 12, 2
-		return c
-	}},
-	{"t4l0x4", func(dir string) Config {
-		c := DefaultConfig()
-		c.Dir, c.CacheBytes, c.NumLevelZeroTables, c.NumLevelZeroTablesStall, c.BaseTableSize = dir, minCacheBytes, 4, 12, 4<<20
 		return c
 	}},
 	{"m8", func(dir string) Config {
 		c := DefaultConfig()
 		c.Dir, c.CacheBytes, c.MemTableSize = dir, minCacheBytes, 8<<20
-		return c
-	}},
-	{"m32", func(dir string) Config {
-		c := DefaultConfig()
-		c.Dir, c.CacheBytes, c.MemTableSize, c.NumLevelZeroTables = dir, minCacheBytes, 32<<20, 3
 		return c
 	}},
 }
@@ -112,8 +95,8 @@ func benchUsers() int {
 	return 200_000
 }
 
-// BenchmarkStoreUserMiss reads random users out of 200,000 written (3.2 KB
-// vectors) through a 32 MiB cache: nearly every read misses the cache and
+// BenchmarkStoreUserMiss reads random users out of 200,000 written
+// (STICKY_BENCH_USERS; 3.2 KB vectors) through a 32 MiB cache: nearly every read misses the cache and
 // goes to Badger. It compares the store's former Badger settings with
 // DefaultConfig, and reports the L0 tables and the cache's hit ratio.
 func BenchmarkStoreUserMiss(b *testing.B) {
@@ -155,6 +138,12 @@ func BenchmarkStoreUserMiss(b *testing.B) {
 // when STICKY_MEMORY_USERS lists user counts, e.g.
 //
 //	STICKY_MEMORY_USERS=10000,200000 go test -run TestMemoryFootprint -v ./state/
+//
+// with a 256 MiB user cache (STICKY_MEMORY_CACHES=both adds 32 MiB), the
+// configurations of STICKY_MEMORY_CONFIGS, the Go memory limit
+// STICKY_MEMORY_LIMIT (e.g. 64MiB) and heap profiles written to the
+// directory STICKY_MEMORY_PROFILE. anon_MiB is the RSS without mapped
+// files' pages (Badger's tables and WAL, which the kernel can reclaim).
 func TestMemoryFootprint(t *testing.T) {
 	if spec := os.Getenv("sticky_memory_child"); spec != "" {
 		memoryChild(t, spec)
