@@ -31,14 +31,16 @@ var configs = []struct {
 	name string
 	cfg  func(dir string) Config
 }{
-	{"badger", func(dir string) Config {
-		return Config{Dir: dir, CacheBytes: minCacheBytes, MemTableSize: 64 << 20, NumMemtables: 5,
-			NumLevelZeroTables: 5, NumLevelZeroTablesStall: 15, BaseTableSize: 2 << 20, TableSizeMultiplier: 2, NumCompactors: 4,
-			ValueLogFileSize: 256 * bytesize.MiB}
-	}},
+	{"badger", formerConfig},
 	{"default", func(dir string) Config {
 		c := DefaultConfig()
 		c.Dir, c.CacheBytes = dir, minCacheBytes
+		return c
+	}},
+	// m16only is "badger" with 16 MiB memtables and nothing else changed.
+	{"m16only", func(dir string) Config {
+		c := formerConfig(dir)
+		c.MemTableSize = 16 << 20
 		return c
 	}},
 	// writes leans towards bulk-write speed: more L0 tables before a
@@ -62,6 +64,13 @@ func selected() []string {
 		return strings.Split(s, ",")
 	}
 	return []string{"badger", "default"}
+}
+
+// formerConfig is what the store ran with before issue 11.
+func formerConfig(dir string) Config {
+	return Config{Dir: dir, CacheBytes: minCacheBytes, MemTableSize: 64 << 20, NumMemtables: 5,
+		NumLevelZeroTables: 5, NumLevelZeroTablesStall: 15, BaseTableSize: 2 << 20, TableSizeMultiplier: 2, NumCompactors: 4,
+		ValueLogFileSize: 256 * bytesize.MiB}
 }
 
 func benchUserID(i int) string { return "user-" + strconv.Itoa(i) }

@@ -27,7 +27,8 @@ type Config struct {
 
 	// CacheBytes is the size of the fastcache holding encoded user vectors in
 	// front of Badger. fastcache starts evicting (whole 64 KiB chunks) at
-	// about 60% of this. Default 256 MiB; minimum 32 MiB.
+	// about 60% of this. Its memory is taken as it fills, so with few users
+	// it costs what they use, not its size. Default 256 MiB; minimum 32 MiB.
 	CacheBytes bytesize.Size
 
 	// SyncWrites makes every commit fsync. Default false: a killed process
@@ -59,7 +60,7 @@ type Config struct {
 	NumLevelZeroTables int
 
 	// NumLevelZeroTablesStall is how many L0 tables stall writes until
-	// compaction catches up. Default 8.
+	// compaction catches up; at least NumLevelZeroTables+1. Default 8.
 	NumLevelZeroTablesStall int
 
 	// BaseTableSize is the size of tables in L1 (larger levels have larger
