@@ -29,7 +29,8 @@ type Config struct {
 
 	// CacheBytes is the size of the fastcache holding encoded user vectors in
 	// front of Badger. fastcache starts evicting (whole 64 KiB chunks) at
-	// about 60% of this. Default 256 MiB; minimum 32 MiB.
+	// about 60% of this. Its memory is taken as it fills, so with few users
+	// it costs what they use, not its size. Default 256 MiB; minimum 32 MiB.
 	CacheBytes bytesize.Size
 
 	// SyncWrites makes every commit fsync. Default false: a killed process
@@ -43,9 +44,63 @@ type Config struct {
 	// if it never runs.
 	GCInterval time.Duration
 
-	// MemTableSize is Badger's memtable size; a commit may hold up to about
-	// 15% of it. Default 64 MiB.
-	MemTableSize int64
+	// MemTableSize is the size of one Badger memtable; a commit may hold up
+	// to about 15% of it. Each memtable costs its skiplist arena (about
+	// 1.2x this, on the Go heap, allocated whole) plus the pages written to
+	// its mmapped write-ahead log, and every flush builds an L0 table of
+	// this size in memory. Default 16 MiB.
+	MemTableSize bytesize.Size
+
+	// NumMemtables is how many memtables (the active one and those waiting
+	// to be flushed) may exist at once; writes stall beyond. Default 2.
+	NumMemtables int
+
+	// NumLevelZeroTables is how many L0 tables trigger a compaction into
+	// L1. Every read that misses the user cache and the memtables checks
+	// each L0 table (bloom filter, then index): few L0 tables keep those
+	// reads short. Default 2.
+	NumLevelZeroTables int
+
+	// NumLevelZeroTablesStall is how many L0 tables stall writes until
+	// compaction catches up; at least NumLevelZeroTables+1. Default 8.
+	NumLevelZeroTablesStall int
+
+	// BaseTableSize is the size of tables in L1 (larger levels have larger
+	// tables); every compaction builds its tables in memory, one buffer per
+	// table being written. Default 2 MiB.
+	BaseTableSize bytesize.Size
+
+	// TableSizeMultiplier is the ratio of table sizes between a level and
+	// the next below the base level. Every table being written is built in
+	// a buffer of up to twice its size (pooled by Badger), so 1 keeps
+	// tables, and those buffers, at BaseTableSize on every level.
+	// Default 1 (Badger's is 2).
+	TableSizeMultiplier int
+
+	// NumCompactors is how many compactions may run at once (Badger needs
+	// at least 2 to compact at all). Default 2.
+	NumCompactors int
+
+	// BlockCacheSize is Badger's cache of table blocks. Blocks are stored
+	// uncompressed and read straight from the mmapped tables, so a cache
+	// buys nothing; 0 turns it off. Default 0.
+	BlockCacheSize bytesize.Size
+
+	// IndexCacheSize bounds the memory held by table indexes and bloom
+	// filters; 0 keeps every table's index and filter in memory (a few
+	// dozen bytes per 4 KiB block plus about 10 bits per key), which is
+	// what keeps reads that miss the user cache fast. Default 0.
+	IndexCacheSize bytesize.Size
+
+	// ValueThreshold is the largest value kept in the LSM tree; larger ones
+	// go to the value log. Vectors and item shares are a few KiB: keeping
+	// them in the tree means overwrites are reclaimed by compaction, not by
+	// value-log GC. Default 64 KiB (Badger's maximum is 1 MiB).
+	ValueThreshold bytesize.Size
+
+	// ValueLogFileSize is the size of one value-log file (mmapped). Default
+	// 64 MiB.
+	ValueLogFileSize bytesize.Size
 
 	// Logger receives Badger's warnings and errors and the store's own.
 	// Default slog.Default().
@@ -69,7 +124,11 @@ const minCacheBytes = 32 * bytesize.MiB
 
 // DefaultConfig returns the documented defaults, without a directory.
 func DefaultConfig() Config {
-	return Config{CacheBytes: 256 * bytesize.MiB, GCInterval: 5 * time.Minute, MemTableSize: 64 << 20}
+	return Config{
+		CacheBytes: 256 * bytesize.MiB, GCInterval: 5 * time.Minute,
+		MemTableSize: 16 * bytesize.MiB, NumMemtables: 2, NumLevelZeroTables: 2, NumLevelZeroTablesStall: 8,
+		BaseTableSize: 2 * bytesize.MiB, TableSizeMultiplier: 1, NumCompactors: 2, ValueThreshold: 64 * bytesize.KiB, ValueLogFileSize: 64 * bytesize.MiB,
+	}
 }
 
 // EnsureDefaults gives zero fields their defaults, and raises a cache
@@ -83,8 +142,22 @@ func (c *Config) EnsureDefaults() {
 	if c.GCInterval == 0 {
 		c.GCInterval = d.GCInterval
 	}
-	if c.MemTableSize == 0 {
-		c.MemTableSize = d.MemTableSize
+	for _, f := range []struct{ v, d *int }{
+		{&c.NumMemtables, &d.NumMemtables}, {&c.NumLevelZeroTables, &d.NumLevelZeroTables},
+		{&c.NumLevelZeroTablesStall, &d.NumLevelZeroTablesStall}, {&c.NumCompactors, &d.NumCompactors},
+		{&c.TableSizeMultiplier, &d.TableSizeMultiplier},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	for _, f := range []struct{ v, d *bytesize.Size }{
+		{&c.MemTableSize, &d.MemTableSize}, {&c.BaseTableSize, &d.BaseTableSize},
+		{&c.ValueThreshold, &d.ValueThreshold}, {&c.ValueLogFileSize, &d.ValueLogFileSize},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -128,18 +201,23 @@ func Open(cfg Config) (*Store, error) {
 	bo := badger.DefaultOptions(cfg.Dir).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithSyncWrites(cfg.SyncWrites).
-		WithMemTableSize(cfg.MemTableSize).
+		WithMemTableSize(int64(cfg.MemTableSize)).
+		WithNumMemtables(cfg.NumMemtables).
+		WithNumLevelZeroTables(cfg.NumLevelZeroTables).
+		WithNumLevelZeroTablesStall(max(cfg.NumLevelZeroTablesStall, cfg.NumLevelZeroTables+1)).
+		WithBaseTableSize(int64(cfg.BaseTableSize)).
+		WithNumCompactors(cfg.NumCompactors).
 		// One writer per key range: no conflict detection needed.
 		WithDetectConflicts(false).
-		// Small values stay in the LSM tree; without compression the block
-		// cache buys nothing (badger docs), so it is off.
+		// Small values stay in the LSM tree, stored uncompressed, so blocks
+		// are read straight from the mmapped tables (see BlockCacheSize).
 		WithCompression(options.None).
-		WithBlockCacheSize(0).
-		WithValueLogFileSize(256 << 20).
-		// Vectors and item shares are a few KiB: keep them in the LSM tree,
-		// so overwrites are reclaimed by compaction, not value-log GC.
-		WithValueThreshold(64 << 10).
+		WithBlockCacheSize(int64(cfg.BlockCacheSize)).
+		WithIndexCacheSize(int64(cfg.IndexCacheSize)).
+		WithValueLogFileSize(int64(cfg.ValueLogFileSize)).
+		WithValueThreshold(int64(cfg.ValueThreshold)).
 		WithMetricsEnabled(false)
+	bo.TableSizeMultiplier = cfg.TableSizeMultiplier // no WithTableSizeMultiplier
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open badger in %s: %w", cfg.Dir, err)

@@ -19,12 +19,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/stickyhq/sticky/cmd/sticky/engine"
+	"github.com/stickyhq/sticky/internal/bytesize"
 	"github.com/stickyhq/sticky/internal/cli"
 	"github.com/stickyhq/sticky/stream"
 )
@@ -48,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		setMemoryLimit(s.memoryLimit, cfg.Logger)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if s.pprof != "" {
@@ -72,6 +76,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// setMemoryLimit sets the Go runtime's soft memory limit, unless GOMEMLIMIT
+// set it already.
+func setMemoryLimit(limit bytesize.Size, log *slog.Logger) {
+	if limit <= 0 {
+		return
+	}
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		log.Info("--memory-limit ignored: GOMEMLIMIT is set", "GOMEMLIMIT", v)
+		return
+	}
+	debug.SetMemoryLimit(int64(limit))
+}
+
 func serve(ctx context.Context, cfg engine.Config) error {
 	e, err := engine.Start(ctx, cfg)
 	if err != nil {
@@ -88,6 +105,7 @@ func serve(ctx context.Context, cfg engine.Config) error {
 type settings struct {
 	engine.Config
 	brokers, boosts, logLevel, pprof string
+	memoryLimit                      bytesize.Size
 	kafka                            kafkaOptions
 	demo                             demoOptions
 }
@@ -113,7 +131,21 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.StringVar(&s.brokers, "brokers", s.brokers, "comma-separated Kafka brokers; empty starts the embedded broker")
 	fs.StringVar(&c.EmbeddedKafka, "embedded-kafka", c.EmbeddedKafka, "embedded broker listen address")
 	fs.BoolVar(&c.EmbeddedKafkaSync, "embedded-kafka-sync", c.EmbeddedKafkaSync, "fsync every produce on the embedded broker")
+	fs.IntVar(&c.HTTPMaxInFlight, "http-max-inflight", c.HTTPMaxInFlight, "most API requests served at once; beyond, 503 with Retry-After (default 64 per GOMAXPROCS)")
+	fs.TextVar(&s.memoryLimit, "memory-limit", s.memoryLimit, "Go runtime soft memory limit (bytes, or with KiB/MiB/GiB); 0: none; GOMEMLIMIT, if set, wins; also caps the default --cache-bytes at a quarter of it")
 	fs.TextVar(&c.State.CacheBytes, "cache-bytes", c.State.CacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
+	sc := &c.State
+	fs.TextVar(&sc.MemTableSize, "badger-memtable", sc.MemTableSize, "Badger memtable size; a commit holds at most 15% of it")
+	fs.IntVar(&sc.NumMemtables, "badger-memtables", sc.NumMemtables, "Badger memtables, the active one and those waiting to be flushed")
+	fs.IntVar(&sc.NumLevelZeroTables, "badger-l0-tables", sc.NumLevelZeroTables, "Badger L0 tables that trigger a compaction (each is checked by reads that miss the cache)")
+	fs.IntVar(&sc.NumLevelZeroTablesStall, "badger-l0-stall", sc.NumLevelZeroTablesStall, "Badger L0 tables that stall writes")
+	fs.TextVar(&sc.BaseTableSize, "badger-table", sc.BaseTableSize, "Badger table size at the base level")
+	fs.IntVar(&sc.TableSizeMultiplier, "badger-table-multiplier", sc.TableSizeMultiplier, "Badger table size ratio between levels below the base level")
+	fs.IntVar(&sc.NumCompactors, "badger-compactors", sc.NumCompactors, "Badger compactions run at once (at least 2)")
+	fs.TextVar(&sc.BlockCacheSize, "badger-block-cache", sc.BlockCacheSize, "Badger block cache (tables are uncompressed: 0, off, is right)")
+	fs.TextVar(&sc.IndexCacheSize, "badger-index-cache", sc.IndexCacheSize, "Badger index and bloom filter cache; 0 keeps them all in memory")
+	fs.TextVar(&sc.ValueThreshold, "badger-value-threshold", sc.ValueThreshold, "largest value kept in Badger's LSM tree; larger ones go to the value log")
+	fs.TextVar(&sc.ValueLogFileSize, "badger-vlog-file", sc.ValueLogFileSize, "Badger value-log file size")
 
 	st := &c.Stream
 	fs.IntVar(&st.Partitions, "partitions", st.Partitions, "partitions of topics Sticky creates")
@@ -192,6 +224,11 @@ func (s *settings) config(stderr io.Writer) (engine.Config, error) {
 		return cfg, err
 	}
 	cfg.Brokers = cli.SplitList(s.brokers)
+	if d := engine.DefaultConfig().State.CacheBytes; s.memoryLimit > 0 && cfg.State.CacheBytes == d {
+		// fastcache fills to its size with enough users: keep it to a
+		// quarter of the limit unless sized explicitly.
+		cfg.State.CacheBytes = min(d, s.memoryLimit/4)
+	}
 	if cfg.Stream.ClientOpts, err = s.kafka.opts(); err != nil {
 		return cfg, err
 	}

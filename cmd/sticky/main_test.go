@@ -192,3 +192,39 @@ func TestPushFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryFlags: the overload bound, the memory limit's cap on the
+// default cache, and Badger's settings from flags and the environment.
+func TestMemoryFlags(t *testing.T) {
+	env := map[string]string{"STICKY_BADGER_MEMTABLE": "32MiB", "STICKY_HTTP_MAX_INFLIGHT": "7", "STICKY_MEMORY_LIMIT": "256MiB"}
+	cfg, err := configure([]string{"--badger-l0-tables", "4", "--badger-index-cache", "8MiB"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cfg.State
+	if cfg.HTTPMaxInFlight != 7 || st.MemTableSize != 32<<20 || st.NumLevelZeroTables != 4 || st.IndexCacheSize != 8<<20 {
+		t.Errorf("flags not applied: max in flight %d, %+v", cfg.HTTPMaxInFlight, st)
+	}
+	if st.CacheBytes != 64<<20 {
+		t.Errorf("--memory-limit 256MiB: default cache %v, want a quarter, 64MiB", st.CacheBytes)
+	}
+	// An explicit cache size stays; so does the default under a large limit.
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--memory-limit", "256MiB", "--cache-bytes", "100MiB"}, 100 << 20},
+		{[]string{"--memory-limit", "4GiB"}, 256 << 20},
+	} {
+		cfg, err := configure(c.args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(cfg.State.CacheBytes) != c.want {
+			t.Errorf("%v: cache %v, want %d", c.args, cfg.State.CacheBytes, c.want)
+		}
+	}
+	if _, err := configure([]string{"--http-max-inflight", "-1"}, nil); err == nil {
+		t.Error("a negative --http-max-inflight must be refused")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -39,6 +40,13 @@ type Config struct {
 	// HTTPAddr is the API listen address. Default 127.0.0.1:8080; port 0
 	// picks a free port (see Engine.Addr).
 	HTTPAddr string
+	// HTTPMaxInFlight bounds the API requests served at once (health
+	// checks and /metrics are not counted); a request beyond it gets 503
+	// with Retry-After at once instead of waiting. Default 64 per
+	// GOMAXPROCS (128 on 2 cores): a recommendation takes well under a
+	// millisecond of CPU, so a full queue still drains within tens of
+	// milliseconds.
+	HTTPMaxInFlight int
 	// DataDir holds Badger (state/) and the embedded broker's log (kafka/).
 	// Default ./sticky-data.
 	DataDir string
@@ -72,7 +80,7 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr: "127.0.0.1:8080", DataDir: "./sticky-data", EmbeddedKafka: "127.0.0.1:9092", ReadyLag: 1000,
+		HTTPAddr: "127.0.0.1:8080", HTTPMaxInFlight: 64 * runtime.GOMAXPROCS(0), DataDir: "./sticky-data", EmbeddedKafka: "127.0.0.1:9092", ReadyLag: 1000,
 		Stream: stream.DefaultConfig(), Features: features.DefaultConfig(), Ranker: ranker.DefaultConfig(),
 		Index: ranker.DefaultIndexConfig(), Audience: audience.DefaultConfig(), Push: campaigns.DefaultConfig(),
 		State: state.DefaultConfig(),
@@ -92,6 +100,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.ReadyLag == 0 {
 		c.ReadyLag = d.ReadyLag
+	}
+	if c.HTTPMaxInFlight == 0 {
+		c.HTTPMaxInFlight = d.HTTPMaxInFlight
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -114,6 +125,9 @@ func (c *Config) EnsureDefaults() {
 // errors where zero is not a valid setting: call it before EnsureDefaults to
 // reject them, after to check what Start will run with.
 func (c *Config) Validate() error {
+	if c.HTTPMaxInFlight < 0 {
+		return fmt.Errorf("HTTPMaxInFlight must be positive, got %d", c.HTTPMaxInFlight)
+	}
 	if c.Stream.Partitions < 1 {
 		return fmt.Errorf("stream: Partitions must be at least 1, got %d", c.Stream.Partitions)
 	}
@@ -144,6 +158,7 @@ type Engine struct {
 	cons      *stream.Consumer
 	reg       *prometheus.Registry
 	met       *metrics
+	limit     *limiter
 	httpSrv   *http.Server
 	httpLn    net.Listener
 
@@ -166,6 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, extractor: features.NewExtractor(cfg.Features), reg: prometheus.NewRegistry(), started: time.Now()}
 	e.met = newMetrics(e.reg, e)
+	e.limit = newLimiter(cfg.HTTPMaxInFlight, e.met.shed)
 	for _, step := range []func(context.Context) error{
 		e.startBroker,  // the embedded broker, unless Brokers are given
 		e.openState,    // Badger, behind the user-vector cache

@@ -19,7 +19,12 @@ import (
 // segments.go, campaigns.go and health.go; this file holds what they share.
 func (e *Engine) routes() http.Handler {
 	mux := http.NewServeMux()
+	// API requests beyond the bound are shed; health checks and metrics
+	// are not, so that an overloaded engine is seen as busy, not dead.
 	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, e.met.instrument(pattern, e.limit.wrap(pattern, h)))
+	}
+	unlimited := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, e.met.instrument(pattern, h))
 	}
 	handle("GET /v1/recommendations", e.recommendations)
@@ -33,14 +38,49 @@ func (e *Engine) routes() http.Handler {
 	handle("DELETE /v1/campaigns/{id}", e.deleteCampaign)
 	handle("GET /v1/campaigns/{id}/targets", e.pullTargets)
 	handle("POST /v1/campaigns/{id}/acks", e.ackTargets)
-	handle("GET /healthz", e.healthz)
-	handle("GET /readyz", e.readyz)
+	unlimited("GET /healthz", e.healthz)
+	unlimited("GET /readyz", e.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "path", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return mux
 }
+
+// limiter bounds the API requests served at once. A request beyond the
+// bound is answered at once with 503 and Retry-After instead of queueing
+// behind the others: under overload, latency stays that of the requests
+// admitted and clients learn to back off.
+type limiter struct {
+	sem  chan struct{}
+	shed func(route string) // counts a shed request
+}
+
+// retryAfter is the Retry-After of a shed request, in seconds.
+const retryAfter = "1"
+
+func newLimiter(maxInFlight int, shed func(route string)) *limiter {
+	return &limiter{sem: make(chan struct{}, maxInFlight), shed: shed}
+}
+
+// wrap returns h behind the bound.
+func (l *limiter) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case l.sem <- struct{}{}:
+		default:
+			l.shed(route)
+			w.Header().Set("Retry-After", retryAfter)
+			writeError(w, http.StatusServiceUnavailable, "", "overloaded: too many requests in flight, retry after "+retryAfter+"s")
+			return
+		}
+		defer func() { <-l.sem }()
+		h(w, r)
+	}
+}
+
+// inFlight returns the requests being served.
+func (l *limiter) inFlight() int { return len(l.sem) }
 
 // apiError is the body of every 4xx and 5xx answer.
 type apiError struct {

@@ -25,12 +25,13 @@ type metrics struct {
 	batchSize  prometheus.Histogram
 	freshness  prometheus.Histogram
 	httpDur    *prometheus.HistogramVec
+	httpShed   *prometheus.CounterVec
 
 	pushSelected, pushHanded, pushExpired prometheus.Counter
 	pushAcks                              *prometheus.CounterVec
 	pushSelect                            prometheus.Histogram
 
-	lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
+	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
 	diskDesc, commitsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 }
@@ -68,6 +69,9 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			Name: "sticky_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
+		httpShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sticky_http_requests_shed_total", Help: "API requests answered 503 at once because HTTPMaxInFlight requests were in flight, by route.",
+		}, []string{"route"}),
 		pushSelected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sticky_push_targets_selected_total", Help: "Users selected as targets of push campaigns.",
 		}),
@@ -84,6 +88,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 			Name: "sticky_push_selection_seconds", Help: "Time to score every user and select a campaign's targets.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		inFlightDesc:     prometheus.NewDesc("sticky_http_requests_in_flight", "API requests being served (bounded by HTTPMaxInFlight).", nil, nil),
 		lagDesc:          prometheus.NewDesc("sticky_stream_consumer_lag_records", "Records between the last applied offset and the end of the partition.", []string{"partition"}, nil),
 		partsDesc:        prometheus.NewDesc("sticky_stream_assigned_partitions", "Partitions of the events topic assigned to this instance.", nil, nil),
 		hitsDesc:         prometheus.NewDesc("sticky_state_cache_hits_total", "User reads served by the cache.", nil, nil),
@@ -110,11 +115,14 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 	for _, s := range []string{"sent", "failed"} {
 		m.pushAcks.WithLabelValues(s)
 	}
-	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m,
+	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m.httpShed, m,
 		m.pushSelected, m.pushHanded, m.pushExpired, m.pushAcks, m.pushSelect,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// shed counts an API request shed by the limiter.
+func (m *metrics) shed(route string) { m.httpShed.WithLabelValues(route).Inc() }
 
 // stream.Observer
 
@@ -147,7 +155,7 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 // prometheus.Collector
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
+	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
 		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
 		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc} {
 		ch <- d
@@ -156,6 +164,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	e := m.e
+	ch <- prometheus.MustNewConstMetric(m.inFlightDesc, prometheus.GaugeValue, float64(e.limit.inFlight()))
 	st := e.cons.Status()
 	for p, lag := range st.Lag {
 		ch <- prometheus.MustNewConstMetric(m.lagDesc, prometheus.GaugeValue, float64(lag), strconv.Itoa(int(p)))
