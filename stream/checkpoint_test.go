@@ -11,6 +11,7 @@ import (
 
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/bytesize"
 	"github.com/stickyhq/sticky/state"
 )
 
@@ -81,7 +82,7 @@ func (fx *itemsFixture) worker(st *state.Store, mod func(*Config)) *worker {
 
 func openTestStore(t *testing.T, dir string, memTable int64) *state.Store {
 	t.Helper()
-	st, err := state.Open(state.Config{Dir: dir, CacheBytes: 32 << 20, MemTableSize: memTable})
+	st, err := state.Open(state.Config{Dir: dir, CacheBytes: 32 << 20, MemTableSize: bytesize.Size(memTable)})
 	if err != nil {
 		t.Fatal(err)
 	}
