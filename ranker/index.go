@@ -50,12 +50,19 @@ type IndexConfig struct {
 	// that a replay's lists do not depend on the machine's speed (the
 	// quality harness). Default 1s.
 	TrendingRefresh time.Duration
+	// ApplyEvery is how often, at most, the engine applies committed
+	// batches to the index (through a Coalescer): under load the batches
+	// of that interval are applied together, so that requests meet the
+	// index's writer at most once per interval; when idle a batch is
+	// applied at once. Negative: every batch at once. Default 5ms.
+	ApplyEvery time.Duration
 }
 
 // DefaultIndexConfig returns the documented defaults.
 func DefaultIndexConfig() IndexConfig {
 	return IndexConfig{TopN: 200, MaxBuckets: 4096, TrendingN: 100, TrendingTTL: 5 * time.Second, TrendingMinActions: 3,
-		TrendingMaxAge: 10 * time.Minute, TrendingRefresh: time.Second}
+		TrendingMaxAge: 10 * time.Minute, TrendingRefresh: time.Second,
+		ApplyEvery: 5 * time.Millisecond}
 }
 
 // Index holds the merged statistics of every item (the sum of all partitions'
@@ -67,6 +74,8 @@ type Index struct {
 	cfg IndexConfig
 	f   *features.Extractor
 	cat ItemSource
+
+	amu sync.Mutex // serialises Apply and Add; held, they may read items without mu
 
 	mu      sync.RWMutex
 	items   map[string]*entry
@@ -97,6 +106,9 @@ func (c *IndexConfig) EnsureDefaults() {
 	if c.TrendingRefresh == 0 {
 		c.TrendingRefresh = def.TrendingRefresh
 	}
+	if c.ApplyEvery == 0 {
+		c.ApplyEvery = def.ApplyEvery
+	}
 }
 
 // NewIndex returns an empty index; zero fields of cfg take their defaults.
@@ -117,7 +129,7 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 // at any later moment are these times one common factor: a request pays
 // one exp2 per seed rather than one per neighbour, and no map lookup.
 type entry struct {
-	st    features.ItemStats
+	st    *features.ItemStats // replaced, never changed, by Apply; never nil
 	nb    []nbRef
 	nbAt  int64
 	stamp uint64 // the Apply that last rebuilt nb
@@ -131,23 +143,39 @@ type nbRef struct {
 // Add merges one partition's share of an item into the index, e.g. while
 // loading state at start-up.
 func (x *Index) Add(item string, share *features.ItemStats) {
+	x.amu.Lock()
+	defer x.amu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e := x.entry(item)
 	e.st.Merge(share, x.f)
-	x.reindex(item, &e.st, nil)
+	x.reindex(item, e.st, nil)
 	x.neighbours(e)
 	x.changes++
 }
 
-// Apply folds the item deltas of a committed batch into the index.
+// Apply folds the item deltas of a committed batch into the index. The
+// deltas are applied to copies of the items' statistics while requests go
+// on reading the current ones; the write lock is held only to swap the
+// copies in and update the lists.
 func (x *Index) Apply(d *features.Deltas) {
 	if len(d.Pops) == 0 && len(d.Pairs) == 0 {
 		return
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.f.ApplyDeltas(d, func(item string) *features.ItemStats { return &x.entry(item).st })
+	x.amu.Lock()
+	defer x.amu.Unlock()
+	fresh := make(map[string]*features.ItemStats, len(d.Pops)+len(d.Pairs))
+	x.f.ApplyDeltas(d, func(item string) *features.ItemStats {
+		if st := fresh[item]; st != nil {
+			return st
+		}
+		st := new(features.ItemStats)
+		if e := x.items[item]; e != nil { // no other writer: amu
+			st = e.st.Clone()
+		}
+		fresh[item] = st
+		return st
+	})
 	touched := make(map[string][]string, len(d.Pops)) // item -> buckets touched
 	for _, p := range d.Pops {
 		bs := append(touched[p.Item], features.Bucket(features.AnyRegion, p.Daypart))
@@ -156,8 +184,14 @@ func (x *Index) Apply(d *features.Deltas) {
 		}
 		touched[p.Item] = bs
 	}
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for item, st := range fresh {
+		x.entry(item).st = st
+	}
 	for item, buckets := range touched {
-		x.reindex(item, &x.items[item].st, buckets)
+		x.reindex(item, x.items[item].st, buckets)
 	}
 	x.changes++
 	for _, p := range d.Pairs {
@@ -174,7 +208,7 @@ func (x *Index) Apply(d *features.Deltas) {
 func (x *Index) entry(item string) *entry {
 	e := x.items[item]
 	if e == nil {
-		e = new(entry)
+		e = &entry{st: new(features.ItemStats)}
 		x.items[item] = e
 	}
 	return e
@@ -227,23 +261,15 @@ func (x *Index) reindex(item string, st *features.ItemStats, buckets []string) {
 }
 
 // list returns the snapshot of a list, strongest first. Snapshots are
-// immutable; refreshing one needs the write lock, taken only when dirty.
+// immutable, and rebuilt under the read lock when stale (topN.snapshot).
 func (x *Index) list(get func() *topN) []string {
 	x.mu.RLock()
+	defer x.mu.RUnlock()
 	l := get()
 	if l == nil {
-		x.mu.RUnlock()
 		return nil
 	}
-	if !l.dirt {
-		s := l.snap
-		x.mu.RUnlock()
-		return s
-	}
-	x.mu.RUnlock()
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return l.refresh()
+	return l.snapshot()
 }
 
 // Popular returns up to n of the most popular items overall.
@@ -307,7 +333,7 @@ func (x *Index) computeTrending(now int64) []string {
 	t := newTopN(x.cfg.TrendingN)
 	x.mu.RLock()
 	for item, e := range x.items {
-		st := &e.st
+		st := e.st
 		if st.Long.Value(now, longHL) < x.cfg.TrendingMinActions {
 			continue
 		}
@@ -316,7 +342,7 @@ func (x *Index) computeTrending(now int64) []string {
 		}
 	}
 	x.mu.RUnlock()
-	return slices.Clip(t.refresh())
+	return slices.Clip(t.snapshot())
 }
 
 // Signals are the statistics of one item that scoring needs, read at one
@@ -355,7 +381,7 @@ func (x *Index) Lookup(items []string, now int64, bucket, anyBucket string, out 
 			out[i] = Signals{}
 			continue
 		}
-		st := &e.st
+		st := e.st
 		out[i] = Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f),
 			Bucket: fromKey(bl, id), AnyBucket: fromKey(al, id), Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // topN keeps the n items with the largest keys. Keys are time-invariant
@@ -15,8 +16,17 @@ type topN struct {
 	n    int
 	h    keyHeap        // min-heap: h.e[0] is the weakest member
 	pos  map[string]int // item -> index in h.e
-	snap []string       // members strongest first; rebuilt by refresh when dirty
-	dirt bool
+	// version counts changes; snap is the members strongest first as of
+	// a version, rebuilt by snapshot when stale. Readers rebuild it under
+	// the Index's read lock (the list does not change then), so none of
+	// them needs the write lock.
+	version uint64
+	snap    atomic.Pointer[topSnap]
+}
+
+type topSnap struct {
+	version uint64
+	ids     []string
 }
 
 func newTopN(n int) *topN {
@@ -34,13 +44,13 @@ func (t *topN) offer(item string, key float64) {
 		if t.h.e[i].key != key {
 			t.h.e[i].key = key
 			heap.Fix(&t.h, i)
-			t.dirt = true
+			t.version++
 		}
 		return
 	}
 	if len(t.h.e) < t.n {
 		heap.Push(&t.h, keyed{item: item, key: key})
-		t.dirt = true
+		t.version++
 		return
 	}
 	if key <= t.h.e[0].key {
@@ -50,7 +60,7 @@ func (t *topN) offer(item string, key float64) {
 	t.h.e[0] = keyed{item: item, key: key}
 	t.pos[item] = 0
 	heap.Fix(&t.h, 0)
-	t.dirt = true
+	t.version++
 }
 
 // key returns item's key if it is in the list.
@@ -62,11 +72,12 @@ func (t *topN) key(item string) (float64, bool) {
 	return t.h.e[i].key, true
 }
 
-// refresh rebuilds the snapshot if the list changed; it returns the snapshot,
-// which callers must not modify.
-func (t *topN) refresh() []string {
-	if !t.dirt {
-		return t.snap
+// snapshot returns the members strongest first, rebuilding the snapshot
+// if the list changed since; callers must not modify it. It must not run
+// concurrently with offer; concurrent calls may each rebuild it.
+func (t *topN) snapshot() []string {
+	if s := t.snap.Load(); s != nil && s.version == t.version {
+		return s.ids
 	}
 	es := slices.Clone(t.h.e)
 	slices.SortFunc(es, func(a, b keyed) int {
@@ -78,12 +89,12 @@ func (t *topN) refresh() []string {
 		}
 		return strings.Compare(a.item, b.item)
 	})
-	snap := make([]string, len(es))
+	ids := make([]string, len(es))
 	for i, e := range es {
-		snap[i] = e.item
+		ids[i] = e.item
 	}
-	t.snap, t.dirt = snap, false
-	return snap
+	t.snap.Store(&topSnap{version: t.version, ids: ids})
+	return ids
 }
 
 type keyed struct {

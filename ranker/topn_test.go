@@ -42,7 +42,7 @@ func TestTopNIsExact(t *testing.T) {
 				for _, e := range all[:min(n, len(all))] {
 					want = append(want, e.k)
 				}
-				if got := l.refresh(); !slices.Equal(got, want) {
+				if got := l.snapshot(); !slices.Equal(got, want) {
 					t.Fatalf("n=%d after %d updates:\n got %v\nwant %v", n, i+1, got, want)
 				}
 			}

@@ -151,6 +151,7 @@ type Engine struct {
 	cat       *state.Catalogue
 	extractor *features.Extractor
 	idx       *ranker.Index
+	feed      *ranker.Coalescer // the consumer's way into idx
 	aud       *audience.Table
 	campaigns *campaigns.Service
 	rank      *ranker.Ranker
@@ -253,6 +254,7 @@ func (e *Engine) loadState(context.Context) error {
 	}
 	t0 := time.Now()
 	e.idx = ranker.NewIndex(e.cfg.Index, e.extractor, e.cat)
+	e.feed = ranker.NewCoalescer(e.idx, e.cfg.Index.ApplyEvery)
 	err = e.store.ScanItemParts(func(_ int32, item string, st *features.ItemStats) error {
 		e.idx.Add(item, st)
 		return nil
@@ -296,7 +298,7 @@ func (e *Engine) newStream(context.Context) error {
 	e.loader = stream.NewCatalogueLoader(e.cfg.Stream, e.store, e.cat, e.prod)
 	var err error
 	e.cons, err = stream.NewConsumer(e.cfg.Stream, stream.Deps{
-		Store: e.store, Extractor: e.extractor, Catalogue: e.cat, Sink: sink{e.idx, e.aud}, Observer: e.met, DLQ: e.prod,
+		Store: e.store, Extractor: e.extractor, Catalogue: e.cat, Sink: sink{e.feed, e.aud}, Observer: e.met, DLQ: e.prod,
 		Trainer: trainer{e.rank.Model(), e.log},
 	})
 	return err
@@ -334,9 +336,10 @@ func (e *Engine) run() {
 	}()
 }
 
-// sink hands every committed batch to the item index and the audience.
+// sink hands every committed batch to the item index (through a
+// Coalescer) and the audience.
 type sink struct {
-	idx *ranker.Index
+	idx *ranker.Coalescer
 	aud *audience.Table
 }
 
@@ -469,6 +472,9 @@ func (e *Engine) Close() error {
 			e.cancel()
 		}
 		e.wg.Wait()
+		if e.feed != nil {
+			e.feed.Flush()
+		}
 		if e.prod != nil {
 			e.prod.Close()
 		}
