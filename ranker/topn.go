@@ -13,9 +13,9 @@ import (
 // falls out can only come back by being updated, and then it is offered
 // again. Not safe for concurrent use; Index guards it.
 type topN struct {
-	n    int
-	h    keyHeap        // min-heap: h.e[0] is the weakest member
-	pos  map[string]int // item -> index in h.e
+	n   int
+	h   keyHeap        // min-heap: h.e[0] is the weakest member
+	pos map[string]int // item -> index in h.e
 	// version counts changes; snap is the members strongest first as of
 	// a version, rebuilt by snapshot when stale. Readers rebuild it under
 	// the Index's read lock (the list does not change then), so none of
