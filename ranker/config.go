@@ -2,6 +2,7 @@ package ranker
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/stickyhq/sticky/internal/num"
 	"github.com/stickyhq/sticky/ranker/learn"
@@ -29,6 +30,12 @@ type Config struct {
 	DefaultK int
 	// MaxK caps K. Default 100.
 	MaxK int
+	// Concurrent is how many requests are ranked at once; the others wait
+	// their turn before touching the index. Ranking is CPU-bound: more at
+	// once than there are cores only gets rankings preempted while they
+	// hold the index's read lock, which stalls its writer and every
+	// request behind it. Default 2 × GOMAXPROCS.
+	Concurrent int
 	// MaxPerCategory is the diversity rule: at most this many items of one
 	// category in the top K, unless too few other items remain. Default 3.
 	MaxPerCategory int
@@ -79,7 +86,7 @@ type Boost struct {
 func DefaultConfig() Config {
 	return Config{
 		DefaultK: 10, MaxK: 100, MaxPerCategory: 3, Seeds: 10, MinNeighbour: 0.05, Categories: 3, PerCategory: 20,
-		PerBucket: 20, Trending: 20, Popular: 30, Own: 30, Repeat: RepeatLearn,
+		PerBucket: 20, Trending: 20, Popular: 30, Own: 30, Repeat: RepeatLearn, Concurrent: 2 * runtime.GOMAXPROCS(0),
 		Model:   DefaultModelConfig(),
 		Weights: Weights{Cooc: 3, Category: 1.5, Context: 2, Brand: 1, Bucket: 1, Trend: 0.5, Popularity: 0.5, Price: 0.5},
 	}
@@ -93,7 +100,7 @@ func (c *Config) EnsureDefaults() {
 		{&c.DefaultK, &def.DefaultK}, {&c.MaxK, &def.MaxK}, {&c.MaxPerCategory, &def.MaxPerCategory},
 		{&c.Seeds, &def.Seeds}, {&c.Categories, &def.Categories}, {&c.PerCategory, &def.PerCategory},
 		{&c.PerBucket, &def.PerBucket}, {&c.Trending, &def.Trending}, {&c.Popular, &def.Popular},
-		{&c.Own, &def.Own},
+		{&c.Own, &def.Own}, {&c.Concurrent, &def.Concurrent},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.d
@@ -187,6 +194,15 @@ type ModelConfig struct {
 	// cost of ingest. Defaults 256 and 8; BacklogSample 1 trains on every
 	// event of a backlog.
 	BacklogBatch, BacklogSample int
+	// TrainBudget bounds the CPU training takes in the engine, as a share
+	// of one core over all partitions: past it, positive events are not
+	// learned from until the budget refills (a sample that adapts to the
+	// load). Ranking an event's candidates is most of the cost of live
+	// ingest. It applies where the stream's worker sizes the share's
+	// batches (Share.Batch), not to replays that call Train directly, so
+	// that their results do not depend on the machine. Default 0.2;
+	// negative: no bound.
+	TrainBudget float64
 	// Params are FTRL-Proximal's. Default learn.DefaultParams().
 	Params learn.Params
 	// Drop removes features (by name, see FeatureNames) from the model:
@@ -197,7 +213,7 @@ type ModelConfig struct {
 // DefaultModelConfig returns the documented defaults.
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Negatives: 6, Pool: 3, Purchase: 1, Cart: 0.5, Click: 0.25, Impression: 0.1, Sample: 1, Warmup: 20000,
-		BacklogBatch: 256, BacklogSample: 8, Params: learn.DefaultParams()}
+		BacklogBatch: 256, BacklogSample: 8, TrainBudget: 0.2, Params: learn.DefaultParams()}
 }
 
 // EnsureDefaults gives zero fields their defaults.
@@ -207,6 +223,9 @@ func (c *ModelConfig) EnsureDefaults() {
 	num.Positive(&c.Sample, def.Sample)
 	num.Positive(&c.BacklogBatch, def.BacklogBatch)
 	num.Positive(&c.BacklogSample, def.BacklogSample)
+	if c.TrainBudget == 0 {
+		c.TrainBudget = def.TrainBudget
+	}
 	num.Positive(&c.Pool, def.Pool)
 	num.Positive(&c.Warmup, def.Warmup)
 	for _, f := range []struct {

@@ -29,6 +29,39 @@ type Model struct {
 
 	mu     sync.Mutex // serialises Publish
 	shares map[int32]*learn.Learner
+
+	budget budget // ModelConfig.TrainBudget
+}
+
+// budget is a token bucket of CPU time for training, refilled at a share
+// of one core of wall time, holding at most a tenth of a second.
+type budget struct {
+	mu     sync.Mutex
+	tokens time.Duration
+	at     time.Time
+}
+
+// take says whether the budget is not in debt, refilling it first.
+func (b *budget) take(rate float64) bool {
+	if rate < 0 {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if b.at.IsZero() {
+		b.at = now
+	}
+	b.tokens = min(b.tokens+time.Duration(float64(now.Sub(b.at))*rate), 100*time.Millisecond)
+	b.at = now
+	return b.tokens >= 0 // not in debt
+}
+
+// spend takes d off the budget.
+func (b *budget) spend(d time.Duration) {
+	b.mu.Lock()
+	b.tokens -= d
+	b.mu.Unlock()
 }
 
 // modelSnapshot is the weight set requests read: prior + learned.
@@ -78,9 +111,10 @@ func (m *Model) Stats() ModelStats {
 // Share is one partition's part of the model: a learner that only its
 // partition worker writes. It is not safe for concurrent use.
 type Share struct {
-	m      *Model
-	l      *learn.Learner
-	sample uint64 // train on one positive event in sample; see Batch
+	m        *Model
+	l        *learn.Learner
+	sample   uint64 // train on one positive event in sample; see Batch
+	budgeted bool   // the engine's worker sizes its batches: TrainBudget applies
 }
 
 // NewShare decodes a share stored by AppendBinary; data nil or empty is
@@ -103,8 +137,10 @@ func (m *Model) NewShare(data []byte) (*Share, error) {
 
 // Batch tells the share the size of the batch it is about to train on:
 // in a backlog batch (ModelConfig.BacklogBatch) it trains on one positive
-// event in BacklogSample, besides Sample. The stream's worker calls it.
+// event in BacklogSample, besides Sample, and from then on TrainBudget
+// bounds its training. The stream's worker calls it.
 func (sh *Share) Batch(n int) {
+	sh.budgeted = true
 	sh.sample = uint64(sh.m.cfg.Sample)
 	if n >= sh.m.cfg.BacklogBatch {
 		sh.sample *= uint64(sh.m.cfg.BacklogSample)
@@ -187,6 +223,13 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	}
 	if ev.Type != features.TypeImpression && ev.ItemID == "" {
 		return
+	}
+	if sh.budgeted {
+		if !m.budget.take(m.cfg.TrainBudget) {
+			return
+		}
+		start := time.Now()
+		defer func() { m.budget.spend(time.Since(start)) }()
 	}
 	s := m.r.getScorer()
 	defer m.r.putScorer(s)

@@ -107,10 +107,13 @@ func TestRepeatNever(t *testing.T) {
 
 // TestShareTrainsLessOfABacklog: told its batch is a backlog, a share
 // trains on about one positive event in BacklogSample; told it is live,
-// on every one.
+// on every one; and TrainBudget bounds it.
 func TestShareTrainsLessOfABacklog(t *testing.T) {
-	trained := func(batch int) int {
+	trained := func(batch int, budget float64) int {
 		w := newWorld(t)
+		cfg := DefaultConfig()
+		cfg.Model.TrainBudget = budget
+		w.r = New(cfg, w.f, w.users, w.cat, w.idx)
 		sh, err := w.r.Model().NewShare(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -139,10 +142,15 @@ func TestShareTrainsLessOfABacklog(t *testing.T) {
 		}
 		return n
 	}
-	live := trained(1)
-	backlog := trained(DefaultModelConfig().BacklogBatch)
+	live := trained(1, -1)
+	backlog := trained(DefaultModelConfig().BacklogBatch, -1)
 	k := DefaultModelConfig().BacklogSample
 	if live < 100 || backlog < live/k/2 || backlog > live*2/k {
 		t.Fatalf("trained on %d events live and %d of a backlog, want about 1 in %d", live, backlog, k)
+	}
+	// A budget of a millionth of a core runs out within the first tenth
+	// of a second's worth of training.
+	if starved := trained(1, 1e-6); starved >= live {
+		t.Fatalf("trained on %d events within a tiny budget, %d without", starved, live)
 	}
 }

@@ -38,13 +38,14 @@ type Ranker struct {
 	boosts []boost
 	model  *Model
 
-	scorers sync.Pool // *scorer
+	scorers sync.Pool     // *scorer
+	slots   chan struct{} // Config.Concurrent rankings at once
 }
 
 // New returns a Ranker; zero fields of cfg take their defaults.
 func New(cfg Config, f *features.Extractor, users Users, cat Catalogue, idx *Index) *Ranker {
 	cfg.EnsureDefaults()
-	r := &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx}
+	r := &Ranker{cfg: cfg, f: f, users: users, cat: cat, idx: idx, slots: make(chan struct{}, cfg.Concurrent)}
 	r.model = newModel(r)
 	return r
 }
@@ -83,8 +84,11 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	k := req.K
-	if err := ctx.Err(); err != nil {
-		return Response{}, err
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return Response{}, ctx.Err()
 	}
 	s := r.getScorer()
 	defer r.putScorer(s)

@@ -163,6 +163,8 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.IntVar(&c.Ranker.Model.Sample, "train-sample", c.Ranker.Model.Sample, "the ranker's model trains on one positive event in N (ingest cost)")
 	fs.IntVar(&c.Ranker.Model.BacklogSample, "train-backlog-sample", c.Ranker.Model.BacklogSample,
 		"in a batch of a catching-up partition (at least --train-backlog-batch events), train on one positive event in N more (1: all)")
+	fs.Float64Var(&c.Ranker.Model.TrainBudget, "train-budget", c.Ranker.Model.TrainBudget,
+		"CPU the ranker's model may train with, as a share of one core (positive events past it are not learned from; negative: no bound)")
 	fs.IntVar(&c.Ranker.Model.BacklogBatch, "train-backlog-batch", c.Ranker.Model.BacklogBatch, "batch size from which a batch counts as backlog for --train-backlog-sample")
 	fs.BoolVar(&c.Ranker.Model.Frozen, "train-off", c.Ranker.Model.Frozen, "do not train the ranker's model: score with the prior weights (and any stored shares)")
 
