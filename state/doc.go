@@ -3,14 +3,22 @@
 // A Store keeps, in one embedded Badger database: user feature vectors, each
 // partition's share of the item statistics, the catalogue, and for every
 // consumed topic partition the offset of the last record applied. A
-// partition worker's Batch (its users, its item shares and its offset) is
+// partition worker's Batch (its users, its item deltas and its offset) is
 // written in one Badger transaction, so after a crash the state and the
 // offset agree and no record is applied twice. Encoded user vectors are
 // cached in fastcache, refreshed after each commit.
 //
-// The codec (AppendUser, DecodeUser, AppendItemStats, DecodeItemStats) is a
-// compact, versioned binary format: the first byte of each value is its
-// version.
+// Item shares are not rewritten by every batch: a batch stores its item
+// deltas as one record, and the partition's worker checkpoints the shares
+// now and then (Checkpoint), which deletes the records they cover. Readers
+// recover a share as checkpointed plus the records since, applied in offset
+// order with the fold they are given (RecoverItemParts, or
+// Config.ApplyDeltas for LoadItemParts and ScanItemParts): the store keeps
+// bytes, the fold is features'.
+//
+// The codec (AppendUser, DecodeUser, AppendItemStats, DecodeItemStats,
+// AppendDeltas, DecodeDeltas) is a compact, versioned binary format: the
+// first byte of each value is its version.
 //
 // The package does not import Kafka or Prometheus: Stats returns a snapshot
 // that the command bridges into metrics.

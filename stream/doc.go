@@ -15,20 +15,27 @@
 //  1. decode: each record is decoded and validated (DecodeRecord); the
 //     malformed ones are set aside.
 //  2. fold: each event is folded into its user, loaded from the state once
-//     per batch (features.Extractor.FoldUser), and the item deltas this yields
-//     into fresh copies of the partition's item shares
-//     (features.Extractor.ApplyDeltas). With a Trainer, each event first
-//     trains the partition's model share, decoded afresh from the
-//     committed one, before it is folded.
+//     per batch (features.Extractor.FoldUser), yielding the batch's item
+//     deltas. With a Trainer, each event first trains the partition's model
+//     share, decoded afresh from the committed one, before it is folded.
 //  3. park: the malformed records are produced to the dead-letter topic,
 //     before the commit moves past them.
-//  4. commit: the batch's users, its item shares, its model share and the
-//     offset of its last record are written in one Badger transaction
+//  4. commit: the batch's users, its item deltas (one compact record, not
+//     the item shares they change), its model share and the offset of its
+//     last record are written in one Badger transaction
 //     (state.Store.Commit).
-//  5. publish: the committed users and item deltas go to the Sink (the
-//     ranker's item index and the audience table), and the last record is
-//     marked for the Kafka offset commit.
+//  5. publish: the item deltas are applied to the partition's item shares,
+//     which the worker keeps in memory (features.Extractor.ApplyDeltas);
+//     the committed users and item deltas go to the Sink (the ranker's
+//     item index and the audience table), and the last record is marked for
+//     the Kafka offset commit.
 //  6. report: counts, batch latency and freshness go to the Observer.
+//  7. checkpoint, when one of the Config.Checkpoint limits is reached (and
+//     when the worker stops): the item shares changed since the last
+//     checkpoint are written whole and the delta records they cover deleted
+//     (state.Store.Checkpoint). On assignment a worker recovers the shares
+//     as checkpointed plus the delta records since (state.Store.RecoverItemParts),
+//     so the checkpoints bound the work of a restart, not its result.
 //
 // A batch that fails before its commit has changed nothing the worker keeps
 // or a reader sees (its dead letters excepted, which are parked once): it is
