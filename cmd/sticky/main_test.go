@@ -100,7 +100,7 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 		"--data", "STICKY_DATA", "./sticky-data",
 		"--brokers", "STICKY_BROKERS",
 		"--embedded-kafka", "STICKY_EMBEDDED_KAFKA", "127.0.0.1:9092",
-		"--cache-bytes", "STICKY_CACHE_BYTES", "256MiB",
+		"--cache-bytes", "STICKY_CACHE_BYTES", "64MiB",
 		"--demo-rate", "STICKY_DEMO_RATE",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -196,7 +196,7 @@ func TestPushFlags(t *testing.T) {
 // TestMemoryFlags: the overload bound, the memory limit's cap on the
 // default cache, and Badger's settings from flags and the environment.
 func TestMemoryFlags(t *testing.T) {
-	env := map[string]string{"STICKY_BADGER_MEMTABLE": "32MiB", "STICKY_HTTP_MAX_INFLIGHT": "7", "STICKY_MEMORY_LIMIT": "256MiB"}
+	env := map[string]string{"STICKY_BADGER_MEMTABLE": "32MiB", "STICKY_HTTP_MAX_INFLIGHT": "7", "STICKY_MEMORY_LIMIT": "128MiB"}
 	cfg, err := configure([]string{"--badger-l0-tables", "4", "--badger-index-cache", "8MiB"}, env)
 	if err != nil {
 		t.Fatal(err)
@@ -205,16 +205,16 @@ func TestMemoryFlags(t *testing.T) {
 	if cfg.HTTPMaxInFlight != 7 || st.MemTableSize != 32<<20 || st.NumLevelZeroTables != 4 || st.IndexCacheSize != 8<<20 {
 		t.Errorf("flags not applied: max in flight %d, %+v", cfg.HTTPMaxInFlight, st)
 	}
-	if st.CacheBytes != 64<<20 {
-		t.Errorf("--memory-limit 256MiB: default cache %v, want a quarter, 64MiB", st.CacheBytes)
+	if st.CacheBytes != 32<<20 {
+		t.Errorf("--memory-limit 128MiB: default cache %v, want a quarter, 32MiB", st.CacheBytes)
 	}
 	// An explicit cache size stays; so does the default under a large limit.
 	for _, c := range []struct {
 		args []string
 		want int
 	}{
-		{[]string{"--memory-limit", "256MiB", "--cache-bytes", "100MiB"}, 100 << 20},
-		{[]string{"--memory-limit", "4GiB"}, 256 << 20},
+		{[]string{"--memory-limit", "128MiB", "--cache-bytes", "100MiB"}, 100 << 20},
+		{[]string{"--memory-limit", "4GiB"}, 64 << 20},
 	} {
 		cfg, err := configure(c.args, nil)
 		if err != nil {
