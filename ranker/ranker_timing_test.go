@@ -40,6 +40,12 @@ func BenchmarkRecommend(b *testing.B) {
 	batch := &state.Batch{Topic: "t"}
 	for _, u := range users {
 		batch.Users = append(batch.Users, u)
+		if len(batch.Users) == 200 { // a commit holds at most 15% of a memtable
+			if err := st.Commit(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Users = batch.Users[:0]
+		}
 	}
 	if err := st.Commit(batch); err != nil {
 		b.Fatal(err)
