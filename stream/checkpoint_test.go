@@ -228,6 +228,10 @@ func TestFailedBatchAppliesItemDeltasOnce(t *testing.T) {
 	if n := st.Stats().Commits - commits; n < 2 {
 		t.Fatalf("%d commits for a batch too big for one", n)
 	}
+	// The batches that follow are cut to what fitted, not folded twice.
+	if w.batchMax <= 0 || w.batchMax >= len(big) {
+		t.Fatalf("after a split of %d records the worker still batches %d", len(big), w.batchMax)
+	}
 	want := fx.fold(t, int64(len(fx.recs)-1))
 	if err := sameShares(w.items, want); err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ type worker struct {
 	deltas    features.Deltas                // the batch in flight's item deltas; reused
 	events    []features.Event               // the batch in flight's valid events; reused
 	model     []byte                         // the partition's model share, as committed; nil none
+	batchMax  int                            // records per batch: BatchEvents, less after a batch did not fit a transaction
 
 	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
 	dirty     map[string]struct{} // the items whose share changed
@@ -164,7 +165,10 @@ func (w *worker) process(recs []*kgo.Record) bool {
 			return false
 		default:
 		}
-		n := min(len(recs), w.c.cfg.BatchEvents)
+		if w.batchMax <= 0 {
+			w.batchMax = w.c.cfg.BatchEvents
+		}
+		n := min(len(recs), w.batchMax)
 		if !w.applyRetrying(recs[:n]) {
 			return false
 		}
@@ -180,9 +184,15 @@ func (w *worker) applyRetrying(recs []*kgo.Record) bool {
 		err := w.apply(recs)
 		if err == nil {
 			w.stalled.Store(nil)
+			if len(recs) == w.batchMax { // it fitted: try a little more next time
+				w.batchMax = min(w.batchMax+w.batchMax/8+1, w.c.cfg.BatchEvents)
+			}
 			return true
 		}
 		if errors.Is(err, state.ErrBatchTooBig) && len(recs) > 1 {
+			// Folding a batch costs far more than committing it: batches
+			// that follow are cut to what fits, rather than folded twice.
+			w.batchMax = max(len(recs)/2, 1)
 			h := len(recs) / 2
 			return w.applyRetrying(recs[:h]) && w.applyRetrying(recs[h:])
 		}
