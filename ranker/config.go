@@ -223,21 +223,13 @@ func (c *ModelConfig) EnsureDefaults() {
 	num.Positive(&c.Sample, def.Sample)
 	num.Positive(&c.BacklogBatch, def.BacklogBatch)
 	num.Positive(&c.BacklogSample, def.BacklogSample)
-	if c.TrainBudget == 0 {
-		c.TrainBudget = def.TrainBudget
-	}
+	num.Unset(&c.TrainBudget, def.TrainBudget)
 	num.Positive(&c.Pool, def.Pool)
 	num.Positive(&c.Warmup, def.Warmup)
-	for _, f := range []struct {
-		v *float64
-		d float64
-	}{
-		{&c.Purchase, def.Purchase}, {&c.Cart, def.Cart}, {&c.Click, def.Click}, {&c.Impression, def.Impression},
-	} {
-		if *f.v == 0 {
-			*f.v = f.d
-		}
-	}
+	num.Unset(&c.Purchase, def.Purchase)
+	num.Unset(&c.Cart, def.Cart)
+	num.Unset(&c.Click, def.Click)
+	num.Unset(&c.Impression, def.Impression)
 	if c.Params == (learn.Params{}) {
 		c.Params = def.Params
 	}

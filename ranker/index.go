@@ -103,12 +103,8 @@ func (c *IndexConfig) EnsureDefaults() {
 	num.Positive(&c.TrendingTTL, def.TrendingTTL)
 	num.Positive(&c.TrendingMinActions, def.TrendingMinActions)
 	num.Positive(&c.TrendingMaxAge, def.TrendingMaxAge)
-	if c.TrendingRefresh == 0 {
-		c.TrendingRefresh = def.TrendingRefresh
-	}
-	if c.ApplyEvery == 0 {
-		c.ApplyEvery = def.ApplyEvery
-	}
+	num.Unset(&c.TrendingRefresh, def.TrendingRefresh)
+	num.Unset(&c.ApplyEvery, def.ApplyEvery)
 }
 
 // NewIndex returns an empty index; zero fields of cfg take their defaults.

@@ -124,9 +124,7 @@ func (c *Config) EnsureDefaults() {
 	set(&c.DLQTopic, d.DLQTopic)
 	num.Positive(&c.Partitions, d.Partitions)
 	num.Positive(&c.ItemsPartitions, d.ItemsPartitions)
-	if c.ReplicationFactor == 0 {
-		c.ReplicationFactor = d.ReplicationFactor
-	}
+	num.Unset(&c.ReplicationFactor, d.ReplicationFactor)
 	num.Positive(&c.MaxPollRecords, d.MaxPollRecords)
 	num.Positive(&c.BatchEvents, d.BatchEvents)
 	num.Positive(&c.FetchMaxBytes, d.FetchMaxBytes)

@@ -22,3 +22,12 @@ func Positive[T Number](v *T, def T) {
 		*v = def
 	}
 }
+
+// Unset gives *v the default def if it is zero: the EnsureDefaults rule
+// for settings where a negative value means something ("no bound", "skip")
+// and only zero means "not set".
+func Unset[T Number](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}

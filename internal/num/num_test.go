@@ -35,3 +35,12 @@ func TestPositive(t *testing.T) {
 		t.Errorf("duration: %v", d)
 	}
 }
+
+func TestUnset(t *testing.T) {
+	for _, c := range []struct{ in, want float64 }{{0, 0.2}, {-1, -1}, {0.5, 0.5}} {
+		v := c.in
+		if Unset(&v, 0.2); v != c.want {
+			t.Errorf("Unset(%v, 0.2) = %v, want %v", c.in, v, c.want)
+		}
+	}
+}
