@@ -95,3 +95,18 @@ func CtxDaypartKey(d Daypart, category string) string { return "d:" + d.String()
 
 // CtxDeviceKey: see CtxDaypartKey.
 func CtxDeviceKey(device, category string) string { return "v:" + device + "|" + category }
+
+// CtxDaypartCategory returns the category of key if it is a CtxDaypartKey
+// of daypart d, without building the key.
+func CtxDaypartCategory(key string, d Daypart) (string, bool) { return ctxCategory(key, 'd', d.String()) }
+
+// CtxDeviceCategory returns the category of key if it is a CtxDeviceKey of
+// device, without building the key.
+func CtxDeviceCategory(key, device string) (string, bool) { return ctxCategory(key, 'v', device) }
+
+func ctxCategory(key string, kind byte, ctx string) (string, bool) {
+	if len(key) < len(ctx)+3 || key[0] != kind || key[1] != ':' || key[2+len(ctx)] != '|' || key[2:2+len(ctx)] != ctx {
+		return "", false
+	}
+	return key[3+len(ctx):], true
+}

@@ -136,9 +136,19 @@ func (p PriceBand) Fit(price float64) float64 {
 	if p.W <= 0 || price <= 0 {
 		return 0.5
 	}
-	sd := math.Sqrt(math.Max(p.M2/p.W, 0))
-	sd = math.Max(sd, 0.25) // a single purchase is not a precise taste
-	z := (math.Log(price) - p.Mean) / sd
+	return p.FitSpread(price, p.Spread())
+}
+
+// Spread is the band's spread in log space as Fit reads it: at least
+// 0.25, since a single purchase is not a precise taste. A caller fitting
+// many prices to one band computes it once and calls FitSpread.
+func (p PriceBand) Spread() float64 {
+	return math.Max(math.Sqrt(math.Max(p.M2/p.W, 0)), 0.25)
+}
+
+// FitSpread is Fit for a band with W > 0 and a price > 0, given its Spread.
+func (p PriceBand) FitSpread(price, spread float64) float64 {
+	z := (math.Log(price) - p.Mean) / spread
 	return math.Exp(-z * z / 2)
 }
 

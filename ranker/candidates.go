@@ -251,62 +251,64 @@ func (s *scorer) gather(current string, k int) {
 // affinities computes the user's normalised category, brand and context
 // affinities at the request's moment.
 func (s *scorer) affinities(hl features.HalfLives) {
-	normalise(s.catAff, s.u.Categories, s.now, hl.Affinity)
-	normalise(s.brandAff, s.u.Brands, s.now, hl.Affinity)
+	s.normalise(s.catAff, s.u.Categories, hl.Affinity)
+	s.normalise(s.brandAff, s.u.Brands, hl.Affinity)
 	// Context affinity: how much the user favours each category at this
 	// part of the day and on this device, each normalised within its own
 	// context so that a habit of the morning counts fully in the morning
 	// even if evenings are busier.
-	dp := s.daypart.String()
+	ctx := s.ctx[:0]
 	var dtop, vtop float64
 	for i := range s.u.CtxCategories {
 		sc := &s.u.CtxCategories[i]
-		if _, ok := ctxCategory(sc.Key, 'd', dp); ok {
-			dtop = math.Max(dtop, math.Abs(sc.Value(s.now, hl.Habit)))
-		} else if _, ok := ctxCategory(sc.Key, 'v', s.device); ok && s.device != "" {
-			vtop = math.Max(vtop, math.Abs(sc.Value(s.now, hl.Habit)))
+		if cat, ok := features.CtxDaypartCategory(sc.Key, s.daypart); ok {
+			c := ctxScore{cat: cat, v: sc.Value(s.now, hl.Habit)}
+			dtop = math.Max(dtop, math.Abs(c.v))
+			ctx = append(ctx, c)
+		} else if cat, ok := features.CtxDeviceCategory(sc.Key, s.device); ok && s.device != "" {
+			c := ctxScore{cat: cat, v: sc.Value(s.now, hl.Habit), device: true}
+			vtop = math.Max(vtop, math.Abs(c.v))
+			ctx = append(ctx, c)
 		}
 	}
-	for i := range s.u.CtxCategories {
-		sc := &s.u.CtxCategories[i]
+	for _, c := range ctx {
 		top := dtop
-		cat, ok := ctxCategory(sc.Key, 'd', dp)
-		if !ok {
-			if cat, ok = ctxCategory(sc.Key, 'v', s.device); !ok || s.device == "" {
-				continue
-			}
+		if c.device {
 			top = vtop
 		}
 		if top == 0 {
 			continue
 		}
-		if v := sc.Value(s.now, hl.Habit) / top; v > 0 {
-			s.ctxAff[cat] += 0.5 * v
+		if v := c.v / top; v > 0 {
+			s.ctxAff[c.cat] += 0.5 * v
 		}
 	}
+	clear(ctx)
+	s.ctx = ctx[:0]
 }
 
-// ctxCategory returns the category of a context key ("d:<daypart>|<cat>"
-// or "v:<device>|<cat>", features.CtxDaypartKey and CtxDeviceKey) if the
-// key is of kind and context ctx.
-func ctxCategory(key string, kind byte, ctx string) (string, bool) {
-	if len(key) < len(ctx)+3 || key[0] != kind || key[1] != ':' || key[2+len(ctx)] != '|' || key[2:2+len(ctx)] != ctx {
-		return "", false
-	}
-	return key[3+len(ctx):], true
+// ctxScore is a context affinity of the request's daypart or device.
+type ctxScore struct {
+	cat    string
+	v      float64
+	device bool
 }
 
 // normalise fills m with each score's value at now over the largest
 // absolute value (negatives kept).
-func normalise(m map[string]float64, s features.Scores, now, hl int64) {
+func (s *scorer) normalise(m map[string]float64, sc features.Scores, hl int64) {
+	vals := s.vals[:0]
 	top := 0.0
-	for i := range s {
-		top = math.Max(top, math.Abs(s[i].Value(now, hl)))
+	for i := range sc {
+		v := sc[i].Value(s.now, hl)
+		top = math.Max(top, math.Abs(v))
+		vals = append(vals, v)
 	}
+	s.vals = vals[:0]
 	if top == 0 {
 		return
 	}
-	for i := range s {
-		m[s[i].Key] = s[i].Value(now, hl) / top
+	for i := range sc {
+		m[sc[i].Key] = vals[i] / top
 	}
 }

@@ -21,7 +21,6 @@ type Coalescer struct {
 
 	mu      sync.Mutex // guards the fields below; taken before applying
 	pending features.Deltas
-	spare   features.Deltas
 	last    time.Time   // when the latest Apply started
 	timer   *time.Timer // a flush is scheduled
 	applyMu sync.Mutex  // serialises applies, taken under mu so that their order is the order of hand-over
@@ -70,17 +69,10 @@ func (c *Coalescer) Flush() {
 // mu held and releases it.
 func (c *Coalescer) applyLocked() {
 	d := c.pending
-	c.pending, c.spare = c.spare, features.Deltas{}
-	c.pending.Reset()
+	c.pending = features.Deltas{}
 	c.last = time.Now()
 	c.applyMu.Lock()
 	c.mu.Unlock()
 	c.idx.Apply(&d)
 	c.applyMu.Unlock()
-	d.Reset()
-	c.mu.Lock()
-	if c.spare.Pops == nil && c.spare.Pairs == nil {
-		c.spare = d
-	}
-	c.mu.Unlock()
 }

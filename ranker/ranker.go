@@ -173,6 +173,7 @@ func (r *Ranker) putScorer(s *scorer) {
 	clear(s.held)
 	clear(s.nbs)
 	clear(s.cats)
+	clear(s.ctx)
 	clear(s.bought)
 	clear(s.boosts)
 	clear(s.topCats)
@@ -204,8 +205,8 @@ func (s *scorer) reset(u *features.User, at time.Time, tz, region, device string
 	s.catalogued = r.cat.Len() > 0
 	s.maxCooc, s.topPop, s.topBuck, s.topAny = 0, 0, 0, 0
 	s.anyBucket, s.bucket = anyBuckets[s.daypart], ""
-	if p := &u.Price; p.W > 0 {
-		s.priceSD = math.Max(math.Sqrt(math.Max(p.M2/p.W, 0)), 0.25)
+	if u.Price.W > 0 {
+		s.priceSD = u.Price.Spread()
 	}
 	if s.region != "" {
 		s.bucket = features.Bucket(s.region, s.daypart)

@@ -91,8 +91,15 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		if cat == "" {
 			return Reason{}, false
 		}
-		onDevice := s.device != "" && hasCtx(s.u.CtxCategories, 'v', s.device, cat)
-		inDaypart := hasCtx(s.u.CtxCategories, 'd', s.daypart.String(), cat)
+		var onDevice, inDaypart bool
+		for i := range s.u.CtxCategories {
+			key := s.u.CtxCategories[i].Key
+			if c, ok := features.CtxDaypartCategory(key, s.daypart); ok && c == cat {
+				inDaypart = true
+			} else if c, ok := features.CtxDeviceCategory(key, s.device); ok && c == cat && s.device != "" {
+				onDevice = true
+			}
+		}
 		if !onDevice && !inDaypart {
 			return Reason{}, false
 		}
@@ -151,17 +158,6 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		return Reason{"history", "you looked at this recently"}, true
 	}
 	return Reason{}, false
-}
-
-// hasCtx says whether scores hold the context key of kind, context ctx and
-// category cat (features.CtxDaypartKey, CtxDeviceKey) without building it.
-func hasCtx(scores features.Scores, kind byte, ctx, cat string) bool {
-	for i := range scores {
-		if c, ok := ctxCategory(scores[i].Key, kind, ctx); ok && c == cat {
-			return true
-		}
-	}
-	return false
 }
 
 // textKey names a reason's text by what it depends on, so that requests

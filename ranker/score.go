@@ -67,7 +67,7 @@ type scorer struct {
 	maxCooc                 float64 // the largest raw co-occurrence among the candidates
 	topPop, topBuck, topAny float64 // the most popular item's popularity, overall and in the buckets
 	bucket, anyBucket       string  // the request's context buckets; bucket "" without a region
-	priceSD                 float64 // the user's price band's spread, as PriceBand.Fit reads it
+	priceSD                 float64 // the user's PriceBand.Spread, once per request
 
 	// Reused buffers.
 	pool   []*candidate
@@ -75,6 +75,8 @@ type scorer struct {
 	user   features.User // the request's user, decoded into reused slices
 	nbs    []Neighbour
 	cats   []features.KV
+	ctx    []ctxScore
+	vals   []float64
 	bought []features.Mark
 	ids    []string
 	sigs   []Signals
@@ -150,10 +152,7 @@ func (s *scorer) featureVector(c *candidate) {
 		f[fContext] = s.ctxAff[c.item.Category]
 		f[fBrand] = s.brandAff[c.item.Brand]
 		if c.item.Price > 0 && s.u.Price.W > 0 {
-			// features.PriceBand.Fit, with the band's spread computed once
-			// per request.
-			z := (math.Log(c.item.Price) - s.u.Price.Mean) / s.priceSD
-			f[fPrice] = math.Exp(-z*z/2) - 0.5
+			f[fPrice] = s.u.Price.FitSpread(c.item.Price, s.priceSD) - 0.5
 		}
 	}
 	if c.sig.Bucket > 0 && s.topBuck > 0 {
