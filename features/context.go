@@ -98,7 +98,9 @@ func CtxDeviceKey(device, category string) string { return "v:" + device + "|" +
 
 // CtxDaypartCategory returns the category of key if it is a CtxDaypartKey
 // of daypart d, without building the key.
-func CtxDaypartCategory(key string, d Daypart) (string, bool) { return ctxCategory(key, 'd', d.String()) }
+func CtxDaypartCategory(key string, d Daypart) (string, bool) {
+	return ctxCategory(key, 'd', d.String())
+}
 
 // CtxDeviceCategory returns the category of key if it is a CtxDeviceKey of
 // device, without building the key.
