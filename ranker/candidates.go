@@ -13,6 +13,7 @@ import (
 // from, its signals and features, its score.
 type candidate struct {
 	id       string
+	e        *entry // the index's entry for id; nil if it had none when admitted
 	item     *features.Item
 	cooc     float64       // raw co-occurrence, each seed's neighbours over its strongest
 	cosSum   float64       // recency-weighted sum of cosine co-occurrence with the seeds
@@ -38,19 +39,84 @@ type candidate struct {
 // not excluded, in the catalogue and available (when there is a
 // catalogue), not dismissed, and not consumed unless Config.Repeat allows.
 func (s *scorer) admit(id string) *candidate {
-	if c, ok := s.cands[id]; ok {
+	if c, ok := s.extra[id]; ok {
 		return c // nil: excluded
 	}
-	it := s.r.cat.Get(id)
+	if e := s.r.idx.find(id); e != nil {
+		return s.admitEntry(e)
+	}
+	return s.admitNew(nil, id, s.r.cat.Get(id))
+}
+
+// admitEntry is admit for an item the index holds: candidates from the
+// index's lists and neighbours are admitted without hashing their ids.
+func (s *scorer) admitEntry(e *entry) *candidate {
+	if c, ok := s.cands[e]; ok {
+		return c
+	}
+	if len(s.extra) > 0 { // admitted, or excluded, before the index held it
+		if c, ok := s.extra[e.id]; ok {
+			return c
+		}
+	}
+	return s.admitNew(e, e.id, s.itemOf(e))
+}
+
+// admitNew applies the rules to an item seen for the first time.
+func (s *scorer) admitNew(e *entry, id string, it *features.Item) *candidate {
 	if s.catalogued && (it == nil || !it.Available) || len(s.u.Dismissed) > 0 && features.HasMark(s.u.Dismissed, id) ||
 		!s.repeatable(id, it) {
-		s.cands[id] = nil
+		s.set(e, id, nil)
 		return nil
 	}
 	c := s.newCandidate(id, it)
-	s.cands[id] = c
+	c.e = e
+	s.set(e, id, c)
 	s.list = append(s.list, c)
 	return c
+}
+
+// set records c (nil: excluded) as the candidate for id, whose entry is e.
+func (s *scorer) set(e *entry, id string, c *candidate) {
+	if e != nil {
+		s.cands[e] = c
+	} else {
+		s.extra[id] = c
+	}
+}
+
+// exclude keeps id out of the request's candidates.
+func (s *scorer) exclude(id string) {
+	if _, ok := s.extra[id]; ok {
+		s.extra[id] = nil
+		return
+	}
+	s.set(s.r.idx.find(id), id, nil)
+}
+
+// find returns the candidate admitted for id; nil if none or excluded.
+func (s *scorer) find(id string) *candidate {
+	if c, ok := s.extra[id]; ok {
+		return c
+	}
+	if e := s.r.idx.find(id); e != nil {
+		return s.cands[e]
+	}
+	return nil
+}
+
+// admitted is how many ids have been admitted or excluded.
+func (s *scorer) admitted() int { return len(s.cands) + len(s.extra) }
+
+// itemOf returns e's catalogue entry, cached in e per catalogue version.
+// The ranker's catalogue must be the one its index was built with.
+func (s *scorer) itemOf(e *entry) *features.Item {
+	if r := e.item.Load(); r != nil && r.ver == s.catVer {
+		return r.it
+	}
+	it := s.r.cat.Get(e.id)
+	e.item.Store(&itemRef{it: it, ver: s.catVer})
+	return it
 }
 
 // newCandidate returns a zeroed candidate from the scorer's pool.
@@ -72,13 +138,13 @@ func (s *scorer) history() {
 	}
 	for i := range s.u.Recent {
 		rc := &s.u.Recent[i]
-		if c := s.cands[rc.Item]; c != nil {
+		if c := s.find(rc.Item); c != nil {
 			c.ownAt, c.ownType = rc.At, rc.Type
 		}
 	}
 	for i := range s.u.Purchased {
 		m := &s.u.Purchased[i]
-		if c := s.cands[m.Item]; c != nil {
+		if c := s.find(m.Item); c != nil {
 			c.boughtN = m.N
 		}
 	}
@@ -123,33 +189,35 @@ func (s *scorer) gather(current string, k int) {
 	// MinNeighbour of its strongest); their cosine weights are features.
 	seed := func(id string, w float64, t features.Type) {
 		var top float64
-		s.nbs, top = idx.Neighbours(s.nbs[:0], id, s.now)
+		s.nbs, top = idx.neighbours(s.nbs[:0], id, s.now)
 		if top <= 0 {
 			return
 		}
 		for i := range s.nbs {
 			n := &s.nbs[i]
-			if n.Raw >= top*cfg.MinNeighbour {
-				if c := s.admit(n.Key); c != nil {
-					contrib := w * n.Raw / top
-					c.cooc += contrib
-					if contrib > c.seedW {
-						c.seed, c.seedW, c.seedType = id, contrib, t
-					}
-				}
-			}
-			if !n.HasCos {
+			raw := n.raw >= top*cfg.MinNeighbour
+			if !raw && !n.hasCos {
 				continue
 			}
-			c := s.admit(n.Key)
+			c := s.admitEntry(n.e)
 			if c == nil {
 				continue
 			}
-			if t == 0 {
-				c.cosCur = math.Max(c.cosCur, n.Cos)
+			if raw {
+				contrib := w * n.raw / top
+				c.cooc += contrib
+				if contrib > c.seedW {
+					c.seed, c.seedW, c.seedType = id, contrib, t
+				}
+			}
+			if !n.hasCos {
 				continue
 			}
-			v := w * n.Cos
+			if t == 0 {
+				c.cosCur = math.Max(c.cosCur, n.cos)
+				continue
+			}
+			v := w * n.cos
 			c.cosSum += v
 			c.cosMax = math.Max(c.cosMax, v)
 		}
@@ -213,33 +281,33 @@ func (s *scorer) gather(current string, k int) {
 	s.cats = cats
 	for i := 0; i < len(cats) && i < cfg.Categories; i++ {
 		s.topCats = append(s.topCats, cats[i].Key)
-		for _, id := range idx.PopularIn(cats[i].Key, cfg.PerCategory) {
-			s.admit(id)
+		for _, e := range idx.popularIn(cats[i].Key, cfg.PerCategory) {
+			s.admitEntry(e)
 		}
 	}
 
 	// Context, trending, popular.
 	if s.region != "" {
-		for _, id := range idx.PopularAt(s.bucket, cfg.PerBucket) {
-			s.admit(id)
+		for _, e := range idx.popularAt(s.bucket, cfg.PerBucket) {
+			s.admitEntry(e)
 		}
 	}
-	for _, id := range idx.PopularAt(s.anyBucket, cfg.PerBucket) {
-		s.admit(id)
+	for _, e := range idx.popularAt(s.anyBucket, cfg.PerBucket) {
+		s.admitEntry(e)
 	}
-	for _, id := range idx.Trending(s.now, cfg.Trending) {
-		s.admit(id)
+	for _, e := range idx.trendingAt(s.now, cfg.Trending) {
+		s.admitEntry(e)
 	}
-	for _, id := range idx.Popular(cfg.Popular) {
-		s.admit(id)
+	for _, e := range idx.popular(cfg.Popular) {
+		s.admitEntry(e)
 	}
 
 	// Never an empty list: top up from the catalogue, in id order so the
 	// answer is the same every time.
-	if len(s.cands) < k && s.catalogued {
+	if s.admitted() < k && s.catalogued {
 		want := k * 3
 		for _, it := range s.r.cat.Sorted() {
-			if len(s.cands) >= want {
+			if s.admitted() >= want {
 				break
 			}
 			s.admit(it.ID)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stickyhq/sticky/features"
@@ -85,11 +86,11 @@ type Index struct {
 	changes uint64
 
 	tmu      sync.Mutex
-	trending map[int64][]string // by now / TrendingTTL
+	trending map[int64][]*entry // by now / TrendingTTL
 	latest   struct {           // the latest list computed
 		at      int64
 		changes uint64
-		list    []string
+		list    []*entry
 		wall    time.Time // when it was computed
 	}
 }
@@ -124,11 +125,28 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 // to nbAt, the latest of their times. Decay is exponential, so the weights
 // at any later moment are these times one common factor: a request pays
 // one exp2 per seed rather than one per neighbour, and no map lookup.
+//
+// Requests hold entries, not ids: candidates, lists and neighbours refer
+// to them, so a request hashes an id only to find its seeds. Entries are
+// never removed. st, nb and nbAt are read under the index's read lock.
 type entry struct {
+	id    string
 	st    *features.ItemStats // replaced, never changed, by Apply; never nil
 	nb    []nbRef
 	nbAt  int64
 	stamp uint64 // the Apply that last rebuilt nb
+
+	// item caches the catalogue's entry for id as of a catalogue
+	// version (scorer.itemOf), so that a request does not look up each
+	// candidate in the catalogue.
+	item atomic.Pointer[itemRef]
+}
+
+// itemRef is a catalogue entry (nil: not in the catalogue) as of a
+// catalogue version.
+type itemRef struct {
+	it  *features.Item
+	ver uint64
 }
 
 type nbRef struct {
@@ -145,8 +163,8 @@ func (x *Index) Add(item string, share *features.ItemStats) {
 	defer x.mu.Unlock()
 	e := x.entry(item)
 	e.st.Merge(share, x.f)
-	x.reindex(item, e.st, nil)
-	x.neighbours(e)
+	x.reindex(e, nil)
+	x.rebuild(e)
 	x.changes++
 }
 
@@ -187,13 +205,13 @@ func (x *Index) Apply(d *features.Deltas) {
 		x.entry(item).st = st
 	}
 	for item, buckets := range touched {
-		x.reindex(item, x.items[item].st, buckets)
+		x.reindex(x.items[item], buckets)
 	}
 	x.changes++
 	for _, p := range d.Pairs {
 		for _, id := range [2]string{p.A, p.B} {
 			if e := x.items[id]; e.stamp != x.changes {
-				x.neighbours(e)
+				x.rebuild(e)
 				e.stamp = x.changes
 			}
 		}
@@ -204,15 +222,15 @@ func (x *Index) Apply(d *features.Deltas) {
 func (x *Index) entry(item string) *entry {
 	e := x.items[item]
 	if e == nil {
-		e = &entry{st: new(features.ItemStats)}
+		e = &entry{id: item, st: new(features.ItemStats)}
 		x.items[item] = e
 	}
 	return e
 }
 
-// neighbours rebuilds e's ready-for-requests neighbours from its
+// rebuild rebuilds e's ready-for-requests neighbours from its
 // statistics.
-func (x *Index) neighbours(e *entry) {
+func (x *Index) rebuild(e *entry) {
 	ns := e.st.Neighbours
 	e.nb = slices.Grow(e.nb[:0], len(ns))[:len(ns)]
 	e.nbAt = 0
@@ -225,18 +243,19 @@ func (x *Index) neighbours(e *entry) {
 	}
 }
 
-// reindex offers item to the lists it belongs to; buckets nil means all of
+// reindex offers e to the lists it belongs to; buckets nil means all of
 // its buckets.
-func (x *Index) reindex(item string, st *features.ItemStats, buckets []string) {
+func (x *Index) reindex(e *entry, buckets []string) {
+	st := e.st
 	key := st.PopKey(x.f)
-	x.global.offer(item, key)
-	if it := x.cat.Get(item); it != nil && it.Category != "" {
+	x.global.offer(e, key)
+	if it := x.cat.Get(e.id); it != nil && it.Category != "" {
 		l := x.byCat[it.Category]
 		if l == nil {
 			l = newTopN(x.cfg.TopN)
 			x.byCat[it.Category] = l
 		}
-		l.offer(item, key)
+		l.offer(e, key)
 	}
 	if buckets == nil {
 		for _, b := range st.Buckets {
@@ -252,13 +271,13 @@ func (x *Index) reindex(item string, st *features.ItemStats, buckets []string) {
 			l = newTopN(x.cfg.TopN)
 			x.byBuck[b] = l
 		}
-		l.offer(item, st.BucketKey(b, x.f))
+		l.offer(e, st.BucketKey(b, x.f))
 	}
 }
 
 // list returns the snapshot of a list, strongest first. Snapshots are
 // immutable, and rebuilt under the read lock when stale (topN.snapshot).
-func (x *Index) list(get func() *topN) []string {
+func (x *Index) list(get func() *topN) []*entry {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	l := get()
@@ -269,22 +288,30 @@ func (x *Index) list(get func() *topN) []string {
 }
 
 // Popular returns up to n of the most popular items overall.
-func (x *Index) Popular(n int) []string {
-	return head(x.list(func() *topN { return x.global }), n)
-}
+func (x *Index) Popular(n int) []string { return idsOf(x.popular(n)) }
 
 // PopularIn returns up to n of the most popular items of a category.
-func (x *Index) PopularIn(category string, n int) []string {
-	return head(x.list(func() *topN { return x.byCat[category] }), n)
-}
+func (x *Index) PopularIn(category string, n int) []string { return idsOf(x.popularIn(category, n)) }
 
 // PopularAt returns up to n of the most popular items of a context bucket
 // (features.Bucket).
-func (x *Index) PopularAt(bucket string, n int) []string {
+func (x *Index) PopularAt(bucket string, n int) []string { return idsOf(x.popularAt(bucket, n)) }
+
+// popular, popularIn and popularAt are Popular, PopularIn and PopularAt
+// as shared, read-only lists of entries.
+func (x *Index) popular(n int) []*entry {
+	return head(x.list(func() *topN { return x.global }), n)
+}
+
+func (x *Index) popularIn(category string, n int) []*entry {
+	return head(x.list(func() *topN { return x.byCat[category] }), n)
+}
+
+func (x *Index) popularAt(bucket string, n int) []*entry {
 	return head(x.list(func() *topN { return x.byBuck[bucket] }), n)
 }
 
-func head(s []string, n int) []string {
+func head(s []*entry, n int) []*entry {
 	if n < len(s) {
 		return s[:n]
 	}
@@ -298,7 +325,10 @@ func head(s []string, n int) []string {
 // do not recompute it on every call. While the index is unchanged, the
 // latest list also serves up to TrendingMaxAge later, and a new window's
 // list is computed at most once per TrendingRefresh.
-func (x *Index) Trending(now int64, n int) []string {
+func (x *Index) Trending(now int64, n int) []string { return idsOf(x.trendingAt(now, n)) }
+
+// trendingAt is Trending as a shared, read-only list of entries.
+func (x *Index) trendingAt(now int64, n int) []*entry {
 	x.tmu.Lock()
 	defer x.tmu.Unlock()
 	w := now / max(x.cfg.TrendingTTL.Milliseconds(), 1)
@@ -315,7 +345,7 @@ func (x *Index) Trending(now int64, n int) []string {
 			return head(lt.list, n)
 		}
 		if x.trending == nil || len(x.trending) >= 64 {
-			x.trending = make(map[int64][]string)
+			x.trending = make(map[int64][]*entry)
 		}
 		l = x.computeTrending(now)
 		x.trending[w] = l
@@ -324,17 +354,17 @@ func (x *Index) Trending(now int64, n int) []string {
 	return head(l, n)
 }
 
-func (x *Index) computeTrending(now int64) []string {
+func (x *Index) computeTrending(now int64) []*entry {
 	longHL := x.f.HalfLives().Long
 	t := newTopN(x.cfg.TrendingN)
 	x.mu.RLock()
-	for item, e := range x.items {
+	for _, e := range x.items {
 		st := e.st
 		if st.Long.Value(now, longHL) < x.cfg.TrendingMinActions {
 			continue
 		}
 		if tr := st.Trend(now, x.f); tr > 1.2 {
-			t.offer(item, math.Log(tr))
+			t.offer(e, math.Log(tr))
 		}
 	}
 	x.mu.RUnlock()
@@ -353,53 +383,60 @@ type Signals struct {
 	Purchases  float64 // purchases counted, undecayed
 }
 
-// Lookup fills out[i] with the signals of items[i] at now for the given
-// context buckets, under one read lock. Bucket popularity is read from the
-// bucket's top-N list (a map lookup: 2^(key - now/halfLife) is the value at
-// now, exactly); an item outside a bucket's top N counts 0 there.
-func (x *Index) Lookup(items []string, now int64, bucket, anyBucket string, out []Signals) {
+// find returns item's entry, or nil.
+func (x *Index) find(item string) *entry {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.items[item]
+}
+
+// lookup fills out[i] with the signals of es[i] (nil: an item the index
+// does not hold) at now for the given context buckets, under one read
+// lock. Bucket popularity is read from the bucket's top-N list
+// (2^(key - now/halfLife) is the value at now, exactly); an item outside a
+// bucket's top N counts 0 there.
+func (x *Index) lookup(es []*entry, now int64, bucket, anyBucket string, out []Signals) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	bl, al := x.byBuck[bucket], x.byBuck[anyBucket]
 	at := float64(now) / float64(x.f.HalfLives().Bucket)
-	fromKey := func(l *topN, id string) float64 {
+	fromKey := func(l *topN, e *entry) float64 {
 		if l == nil {
 			return 0
 		}
-		if k, ok := l.key(id); ok {
+		if k, ok := l.key(e); ok {
 			return math.Exp2(k - at)
 		}
 		return 0
 	}
-	for i, id := range items {
-		e := x.items[id]
+	for i, e := range es {
 		if e == nil {
 			out[i] = Signals{}
 			continue
 		}
 		st := e.st
 		out[i] = Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f),
-			Bucket: fromKey(bl, id), AnyBucket: fromKey(al, id), Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
+			Bucket: fromKey(bl, e), AnyBucket: fromKey(al, e), Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
 	}
 }
 
-// Neighbour is a co-occurring item of a seed at one moment.
-type Neighbour struct {
-	Key string
-	// Raw is the pair's decayed weight.
-	Raw float64
-	// Cos is the cosine weight: Raw over the square root of the product of
+// neighbour is a co-occurring item of a seed at one moment.
+type neighbour struct {
+	e *entry
+	// raw is the pair's decayed weight.
+	raw float64
+	// cos is the cosine weight: raw over the square root of the product of
 	// the two items' interaction counts, so that popular items do not
 	// swamp the neighbours of every seed. Counts are undecayed
 	// (ItemStats.Actions) while pair weights decay, which favours recent
-	// pairs. HasCos is false when either count is 0.
-	Cos    float64
-	HasCos bool
+	// pairs. hasCos is false when either count is 0.
+	cos    float64
+	hasCos bool
 }
 
-// Neighbours appends the co-occurrence neighbours of item at now to dst, in
-// no particular order, and returns it with the largest Raw weight.
-func (x *Index) Neighbours(dst []Neighbour, item string, now int64) ([]Neighbour, float64) {
+// neighbours appends the co-occurrence neighbours of item at now to dst, in
+// no particular order, and returns it with the largest raw weight.
+func (x *Index) neighbours(dst []neighbour, item string, now int64) ([]neighbour, float64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	e := x.items[item]
@@ -417,17 +454,16 @@ func (x *Index) Neighbours(dst []Neighbour, item string, now int64) ([]Neighbour
 		self = float64(e.st.Actions)
 	}
 	for i, r := range e.nb {
-		n := &e.st.Neighbours[i]
 		var v float64
 		if now >= e.nbAt {
 			v = r.w * scale
 		} else {
-			v = n.Value(now, hl) // a request about the past
+			v = e.st.Neighbours[i].Value(now, hl) // a request about the past
 		}
 		top = max(top, v)
-		nb := Neighbour{Key: n.Key, Raw: v}
+		nb := neighbour{e: r.e, raw: v}
 		if a := r.e.st.Actions; a > 0 && self > 0 {
-			nb.Cos, nb.HasCos = v/math.Sqrt(self*float64(a)), true
+			nb.cos, nb.hasCos = v/math.Sqrt(self*float64(a)), true
 		}
 		dst = append(dst, nb)
 	}

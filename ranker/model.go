@@ -243,7 +243,7 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 			if len(list) == m.cfg.Negatives {
 				break
 			}
-			c := s.cands[id]
+			c := s.find(id)
 			if c == nil {
 				c = s.newCandidate(id, m.r.cat.Get(id))
 			}
@@ -261,7 +261,7 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	// The model ranks candidates: an item outside the pool could not have
 	// been shown, and learning it would only teach that every feature
 	// predicts nothing.
-	pos := s.cands[ev.ItemID]
+	pos := s.find(ev.ItemID)
 	if pos == nil {
 		return
 	}

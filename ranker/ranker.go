@@ -25,6 +25,8 @@ type Catalogue interface {
 	Len() int
 	// Sorted returns every item ordered by id, as a shared read-only slice.
 	Sorted() []*features.Item
+	// Version changes whenever the catalogue does.
+	Version() uint64
 }
 
 // Ranker answers recommendation requests. It is safe for concurrent use.
@@ -119,10 +121,10 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		}
 	}
 	for _, id := range req.Exclude {
-		s.cands[id] = nil
+		s.exclude(id)
 	}
 	if req.Context.ItemID != "" {
-		s.cands[req.Context.ItemID] = nil
+		s.exclude(req.Context.ItemID)
 	}
 	s.gather(req.Context.ItemID, k)
 	list := s.rank()
@@ -153,7 +155,7 @@ func (r *Ranker) getScorer() *scorer {
 	if s, ok := r.scorers.Get().(*scorer); ok {
 		return s
 	}
-	return &scorer{r: r, cands: make(map[string]*candidate, 256),
+	return &scorer{r: r, cands: make(map[*entry]*candidate, 256), extra: map[string]*candidate{},
 		catAff: map[string]float64{}, ctxAff: map[string]float64{}, brandAff: map[string]float64{}, perCat: map[string]int{}}
 }
 
@@ -164,6 +166,7 @@ func (r *Ranker) putScorer(s *scorer) {
 		*c = candidate{}
 	}
 	clear(s.cands)
+	clear(s.extra)
 	clear(s.catAff)
 	clear(s.ctxAff)
 	clear(s.brandAff)
@@ -202,7 +205,7 @@ func (s *scorer) reset(u *features.User, at time.Time, tz, region, device string
 		region = u.Region
 	}
 	s.u, s.now, s.daypart, s.region, s.device = u, at.UnixMilli(), features.DaypartOf(at.In(loc).Hour()), region, lowerASCII(device)
-	s.catalogued = r.cat.Len() > 0
+	s.catalogued, s.catVer = r.cat.Len() > 0, r.cat.Version()
 	s.maxCooc, s.topPop, s.topBuck, s.topAny = 0, 0, 0, 0
 	s.anyBucket, s.bucket = anyBuckets[s.daypart], ""
 	if u.Price.W > 0 {

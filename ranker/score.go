@@ -57,7 +57,9 @@ type scorer struct {
 	region     string
 	device     string
 	catalogued bool
-	cands      map[string]*candidate // nil: excluded
+	catVer     uint64                // the catalogue's version (scorer.itemOf)
+	cands      map[*entry]*candidate // by the index's entry; nil: excluded
+	extra      map[string]*candidate // by id, items without an entry when admitted; nil: excluded
 	list       []*candidate          // the admitted candidates, in admission order
 	boosts     []*boost              // the boosts whose rule the user matches
 
@@ -73,12 +75,12 @@ type scorer struct {
 	pool   []*candidate
 	used   int
 	user   features.User // the request's user, decoded into reused slices
-	nbs    []Neighbour
+	nbs    []neighbour
+	es     []*entry
 	cats   []features.KV
 	ctx    []ctxScore
 	vals   []float64
 	bought []features.Mark
-	ids    []string
 	sigs   []Signals
 	ranked []*candidate
 	picked []*candidate
@@ -107,33 +109,37 @@ func (b *boost) matches(it *features.Item) bool {
 // one index read.
 func (s *scorer) signals(list []*candidate) {
 	idx := s.r.idx
-	ids := s.ids[:0]
+	es := s.es[:0]
 	for _, c := range list {
-		ids = append(ids, c.id)
+		e := c.e
+		if e == nil { // the index may hold it by now
+			e = idx.find(c.id)
+		}
+		es = append(es, e)
 	}
 	// The heads of the lists normalise popularity absolutely, so that a
 	// candidate's features do not depend on the other candidates.
-	heads := [3]string{}
-	if h := idx.Popular(1); len(h) > 0 {
+	heads := [3]*entry{}
+	if h := idx.popular(1); len(h) > 0 {
 		heads[0] = h[0]
 	}
-	if h := idx.PopularAt(s.bucket, 1); len(h) > 0 && s.bucket != "" {
+	if h := idx.popularAt(s.bucket, 1); len(h) > 0 && s.bucket != "" {
 		heads[1] = h[0]
 	}
-	if h := idx.PopularAt(s.anyBucket, 1); len(h) > 0 {
+	if h := idx.popularAt(s.anyBucket, 1); len(h) > 0 {
 		heads[2] = h[0]
 	}
-	ids = append(ids, heads[:]...)
-	sig := slices.Grow(s.sigs[:0], len(ids))[:len(ids)]
-	idx.Lookup(ids, s.now, s.bucket, s.anyBucket, sig)
+	es = append(es, heads[:]...)
+	sig := slices.Grow(s.sigs[:0], len(es))[:len(es)]
+	idx.lookup(es, s.now, s.bucket, s.anyBucket, sig)
 	for i, c := range list {
 		c.sig = sig[i]
 		s.maxCooc = math.Max(s.maxCooc, c.cooc)
 	}
 	n := len(list)
 	s.topPop, s.topBuck, s.topAny = sig[n].Popularity, sig[n+1].Bucket, sig[n+2].AnyBucket
-	clear(ids)
-	s.ids, s.sigs = ids[:0], sig[:0]
+	clear(es)
+	s.es, s.sigs = es[:0], sig[:0]
 }
 
 // featureVector computes the features of candidate c for the scorer's user

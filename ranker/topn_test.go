@@ -19,10 +19,16 @@ func TestTopNIsExact(t *testing.T) {
 	for _, n := range []int{1, 5, 50} {
 		l := newTopN(n)
 		keys := map[string]float64{}
+		entries := map[string]*entry{}
 		for i := 0; i < 5000; i++ {
 			item := fmt.Sprint("i", rng.IntN(300))
 			keys[item] += rng.Float64()
-			l.offer(item, keys[item])
+			e := entries[item]
+			if e == nil {
+				e = &entry{id: item}
+				entries[item] = e
+			}
+			l.offer(e, keys[item])
 			if i%500 == 499 {
 				type kv struct {
 					k string
@@ -42,7 +48,7 @@ func TestTopNIsExact(t *testing.T) {
 				for _, e := range all[:min(n, len(all))] {
 					want = append(want, e.k)
 				}
-				if got := l.snapshot(); !slices.Equal(got, want) {
+				if got := idsOf(l.snapshot()); !slices.Equal(got, want) {
 					t.Fatalf("n=%d after %d updates:\n got %v\nwant %v", n, i+1, got, want)
 				}
 			}

@@ -19,6 +19,7 @@ type Catalogue struct {
 	// read-write mutex's shared counter made those reads contend.
 	items sync.Map
 	n     atomic.Int64
+	ver   atomic.Uint64 // changes counted by Apply
 
 	mu     sync.Mutex                       // serialises writers and rebuilds of sorted
 	sorted atomic.Pointer[[]*features.Item] // by id; nil when stale, rebuilt by Sorted
@@ -64,7 +65,12 @@ func (c *Catalogue) Apply(puts []features.Item, dels []string) {
 		}
 	}
 	c.sorted.Store(nil)
+	c.ver.Add(1)
 }
+
+// Version changes whenever Apply does: a reader that cached an item read
+// after seeing version v may keep it while Version is still v.
+func (c *Catalogue) Version() uint64 { return c.ver.Load() }
 
 // Len returns the number of items.
 func (c *Catalogue) Len() int { return int(c.n.Load()) }
