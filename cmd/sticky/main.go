@@ -157,6 +157,8 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.IntVar(&st.BatchEvents, "batch-events", st.BatchEvents, "most events applied per state commit")
 	fs.Int64Var(&c.ReadyLag, "ready-lag", c.ReadyLag, "largest consumer lag (records) at which /readyz reports ready")
 
+	fs.DurationVar(&c.Index.ApplyEvery, "index-apply-every", c.Index.ApplyEvery,
+		"how often, at most, committed item statistics are applied to the ranker's index (batches in between are applied together; negative: each at once)")
 	fs.IntVar(&c.Ranker.MaxK, "max-k", c.Ranker.MaxK, "largest k a recommendation request may ask for")
 	fs.IntVar(&c.Ranker.MaxPerCategory, "max-per-category", c.Ranker.MaxPerCategory, "diversity: most items of one category in a list")
 	fs.TextVar(&c.Ranker.Repeat, "repeat", c.Ranker.Repeat, "items the user already bought or viewed: learn (the model weighs them; bought ones only if repeatable) or never (nothing bought is shown again)")
