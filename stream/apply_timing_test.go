@@ -27,7 +27,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 		users int
 		train bool
 		batch int // 0: Config.BatchEvents
-	}{{1000, false, 0}, {20000, false, 0}, {20000, true, 0}, {20000, false, 4}} {
+	}{{1000, false, 0}, {20000, false, 0}, {20000, true, 0}, {20000, false, 4}, {20000, false, 32}} {
 		name := "users=" + itoa(bc.users)
 		if bc.train {
 			name += "/index+train"
