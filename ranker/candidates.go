@@ -64,8 +64,15 @@ func (s *scorer) admitEntry(e *entry) *candidate {
 
 // admitNew applies the rules to an item seen for the first time.
 func (s *scorer) admitNew(e *entry, id string, it *features.Item) *candidate {
-	if s.catalogued && (it == nil || !it.Available) || len(s.u.Dismissed) > 0 && features.HasMark(s.u.Dismissed, id) ||
-		!s.repeatable(id, it) {
+	var bought, dismissed bool
+	if e != nil && !s.ownByID {
+		m := s.own[e]
+		bought, dismissed = m.bought, m.dismissed
+	} else {
+		dismissed = len(s.u.Dismissed) > 0 && features.HasMark(s.u.Dismissed, id)
+		bought = features.HasMark(s.u.Purchased, id)
+	}
+	if s.catalogued && (it == nil || !it.Available) || dismissed || !s.repeatable(bought, it) {
 		s.set(e, id, nil)
 		return nil
 	}
@@ -130,9 +137,75 @@ func (s *scorer) newCandidate(id string, it *features.Item) *candidate {
 	return c
 }
 
+// ownMark is what the user's own history says of one item (scorer.own).
+type ownMark struct {
+	at                int64         // the latest interaction in Recent, Unix ms; 0 none
+	typ               features.Type // its type
+	boughtN           uint32        // times bought
+	bought, dismissed bool
+}
+
+// resolveOwn maps the user's recent, bought and dismissed items to the
+// index's entries under one read lock, so that admission and history read
+// them by entry rather than by searching the user's lists per candidate.
+// If one of them has no entry, ownByID is set and the per-id searches
+// serve the whole request (an entry the index creates meanwhile would
+// otherwise be missed).
+func (s *scorer) resolveOwn() {
+	u, x := s.u, s.r.idx
+	s.ownByID = false
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for i := range u.Recent {
+		rc := &u.Recent[i]
+		e := x.items[rc.Item]
+		if e == nil {
+			s.ownByID = true
+			return
+		}
+		m := s.own[e]
+		m.at, m.typ = rc.At, rc.Type
+		s.own[e] = m
+	}
+	for i := range u.Purchased {
+		pm := &u.Purchased[i]
+		e := x.items[pm.Item]
+		if e == nil {
+			s.ownByID = true
+			return
+		}
+		m := s.own[e]
+		m.boughtN, m.bought = pm.N, true
+		s.own[e] = m
+	}
+	for i := range u.Dismissed {
+		e := x.items[u.Dismissed[i].Item]
+		if e == nil {
+			s.ownByID = true
+			return
+		}
+		m := s.own[e]
+		m.dismissed = true
+		s.own[e] = m
+	}
+}
+
 // history fills in the user's own history of every candidate admitted so
-// far: one pass over the recent items and one over the purchases.
+// far: from the resolved marks, or one pass over the recent items and one
+// over the purchases.
 func (s *scorer) history() {
+	if !s.ownByID {
+		for _, c := range s.list {
+			if c.e == nil {
+				s.historyOf(c)
+				continue
+			}
+			c.hist = true
+			m := s.own[c.e]
+			c.ownAt, c.ownType, c.boughtN = m.at, m.typ, m.boughtN
+		}
+		return
+	}
 	for _, c := range s.list {
 		c.hist = true
 	}
@@ -167,13 +240,14 @@ func (s *scorer) historyOf(c *candidate) {
 	}
 }
 
-// repeatable says whether Config.Repeat lets id be shown to the user.
-func (s *scorer) repeatable(id string, it *features.Item) bool {
+// repeatable says whether Config.Repeat lets an item the user bought (or
+// not) be shown to the user.
+func (s *scorer) repeatable(bought bool, it *features.Item) bool {
 	switch s.r.cfg.Repeat {
 	case RepeatNever:
-		return !features.HasMark(s.u.Purchased, id)
+		return !bought
 	}
-	return !features.HasMark(s.u.Purchased, id) || (it != nil && it.Repeatable)
+	return !bought || (it != nil && it.Repeatable)
 }
 
 // seedDecay is the weight of each older seed relative to the next newer one.
@@ -183,6 +257,7 @@ const seedDecay = 0.85
 func (s *scorer) gather(current string, k int) {
 	cfg, hl := &s.r.cfg, s.r.f.HalfLives()
 	idx := s.r.idx
+	s.resolveOwn()
 
 	// Co-occurrence: the current item, then recent items, newest first.
 	// Candidates are a seed's neighbours by raw weight (at least

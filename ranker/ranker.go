@@ -155,7 +155,7 @@ func (r *Ranker) getScorer() *scorer {
 	if s, ok := r.scorers.Get().(*scorer); ok {
 		return s
 	}
-	return &scorer{r: r, cands: make(map[*entry]*candidate, 256), extra: map[string]*candidate{},
+	return &scorer{r: r, cands: make(map[*entry]*candidate, 256), extra: map[string]*candidate{}, own: map[*entry]ownMark{},
 		catAff: map[string]float64{}, ctxAff: map[string]float64{}, brandAff: map[string]float64{}, perCat: map[string]int{}}
 }
 
@@ -167,6 +167,7 @@ func (r *Ranker) putScorer(s *scorer) {
 	}
 	clear(s.cands)
 	clear(s.extra)
+	clear(s.own)
 	clear(s.catAff)
 	clear(s.ctxAff)
 	clear(s.brandAff)

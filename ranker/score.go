@@ -60,6 +60,8 @@ type scorer struct {
 	catVer     uint64                // the catalogue's version (scorer.itemOf)
 	cands      map[*entry]*candidate // by the index's entry; nil: excluded
 	extra      map[string]*candidate // by id, items without an entry when admitted; nil: excluded
+	own        map[*entry]ownMark    // the user's own items (resolveOwn)
+	ownByID    bool                  // one of them has no entry: search the user's lists by id
 	list       []*candidate          // the admitted candidates, in admission order
 	boosts     []*boost              // the boosts whose rule the user matches
 
