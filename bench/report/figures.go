@@ -41,6 +41,9 @@ type figure struct {
 	// goal, if set, is the goal on this figure and Sticky's verdict; ok is
 	// false when r.Goals sets no such goal.
 	goal func(g system.Goals, t *system.Target) (v verdict, ok bool)
+	// optional figures are left out when no target has them (results
+	// written before the harness measured them).
+	optional bool
 }
 
 // verdict is a goal and whether a target met it.
@@ -181,6 +184,7 @@ func sections(r *system.Result) []section {
 			{label: "samples", value: any0(func(t *system.Target) float64 { return float64(t.Freshness.Samples) }), format: fmtCountF},
 			{label: "missing", value: any0(func(t *system.Target) float64 { return float64(t.Freshness.Missing) }), format: fmtCountF, better: lower},
 			{label: "poll interval (ms)", value: positive(func(t *system.Target) float64 { return t.Freshness.PollSeconds }), format: fmtMS},
+			{label: "profile polls", value: positive(func(t *system.Target) float64 { return float64(t.Freshness.Polls) }), format: fmtCountF, optional: true},
 		}},
 		{title: title("Recommendations, open loop", live), figures: []figure{
 			{label: "rate (req/s)", value: positive(func(t *system.Target) float64 { return t.Latency.Rate }), format: fmtRate},
@@ -302,6 +306,9 @@ func figuresTable(r *system.Result) *table {
 	for _, s := range sections(r) {
 		t.section(s.title)
 		for _, f := range s.figures {
+			if f.optional && !measured(&f, r.Targets) {
+				continue
+			}
 			cells := []string{f.label}
 			for i := range r.Targets {
 				v, ok := f.value(&r.Targets[i])
@@ -394,4 +401,14 @@ func fmt4(v float64) string {
 		return dash
 	}
 	return fmt.Sprintf("%.4f", v)
+}
+
+// measured says whether any target has figure f.
+func measured(f *figure, ts []system.Target) bool {
+	for i := range ts {
+		if _, ok := f.value(&ts[i]); ok {
+			return true
+		}
+	}
+	return false
 }

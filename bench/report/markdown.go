@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/stickyhq/sticky/bench/system"
@@ -201,7 +202,12 @@ func writeHowMeasured(b *strings.Builder, r *system.Result) {
 
 	b.WriteString("**Freshness.** The time from producing an event to the API showing it. The samples are events of new users produced during the live phase; the harness polls each such user's profile until it answers")
 	if t != nil && t.Freshness.PollSeconds > 0 {
-		b.WriteString(", every " + fmtMSShort(t.Freshness.PollSeconds) + " ms — the resolution of every freshness figure")
+		if g := t.Freshness.PollGrowth; g > 0 {
+			b.WriteString(", waiting " + fmtMSShort(t.Freshness.PollSeconds) + " ms plus " + strconv.FormatFloat(100*g, 'g', 3, 64) +
+				"% of the time elapsed between polls — the resolution of each figure is the larger of the two (a fixed short interval would flood a target that falls behind with polls)")
+		} else {
+			b.WriteString(", every " + fmtMSShort(t.Freshness.PollSeconds) + " ms — the resolution of every freshness figure")
+		}
 	}
 	b.WriteString(". Missing samples never became visible within the timeout; more than 1% missing fails the p99 goal whatever the visible samples say.\n\n")
 

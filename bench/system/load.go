@@ -236,6 +236,7 @@ type freshness struct {
 	prefix  string // user ids are prefix + n
 	every   time.Duration
 	poll    time.Duration
+	growth  float64 // Options.FreshPollGrowth
 	timeout time.Duration
 	tmpl    []features.Event // events to dress up as new users' first event
 	client  *http.Client
@@ -244,6 +245,7 @@ type freshness struct {
 	values  []float64
 	missing int
 	started atomic.Int64
+	polls   atomic.Int64
 	last    []float64 // since the last progress line
 }
 
@@ -279,6 +281,7 @@ func (f *freshness) sample(ctx context.Context, user string, val []byte) {
 	deadline := start.Add(f.timeout)
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		f.polls.Add(1)
 		resp, err := f.client.Do(req)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
@@ -295,7 +298,11 @@ func (f *freshness) sample(ctx context.Context, user string, val []byte) {
 		if ctx.Err() != nil {
 			return // the phase ended: neither seen nor missing
 		}
-		time.Sleep(f.poll)
+		wait := f.poll
+		if f.growth > 0 {
+			wait += time.Duration(f.growth * float64(time.Since(start)))
+		}
+		time.Sleep(wait)
 	}
 	f.mu.Lock()
 	f.missing++
@@ -319,7 +326,8 @@ func (f *freshness) result() Freshness {
 	defer f.mu.Unlock()
 	v := slices.Clone(f.values)
 	slices.Sort(v)
-	r := Freshness{Samples: len(v), Missing: f.missing, Values: v, PollSeconds: f.poll.Seconds()}
+	r := Freshness{Samples: len(v), Missing: f.missing, Values: v, PollSeconds: f.poll.Seconds(),
+		PollGrowth: max(f.growth, 0), Polls: f.polls.Load()}
 	if len(v) > 0 {
 		r.P50, r.P99, r.Max = quantile(v, 0.5), quantile(v, 0.99), v[len(v)-1]
 	}

@@ -159,7 +159,7 @@ func (m *measure) live(ctx context.Context, topics stream.Config) error {
 	lp := &liveProducer{cl: cl, topic: topics.EventsTopic, evs: m.evs[m.backlog:], rate: o.LiveRate}
 	rl := &recLoad{base: m.base, users: users, rate: o.RecRate, k: o.K, workers: o.RecWorkers, client: m.client}
 	fr := &freshness{base: m.base, cl: cl, topic: topics.EventsTopic, prefix: m.prefix + "-fresh-",
-		every: o.FreshEvery, poll: o.FreshPoll, timeout: o.FreshTimeout, tmpl: tmpl, client: m.client}
+		every: o.FreshEvery, poll: o.FreshPoll, growth: o.FreshPollGrowth, timeout: o.FreshTimeout, tmpl: tmpl, client: m.client}
 
 	start := time.Now()
 	measureAt := start.Add(o.WarmUp)

@@ -112,8 +112,14 @@ type Freshness struct {
 	P99     float64   `json:"p99_seconds"`
 	Max     float64   `json:"max_seconds"`
 	Values  []float64 `json:"values_seconds"` // every sample, sorted (for the CDF)
-	// PollSeconds is the interval between profile polls: the resolution.
+	// PollSeconds is the first interval between profile polls, and
+	// PollGrowth the share of the elapsed time added to it at each poll:
+	// the resolution of a figure is the larger of PollSeconds and
+	// PollGrowth times the figure.
 	PollSeconds float64 `json:"poll_seconds"`
+	PollGrowth  float64 `json:"poll_growth,omitempty"`
+	// Polls is how many profile requests the samples made.
+	Polls int64 `json:"polls,omitempty"`
 }
 
 // Latency is the open-loop recommendation load during the live phase.
