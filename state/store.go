@@ -179,6 +179,7 @@ type Store struct {
 
 	hits, misses atomic.Uint64
 	commits      atomic.Uint64
+	userBytes    atomic.Int64 // the mean encoded user of the latest commit, to size the next one's arena
 	checkpoints  atomic.Uint64
 
 	// fill serialises, per key stripe, filling the cache from Badger with
@@ -436,7 +437,10 @@ func (s *Store) Commit(b *Batch) error {
 	defer txn.Discard()
 	// One arena for every key and value: the transaction keeps references
 	// until Commit, and growing the arena never moves bytes already sliced.
-	arena := make([]byte, 0, 256*(len(b.Users)+len(b.Items))+64)
+	// It is sized from the previous commit's users (a few KiB each), so
+	// that it seldom grows: each growth allocates and copies it whole.
+	per := max(s.userBytes.Load(), 256)
+	arena := make([]byte, 0, (per+per/8)*int64(len(b.Users))+256*int64(len(b.Items))+64)
 	set := func(k, v []byte) error {
 		if err := txn.Set(k, v); err != nil {
 			if errors.Is(err, badger.ErrTxnTooBig) {
@@ -448,16 +452,21 @@ func (s *Store) Commit(b *Batch) error {
 	}
 	type kv struct{ k, v []byte }
 	users := make([]kv, 0, len(b.Users))
+	var userBytes int
 	for _, u := range b.Users {
 		start := len(arena)
 		arena = userKey(arena, u.ID)
 		mid := len(arena)
 		arena = AppendUser(arena, u)
 		k, v := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
+		userBytes += len(arena) - start
 		if err := set(k, v); err != nil {
 			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
 		}
 		users = append(users, kv{k, v})
+	}
+	if len(users) > 0 {
+		s.userBytes.Store(int64(userBytes / len(users)))
 	}
 	for _, it := range b.Items {
 		start := len(arena)
@@ -509,9 +518,17 @@ func (s *Store) Commit(b *Batch) error {
 func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error {
 	w := s.db.NewWriteBatch()
 	defer w.Cancel()
+	var arena []byte // grown in chunks; the write batch keeps references
 	for _, it := range items {
-		k := itemPartKey(nil, partition, it.Item)
-		if err := w.Set(k, appendItemShare(nil, upTo, it.Stats)); err != nil {
+		if cap(arena)-len(arena) < 16<<10 {
+			arena = make([]byte, 0, 256<<10)
+		}
+		start := len(arena)
+		arena = itemPartKey(arena, partition, it.Item)
+		mid := len(arena)
+		arena = appendItemShare(arena, upTo, it.Stats)
+		k, v := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
+		if err := w.Set(k, v); err != nil {
 			return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 		}
 	}
