@@ -2,7 +2,9 @@ package features
 
 import (
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // zones must resolve on machines without a zoneinfo database
 )
@@ -80,13 +82,37 @@ func HourOfWeek(local time.Time) int { return int(local.Weekday())*24 + local.Ho
 const AnyRegion = "*"
 
 // Bucket names the context bucket of a region and daypart, e.g.
-// "CN-SH|evening"; an empty region is AnyRegion.
+// "CN-SH|evening"; an empty region is AnyRegion. The names of the first
+// maxBucketRegions regions are built once and shared: every event names
+// two buckets, and every item's statistics keep their names.
 func Bucket(region string, d Daypart) string {
 	if region == "" {
 		region = AnyRegion
 	}
-	return region + "|" + d.String()
+	if v, ok := bucketNames.Load(region); ok {
+		return v.(*[4]string)[d&3]
+	}
+	if bucketRegions.Load() >= maxBucketRegions {
+		return region + "|" + d.String()
+	}
+	var names [4]string
+	for i := range names {
+		names[i] = region + "|" + Daypart(i).String()
+	}
+	v, loaded := bucketNames.LoadOrStore(strings.Clone(region), &names)
+	if !loaded {
+		bucketRegions.Add(1)
+	}
+	return v.(*[4]string)[d&3]
 }
+
+// bucketNames maps a region to its buckets' names by daypart.
+var (
+	bucketNames   sync.Map // string -> *[4]string
+	bucketRegions atomic.Int64
+)
+
+const maxBucketRegions = 4096
 
 // CtxDaypartKey and CtxDeviceKey name the context-affinity entries of a
 // category: how much the user likes it at this part of the day, or on this

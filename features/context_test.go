@@ -1,6 +1,9 @@
 package features
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestCtxCategory: the parsers read back what the key builders write, and
 // nothing else.
@@ -18,5 +21,21 @@ func TestCtxCategory(t *testing.T) {
 		if _, ok := CtxDeviceCategory(k, "mobile"); ok {
 			t.Errorf("%q read as a mobile key", k)
 		}
+	}
+}
+
+// TestBucketNames: shared names equal the built ones, for the regions
+// cached and for those past the cache's bound.
+func TestBucketNames(t *testing.T) {
+	for i := 0; i < maxBucketRegions+100; i++ {
+		region := fmt.Sprint("R-", i%(maxBucketRegions+50))
+		for d := Night; d <= Evening; d++ {
+			if got, want := Bucket(region, d), region+"|"+d.String(); got != want {
+				t.Fatalf("Bucket(%q, %v) = %q, want %q", region, d, got, want)
+			}
+		}
+	}
+	if got := Bucket("", Evening); got != "*|evening" {
+		t.Fatalf(`Bucket("", evening) = %q`, got)
 	}
 }
