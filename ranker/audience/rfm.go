@@ -142,8 +142,31 @@ var segmentGrid = [5][5]string{
 
 // Segment returns the segment of R, F and M scores (1..5 each).
 func Segment(r, f, m int) string {
+	return segmentNames[segmentIndex(r, f, m)]
+}
+
+// numSegments is len(Segments()).
+const numSegments = 11
+
+// segmentNames is Segments(), indexed by segmentIndex; segmentIndexGrid is
+// segmentGrid as those indexes. Both are read-only.
+var (
+	segmentNames     = Segments()
+	segmentIndexGrid = func() (g [5][5]uint8) {
+		for r, row := range segmentGrid {
+			for c, name := range row {
+				g[r][c] = uint8(slices.Index(segmentNames, name))
+			}
+		}
+		return g
+	}()
+)
+
+// segmentIndex returns the index in Segments() of the segment of R, F and
+// M scores (1..5 each); the table counts by index.
+func segmentIndex(r, f, m int) uint8 {
 	fm := (f + m + 1) / 2 // the mean, halves rounded up
-	return segmentGrid[clamp(r)-1][clamp(fm)-1]
+	return segmentIndexGrid[clamp(r)-1][clamp(fm)-1]
 }
 
 func clamp(s int) int { return min(max(s, 1), 5) }
