@@ -135,6 +135,7 @@ type record struct {
 	// What the record is counted under now.
 	segment uint8 // index in Segments(), when days > 0
 	stage   features.Lifecycle
+	mkey    int32 // moneyKey(monetary), kept for recounts (a logarithm each)
 
 	id  string
 	idx int // in Table.list
@@ -211,7 +212,8 @@ func (t *Table) put(u *features.User, now int64) {
 		t.uncount(old)
 	}
 	rec := &record{first: o.First, last: o.Last, returnedAt: o.ReturnedAt, days: o.Days, monetary: o.Monetary,
-		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...), targeting: t.targetingOf(u)}
+		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...), targeting: t.targetingOf(u),
+		mkey: int32(moneyKey(o.Monetary))}
 	// Sends acknowledged here but not yet seen as push_sent events: kept
 	// by the record replaced, or, while loading, recorded before the user
 	// was in the table.
@@ -245,7 +247,7 @@ func (t *Table) count(rec *record, now int64) {
 	if rec.days > 0 {
 		t.r.add(rec.dayKey(), 1)
 		t.fr.add(int64(rec.days), 1)
-		t.m.add(moneyKey(rec.monetary), 1)
+		t.m.add(int64(rec.mkey), 1)
 		rec.segment = t.segmentOf(rec)
 		t.segments[rec.segment]++
 	}
@@ -259,14 +261,14 @@ func (t *Table) scores(day int64, days uint32, monetary float64) (r, f, m int) {
 
 // segmentOf returns the index of rec's segment (rec.days > 0).
 func (t *Table) segmentOf(rec *record) uint8 {
-	return segmentIndex(t.scores(rec.dayKey(), rec.days, rec.monetary))
+	return segmentIndex(t.rc.score(rec.dayKey()), t.fc.score(int64(rec.days)), t.mc.score(int64(rec.mkey)))
 }
 
 func (t *Table) uncount(rec *record) {
 	if rec.days > 0 {
 		t.r.add(rec.dayKey(), -1)
 		t.fr.add(int64(rec.days), -1)
-		t.m.add(moneyKey(rec.monetary), -1)
+		t.m.add(int64(rec.mkey), -1)
 		t.segments[rec.segment]--
 	}
 	t.stages[rec.stage]--
