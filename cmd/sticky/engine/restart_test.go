@@ -81,6 +81,11 @@ func TestAudienceLoadsAfterReadiness(t *testing.T) {
 		}
 		return nil
 	})
+	campaign := `{"id":"%s","target":{"category":"Tools"},"max_targets":100,
+		"quiet_hours":{"start":"00:00","end":"00:00"},"send_window":{"start":"00:00","end":"00:00"}}`
+	if code, _, b := fetch(t, e, "POST", "/v1/campaigns", fmt.Sprintf(campaign, "before")); code != 201 {
+		t.Fatalf("campaign: %d %s", code, b)
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +127,13 @@ func TestAudienceLoadsAfterReadiness(t *testing.T) {
 		}
 	}
 	champions := "/v1/recommendations?user_id=s1&audience=" + url.QueryEscape("segment in (champions, loyal, new)")
-	campaign := `{"id":"tools","target":{"category":"Tools"},"max_targets":100,
-		"quiet_hours":{"start":"00:00","end":"00:00"},"send_window":{"start":"00:00","end":"00:00"}}`
 	loading("GET", "/v1/segments", "")
 	loading("GET", champions, "")
-	loading("POST", "/v1/campaigns", campaign)
+	loading("POST", "/v1/campaigns", fmt.Sprintf(campaign, "tools"))
+	loading("GET", "/v1/campaigns/before/targets", "")
+	if code, _, b := fetch(t, e, "GET", "/v1/campaigns/before", ""); code != 200 {
+		t.Fatalf("a campaign while loading: %d %s", code, b)
+	}
 	if code, _, b := fetch(t, e, "GET", "/v1/recommendations?user_id=s1&audience="+url.QueryEscape("frequency >= 1"), ""); code != 200 {
 		t.Fatalf("a rule on the user's own figures while loading: %d %s", code, b)
 	}
@@ -200,8 +207,14 @@ func TestAudienceLoadsAfterReadiness(t *testing.T) {
 	if code, _, b := fetch(t, e, "GET", champions, ""); code != 200 {
 		t.Fatalf("audience rule after the load: %d %s", code, b)
 	}
-	if code, _, b := fetch(t, e, "POST", "/v1/campaigns", campaign); code != 201 {
+	if code, _, b := fetch(t, e, "POST", "/v1/campaigns", fmt.Sprintf(campaign, "tools")); code != 201 {
 		t.Fatalf("campaign after the load: %d %s", code, b)
+	}
+	var lease struct {
+		Targets []any `json:"targets"`
+	}
+	if code := call(t, e, "GET", "/v1/campaigns/before/targets?until=2100-01-01T00:00:00Z", "", &lease); code != 200 || len(lease.Targets) == 0 {
+		t.Fatalf("targets after the load: %d, %d handed out", code, len(lease.Targets))
 	}
 	pv.Value = nil
 	if code := call(t, e, "GET", "/v1/users/s1/profile", "", &pv); code != 200 || pv.Value["audience_loading"] != nil || pv.Value["rfm"] == nil {
