@@ -31,14 +31,15 @@ type Catalogue interface {
 
 // Ranker answers recommendation requests. It is safe for concurrent use.
 type Ranker struct {
-	cfg    Config
-	f      *features.Extractor
-	users  Users
-	cat    Catalogue
-	idx    *Index
-	aud    *audience.Table
-	boosts []boost
-	model  *Model
+	cfg       Config
+	f         *features.Extractor
+	users     Users
+	cat       Catalogue
+	idx       *Index
+	aud       *audience.Table
+	boosts    []boost
+	popBoosts bool // some boost reads the population (audience.Rule.ReadsPopulation)
+	model     *Model
 
 	scorers sync.Pool     // *scorer
 	slots   chan struct{} // Config.Concurrent rankings at once
@@ -66,17 +67,26 @@ func (r *Ranker) WithAudience(t *audience.Table) error {
 			return fmt.Errorf("boost %d: factor must be positive, got %v", i, b.Factor)
 		}
 		bs = append(bs, boost{b, rule})
+		r.popBoosts = r.popBoosts || rule.ReadsPopulation()
 	}
 	r.aud, r.boosts = t, bs
 	return nil
 }
+
+// NeedsPopulation reports whether every recommendation reads the whole
+// population (a configured boost's rule does): while the audience loads,
+// Recommend then answers audience.ErrLoading.
+func (r *Ranker) NeedsPopulation() bool { return r.popBoosts }
 
 // Config returns the ranker's configuration.
 func (r *Ranker) Config() Config { return r.cfg }
 
 // Recommend returns the top K items for req. It reads req.K <= 0 as
 // Config.DefaultK, caps it at Config.MaxK, then validates req
-// (Request.Validate); errors about the request wrap ErrBadRequest.
+// (Request.Validate); errors about the request wrap ErrBadRequest. While
+// the audience is loading (audience.Table.Loaded), a request whose audience
+// rule reads the population, or any request when a boost's rule does,
+// fails with an error wrapping audience.ErrLoading.
 func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	if req.K <= 0 {
 		req.K = r.cfg.DefaultK
@@ -84,6 +94,14 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 	req.K = min(req.K, r.cfg.MaxK)
 	if err := req.Validate(r.cfg.MaxK, r.f.Zones()); err != nil {
 		return Response{}, err
+	}
+	if r.aud != nil && !r.aud.Loaded() {
+		if req.Audience != nil && req.Audience.ReadsPopulation() {
+			return Response{}, fmt.Errorf("audience rule %q reads the population: %w", req.Audience, audience.ErrLoading)
+		}
+		if r.popBoosts {
+			return Response{}, fmt.Errorf("a boost's rule reads the population: %w", audience.ErrLoading)
+		}
 	}
 	k := req.K
 	select {

@@ -52,7 +52,8 @@ func (h *hist) cuts(qs []float64) []int64 {
 	return out
 }
 
-// moneyKey buckets an amount into 1%-wide log buckets.
+// moneyKey buckets an amount into 1%-wide log buckets: from MinInt32 (0.01
+// or less) to about 71,000 (the largest float64), so it fits an int32.
 func moneyKey(v float64) int64 {
 	if v <= 0.01 {
 		return math.MinInt32
@@ -72,10 +73,16 @@ func moneyOfKey(k int64) float64 {
 var quintiles = []float64{0.2, 0.4, 0.6, 0.8}
 
 // cdf is a snapshot of a hist for scoring: sorted keys with the count below
-// each.
+// each, and the score's thresholds.
 type cdf struct {
 	keys, below []int64
 	n           int64
+	// The score of k is 1 plus the number of th[:nth] at or below k: the
+	// score does not decrease with k, so four thresholds say it all, and a
+	// recount scores every user with at most four comparisons a figure
+	// instead of a binary search.
+	th  [4]int64
+	nth int
 }
 
 func (h *hist) cdf() cdf {
@@ -89,22 +96,52 @@ func (h *hist) cdf() cdf {
 		c.below = append(c.below, cum)
 		cum += h.counts[k]
 	}
+	c.thresholds()
 	return c
 }
 
-// score maps a key to 1..5 by the share of customers strictly below it, in
-// fifths: ties share the lowest score of the range they span, so that the
-// many one-time buyers of a shop all have F = 1.
-func (c cdf) score(k int64) int {
-	if c.n == 0 {
-		return 3
-	}
-	i, _ := slices.BinarySearch(c.keys, k)
+// scoreAt is the score of the keys whose lower bound in c.keys is i (i =
+// len(c.keys): above every key): every customer below keys[i] counts.
+func (c *cdf) scoreAt(i int) int {
 	below := c.n
 	if i < len(c.keys) {
 		below = c.below[i]
 	}
 	return min(1+int(5*float64(below)/float64(c.n)), 5)
+}
+
+// thresholds sets th: th[s-2] is the smallest key scored s or more. The
+// keys whose lower bound is i are those in (keys[i-1], keys[i]], and
+// scoreAt does not decrease with i.
+func (c *cdf) thresholds() {
+	if c.n == 0 {
+		return
+	}
+	for i := 0; i <= len(c.keys) && c.nth < 4; i++ {
+		for s := c.scoreAt(i); c.nth < s-1; c.nth++ {
+			if i == 0 {
+				c.th[c.nth] = math.MinInt64
+			} else {
+				c.th[c.nth] = c.keys[i-1] + 1
+			}
+		}
+	}
+}
+
+// score maps a key to 1..5 by the share of customers strictly below it, in
+// fifths: ties share the lowest score of the range they span, so that the
+// many one-time buyers of a shop all have F = 1.
+func (c *cdf) score(k int64) int {
+	if c.n == 0 {
+		return 3
+	}
+	s := 1
+	for _, t := range c.th[:c.nth] {
+		if k >= t {
+			s++
+		}
+	}
+	return s
 }
 
 // Segment names, from the grid below.
@@ -142,8 +179,31 @@ var segmentGrid = [5][5]string{
 
 // Segment returns the segment of R, F and M scores (1..5 each).
 func Segment(r, f, m int) string {
+	return segmentNames[segmentIndex(r, f, m)]
+}
+
+// numSegments is len(Segments()).
+const numSegments = 11
+
+// segmentNames is Segments(), indexed by segmentIndex; segmentIndexGrid is
+// segmentGrid as those indexes. Both are read-only.
+var (
+	segmentNames     = Segments()
+	segmentIndexGrid = func() (g [5][5]uint8) {
+		for r, row := range segmentGrid {
+			for c, name := range row {
+				g[r][c] = uint8(slices.Index(segmentNames, name))
+			}
+		}
+		return g
+	}()
+)
+
+// segmentIndex returns the index in Segments() of the segment of R, F and
+// M scores (1..5 each); the table counts by index.
+func segmentIndex(r, f, m int) uint8 {
 	fm := (f + m + 1) / 2 // the mean, halves rounded up
-	return segmentGrid[clamp(r)-1][clamp(fm)-1]
+	return segmentIndexGrid[clamp(r)-1][clamp(fm)-1]
 }
 
 func clamp(s int) int { return min(max(s, 1), 5) }

@@ -29,22 +29,30 @@ import (
 //	points_balance, points_earned                   loyalty points
 //	points_expiring(days)                           points expiring within days
 type Rule struct {
-	src  string
-	root node
+	src        string
+	root       node
+	population bool
 }
 
 // String returns the rule's text.
 func (r *Rule) String() string { return r.src }
 
-// fieldKind says what a field holds and whether it takes an argument.
+// ReadsPopulation reports whether the rule reads a field relative to the
+// whole population (segment, r, f, m): while the table is loading, such a
+// rule cannot be answered (see Table.Loaded).
+func (r *Rule) ReadsPopulation() bool { return r.population }
+
+// fieldKind says what a field holds, whether it takes an argument, and
+// whether it is relative to the population.
 type fieldKind struct {
 	str bool
 	arg bool
+	pop bool
 }
 
 var fields = map[string]fieldKind{
-	"segment": {str: true}, "lifecycle": {str: true}, "tier": {str: true},
-	"r": {}, "f": {}, "m": {}, "recency_days": {}, "frequency": {}, "monetary": {},
+	"segment": {str: true, pop: true}, "lifecycle": {str: true}, "tier": {str: true},
+	"r": {pop: true}, "f": {pop: true}, "m": {pop: true}, "recency_days": {}, "frequency": {}, "monetary": {},
 	"p_alive": {}, "expected_purchases_90d": {}, "clv": {},
 	"points_balance": {}, "points_earned": {}, "points_expiring": {arg: true},
 }
@@ -65,7 +73,21 @@ func ParseRule(src string) (*Rule, error) {
 	if p.i < len(p.toks) {
 		return nil, fmt.Errorf("rule %q: unexpected %q", src, p.toks[p.i].s)
 	}
-	return &Rule{src: src, root: n}, nil
+	return &Rule{src: src, root: n, population: readsPopulation(n)}, nil
+}
+
+func readsPopulation(n node) bool {
+	switch n := n.(type) {
+	case andNode:
+		return readsPopulation(n.a) || readsPopulation(n.b)
+	case orNode:
+		return readsPopulation(n.a) || readsPopulation(n.b)
+	case notNode:
+		return readsPopulation(n.a)
+	case cmpNode:
+		return fields[n.field].pop
+	}
+	panic(fmt.Sprintf("BUG: rule node %T", n))
 }
 
 // Match reports whether u, at now, satisfies the rule.

@@ -7,10 +7,23 @@
 // state store; targeting rules (Rule) read it too.
 //
 // The table is fed after every committed batch (Update) and rebuilt from
-// the store at start-up (Load), which also restores the last fit of the
-// models; every new fit is saved to Config.Store. A background loop (Run)
-// recounts segments and stages as time passes and quantiles move, and
-// refits the models.
+// the store at start-up, which also restores the last fit of the models;
+// every new fit is saved to Config.Store. A background loop (Run) recounts
+// segments and stages as time passes and quantiles move, and refits the
+// models.
+//
+// Rebuilding a large population takes seconds (every user vector is read
+// and decoded), so it can run while the table is already fed: LoadFit
+// restores the fit, BeginLoad marks the table as loading, and LoadUsers
+// scans the store in the background while Update carries on. A user the
+// scan reads is added only if Update has not put them first: what Update
+// puts came from a batch committed after the vector the scan read, or is
+// that vector, so a live update is never overwritten by an older one.
+// Until LoadUsers is done, Loaded is false and whatever reads the whole
+// population must not be trusted: Refit returns ErrLoading, Run neither
+// recounts nor refits, views carry no RFM scores, and callers (segment
+// counts, rules that read the population, push selection) answer
+// ErrLoading. Load does the three steps at once, synchronously.
 package audience
 
 import (
@@ -57,6 +70,11 @@ type Config struct {
 	Store Store
 	// OnFit is called with every new fit, once it is saved. Default none.
 	OnFit func(Fit)
+	// LoadHook, if set, is called by LoadUsers before each batch of
+	// scanned users joins the table, with the number of users scanned
+	// before that batch; it may block (tests hold a load with it). Default
+	// none.
+	LoadHook func(scanned int)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -115,8 +133,9 @@ type record struct {
 	points                  []features.PointsBucket
 
 	// What the record is counted under now.
-	segment string
+	segment uint8 // index in Segments(), when days > 0
 	stage   features.Lifecycle
+	mkey    int32 // moneyKey(monetary), kept for recounts (a logarithm each)
 
 	id  string
 	idx int // in Table.list
@@ -131,13 +150,20 @@ type Table struct {
 
 	mu          sync.RWMutex
 	users       map[string]*record
-	list        []*record // the same records, for scans in a fixed order
-	r, fr, m    *hist     // last purchase day, purchase days, monetary key (buyers only)
-	rc, fc, mc  cdf       // their snapshots at the last recount, for scores
-	segments    map[string]int64
+	list        []*record          // the same records, for scans in a fixed order
+	r, fr, m    *hist              // last purchase day, purchase days, monetary key (buyers only)
+	rc, fc, mc  cdf                // their snapshots at the last recount, for scores
+	segments    [numSegments]int64 // by index in Segments()
 	stages      [8]int64
 	recountedAt time.Time
 	changed     int // users updated since the last recount
+
+	// Loading (BeginLoad, LoadUsers).
+	loading  bool                           // under mu: a load has begun and is not done
+	early    map[string][]features.PushSend // sends recorded for users not in the table yet, while loading
+	loaded   atomic.Bool
+	loadDone chan struct{} // closed when loaded
+	loadTook atomic.Int64  // ns, of the last completed load
 
 	fit atomic.Pointer[Fit]
 	now func() time.Time
@@ -149,8 +175,13 @@ type Table struct {
 // New returns an empty table.
 func New(cfg Config, f *features.Extractor) *Table {
 	cfg.EnsureDefaults()
-	return &Table{cfg: cfg, f: f, users: make(map[string]*record), r: newHist(), fr: newHist(), m: newHist(),
-		segments: make(map[string]int64), now: time.Now, names: make(map[string]uint16)}
+	t := &Table{cfg: cfg, f: f, users: make(map[string]*record), r: newHist(), fr: newHist(), m: newHist(),
+		now: time.Now, names: make(map[string]uint16), loadDone: make(chan struct{})}
+	// An empty table is a complete population until BeginLoad says
+	// otherwise.
+	t.loaded.Store(true)
+	close(t.loadDone)
+	return t
 }
 
 func (r *record) dayKey() int64 { return r.last / (24 * 3600 * 1000) }
@@ -159,7 +190,8 @@ func (r *record) dayKey() int64 { return r.last / (24 * 3600 * 1000) }
 // tenth of the population has changed since the last recount (at least 50
 // users), it recounts at once, so that scores never come from a crowd much
 // smaller or much earlier than today's: a recount of n users is paid once
-// per n/10 updates.
+// per n/10 updates. While a load runs, it does not recount: the population
+// is incomplete, and the load recounts once it is done.
 func (t *Table) Update(users []*features.User) {
 	now := t.now()
 	t.mu.Lock()
@@ -168,7 +200,7 @@ func (t *Table) Update(users []*features.User) {
 		t.put(u, now.UnixMilli())
 	}
 	t.changed += len(users)
-	if t.r.n > 0 && t.changed >= max(len(t.users)/10, 50) {
+	if !t.loading && t.r.n > 0 && t.changed >= max(len(t.users)/10, 50) {
 		t.recount(now)
 	}
 }
@@ -180,11 +212,21 @@ func (t *Table) put(u *features.User, now int64) {
 		t.uncount(old)
 	}
 	rec := &record{first: o.First, last: o.Last, returnedAt: o.ReturnedAt, days: o.Days, monetary: o.Monetary,
-		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...), targeting: t.targetingOf(u)}
+		repeatSpend: o.RepeatSpend, points: append([]features.PointsBucket(nil), u.Points...), targeting: t.targetingOf(u),
+		mkey: int32(moneyKey(o.Monetary))}
+	// Sends acknowledged here but not yet seen as push_sent events: kept
+	// by the record replaced, or, while loading, recorded before the user
+	// was in the table.
+	var acked []features.PushSend
 	if old != nil {
-		// Sends acknowledged here but not yet seen as push_sent events.
+		acked = old.sends
+	} else if t.early != nil {
+		acked = t.early[u.ID]
+		delete(t.early, u.ID)
+	}
+	if len(acked) > 0 {
 		p := features.Push{Recent: rec.sends}
-		for _, s := range old.sends {
+		for _, s := range acked {
 			p.AddSend(s.At, s.Campaign)
 		}
 		rec.sends = p.Recent
@@ -205,8 +247,8 @@ func (t *Table) count(rec *record, now int64) {
 	if rec.days > 0 {
 		t.r.add(rec.dayKey(), 1)
 		t.fr.add(int64(rec.days), 1)
-		t.m.add(moneyKey(rec.monetary), 1)
-		rec.segment = t.segmentOf(rec.dayKey(), rec.days, rec.monetary)
+		t.m.add(int64(rec.mkey), 1)
+		rec.segment = t.segmentOf(rec)
 		t.segments[rec.segment]++
 	}
 	rec.stage = t.f.Lifecycle(rec.orders(), now)
@@ -217,18 +259,17 @@ func (t *Table) scores(day int64, days uint32, monetary float64) (r, f, m int) {
 	return t.rc.score(day), t.fc.score(int64(days)), t.mc.score(moneyKey(monetary))
 }
 
-func (t *Table) segmentOf(day int64, days uint32, monetary float64) string {
-	return Segment(t.scores(day, days, monetary))
+// segmentOf returns the index of rec's segment (rec.days > 0).
+func (t *Table) segmentOf(rec *record) uint8 {
+	return segmentIndex(t.rc.score(rec.dayKey()), t.fc.score(int64(rec.days)), t.mc.score(int64(rec.mkey)))
 }
 
 func (t *Table) uncount(rec *record) {
 	if rec.days > 0 {
 		t.r.add(rec.dayKey(), -1)
 		t.fr.add(int64(rec.days), -1)
-		t.m.add(moneyKey(rec.monetary), -1)
-		if t.segments[rec.segment]--; t.segments[rec.segment] == 0 {
-			delete(t.segments, rec.segment)
-		}
+		t.m.add(int64(rec.mkey), -1)
+		t.segments[rec.segment]--
 	}
 	t.stages[rec.stage]--
 }
@@ -249,11 +290,11 @@ func (t *Table) recount(now time.Time) {
 	n := now.UnixMilli()
 	t.changed = 0
 	t.rc, t.fc, t.mc = t.r.cdf(), t.fr.cdf(), t.m.cdf()
-	t.segments = make(map[string]int64, 11)
+	t.segments = [numSegments]int64{}
 	t.stages = [8]int64{}
-	for _, rec := range t.users {
+	for _, rec := range t.list { // in memory order: a map walk costs more
 		if rec.days > 0 {
-			rec.segment = t.segmentOf(rec.dayKey(), rec.days, rec.monetary)
+			rec.segment = t.segmentOf(rec)
 			t.segments[rec.segment]++
 		}
 		rec.stage = t.f.Lifecycle(rec.orders(), n)
@@ -289,8 +330,11 @@ func summary(first, last int64, days uint32, repeatSpend, nowDay float64) clv.Cu
 }
 
 // Refit fits both models on every buyer's summary at now and makes them
-// current.
+// current. It returns ErrLoading while a load runs.
 func (t *Table) Refit(now time.Time) (Fit, error) {
+	if !t.Loaded() {
+		return Fit{}, ErrLoading
+	}
 	start := time.Now()
 	cs := t.customers(now)
 	repeat := 0
@@ -331,7 +375,8 @@ func (t *Table) SetFit(f Fit) { t.fit.Store(&f) }
 func (t *Table) CurrentFit() *Fit { return t.fit.Load() }
 
 // Run recounts every RecountInterval and refits every RefitInterval (at
-// once if there is no fit yet) until ctx is canceled.
+// once if there is no fit yet) until ctx is canceled. While a load runs it
+// does neither; it fits at once when the load is done if there is no fit.
 func (t *Table) Run(ctx context.Context) {
 	recount := time.NewTicker(t.cfg.RecountInterval)
 	defer recount.Stop()
@@ -349,23 +394,39 @@ func (t *Table) Run(ctx context.Context) {
 	// just be arriving.
 	first := time.NewTicker(10 * time.Second)
 	defer first.Stop()
-	if t.CurrentFit() == nil {
-		tryFit()
+	loadDone := t.loadDoneChan()
+	if t.Loaded() {
+		loadDone = nil
+		if t.CurrentFit() == nil {
+			tryFit()
+		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-loadDone:
+			loadDone = nil
+			if t.CurrentFit() == nil {
+				tryFit()
+			}
 		case <-first.C:
+			if !t.Loaded() {
+				continue
+			}
 			if t.CurrentFit() == nil {
 				tryFit()
 			} else {
 				first.Stop()
 			}
 		case <-recount.C:
-			t.Recount(t.now())
+			if t.Loaded() {
+				t.Recount(t.now())
+			}
 		case <-refit.C:
-			tryFit()
+			if t.Loaded() {
+				tryFit()
+			}
 		}
 	}
 }
@@ -383,6 +444,8 @@ type RFM struct {
 // without a purchase).
 type View struct {
 	features.Value
+	// RFM is absent without a purchase, and while the audience is loading
+	// (AudienceLoading): the scores are relative to the whole population.
 	RFM                  *RFM     `json:"rfm,omitempty"`
 	PAlive               *float64 `json:"p_alive"`
 	ExpectedPurchases90d *float64 `json:"expected_purchases_90d"`
@@ -390,6 +453,9 @@ type View struct {
 	CLV                  *float64 `json:"clv"`
 	// Horizon is the expected purchases over a horizon asked for, if any.
 	Horizon *Horizon `json:"expected_purchases_horizon,omitempty"`
+	// AudienceLoading is true while the population is loading after a
+	// restart (RFM is absent until it is loaded).
+	AudienceLoading bool `json:"audience_loading,omitempty"`
 }
 
 // Horizon is the expected number of purchase days over the next Days.
@@ -415,13 +481,15 @@ func (t *Table) ViewHorizon(u *features.User, now time.Time, within time.Duratio
 // viewLocked is ViewHorizon with t.mu held (read or write).
 func (t *Table) viewLocked(u *features.User, now time.Time, within time.Duration, days int) View {
 	num.Positive(&within, t.cfg.ExpiringWithin)
-	v := View{Value: t.f.Value(u, now, within)}
+	v := View{Value: t.f.Value(u, now, within), AudienceLoading: t.loading}
 	o := &u.Orders
 	if o.Days == 0 {
 		return v
 	}
-	r, f, m := t.scores(o.Last/(24*3600*1000), o.Days, o.Monetary)
-	v.RFM = &RFM{R: r, F: f, M: m, Segment: Segment(r, f, m)}
+	if !t.loading {
+		r, f, m := t.scores(o.Last/(24*3600*1000), o.Days, o.Monetary)
+		v.RFM = &RFM{R: r, F: f, M: m, Segment: Segment(r, f, m)}
+	}
 	if fit := t.CurrentFit(); fit != nil {
 		c := summary(o.First, o.Last, o.Days, o.RepeatSpend, float64(now.UnixMilli()/(24*3600*1000)))
 		v.PAlive = finite(fit.BGNBD.PAlive(c))
@@ -471,15 +539,16 @@ type Counts struct {
 }
 
 // Counts returns the current counts (kept up to date by Update and Run;
-// no scan of users; the quintiles are read from the histograms).
+// no scan of users; the quintiles are read from the histograms). While the
+// table is loading (see Loaded) they count part of the population.
 func (t *Table) Counts() Counts {
 	now := t.now()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	c := Counts{AsOf: t.recountedAt.UTC(), Users: int64(len(t.users)), Customers: t.r.n,
 		Segments: make(map[string]int64), Lifecycle: make(map[string]int64), Model: t.CurrentFit()}
-	for _, s := range Segments() {
-		c.Segments[s] = t.segments[s]
+	for i, s := range segmentNames {
+		c.Segments[s] = t.segments[i]
 	}
 	for _, l := range features.Lifecycles() {
 		c.Lifecycle[l.String()] = t.stages[l]

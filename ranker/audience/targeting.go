@@ -147,11 +147,19 @@ func (t *Table) targetingOf(u *features.User) targeting {
 
 // RecordSend notes a push sent to a user (an acknowledged send), for
 // frequency caps, until the push service's push_sent event confirms it.
+// While loading, a send to a user the load has not reached yet is kept for
+// when it does.
 func (t *Table) RecordSend(user string, at time.Time, campaign string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rec := t.users[user]
 	if rec == nil {
+		if t.loading { // the load may not have reached them yet
+			p := features.Push{Recent: t.early[user]}
+			if p.AddSend(at.UnixMilli(), features.CampaignHash(campaign)) {
+				t.early[user] = p.Recent
+			}
+		}
 		return
 	}
 	p := features.Push{Recent: rec.sends}

@@ -141,12 +141,17 @@ func (st *campaignState) summary() Summary {
 }
 
 // Create validates c, selects its targets and stores it. Errors about the
-// campaign are *features.FieldError; ErrExists if the id is taken.
+// campaign are *features.FieldError; ErrExists if the id is taken;
+// audience.ErrLoading while the audience is loading (selection reads the
+// whole population).
 func (s *Service) Create(c Campaign) (Summary, error) {
 	now := s.now()
 	targetRule, audRule, err := c.prepare(now, s.cfg.Campaigns)
 	if err != nil {
 		return Summary{}, err
+	}
+	if !s.aud.Loaded() {
+		return Summary{}, fmt.Errorf("campaign %s: cannot select targets: %w", c.ID, audience.ErrLoading)
 	}
 	// Reserve the id for the time of the selection.
 	s.mu.Lock()
@@ -369,11 +374,16 @@ type Lease struct {
 // (zero: now), best first among those due. A target is skipped, for now,
 // if a push at this instant would break the user's caps or fall in their
 // quiet hours; if the latter, its send time moves to the next allowed time.
-// lease 0 takes the configured lease.
+// lease 0 takes the configured lease. While the audience is loading it
+// returns audience.ErrLoading: a target the load has not reached yet would
+// look gone, and caps read the audience.
 func (s *Service) Pull(id string, limit int, until time.Time, lease time.Duration) (Lease, error) {
 	st, err := s.get(id)
 	if err != nil {
 		return Lease{}, err
+	}
+	if !s.aud.Loaded() {
+		return Lease{}, fmt.Errorf("campaign %s: cannot hand out targets: %w", id, audience.ErrLoading)
 	}
 	now := s.now()
 	if until.IsZero() {

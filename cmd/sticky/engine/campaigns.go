@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/ranker/audience"
 	"github.com/stickyhq/sticky/ranker/campaigns"
 )
 
 // pushError answers an error of the push service: 400 naming the field, 404,
-// 409 or 500.
+// 409, 503 while the audience loads, or 500.
 func (e *Engine) pushError(w http.ResponseWriter, err error) {
 	var fe *features.FieldError
 	switch {
@@ -21,6 +22,8 @@ func (e *Engine) pushError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "id", err.Error())
 	case errors.Is(err, campaigns.ErrExists):
 		writeError(w, http.StatusConflict, "id", err.Error())
+	case errors.Is(err, audience.ErrLoading):
+		audienceLoading(w, err)
 	default:
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 	}

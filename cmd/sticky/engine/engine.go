@@ -245,8 +245,9 @@ func (e *Engine) ensureTopics(ctx context.Context) error {
 	return err
 }
 
-// loadState loads the catalogue and builds the item index and the
-// audience from the store.
+// loadState loads the catalogue, builds the item index from the store and
+// prepares the audience: its saved fit is restored now, its users are
+// loaded in the background (run) while the engine serves.
 func (e *Engine) loadState(context.Context) error {
 	var err error
 	if e.cat, err = state.LoadCatalogue(e.store); err != nil {
@@ -265,12 +266,26 @@ func (e *Engine) loadState(context.Context) error {
 	ac := e.cfg.Audience
 	ac.Store = e.store
 	e.aud = audience.New(ac, e.extractor)
-	if err := e.aud.Load(e.store); err != nil {
+	if err := e.aud.LoadFit(e.store); err != nil {
 		return err
 	}
-	e.log.Info("state loaded", "catalogue_items", e.cat.Len(), "indexed_items", e.idx.Size().Items,
-		"users", e.aud.Len(), "took", time.Since(t0).Round(time.Millisecond))
+	e.aud.BeginLoad()
+	e.log.Info("state loaded; the audience loads in the background", "catalogue_items", e.cat.Len(),
+		"indexed_items", e.idx.Size().Items, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// loadAudience loads the audience's users from the store while the
+// consumer already feeds it (see audience.Table.LoadUsers), until done or
+// ctx is canceled.
+func (e *Engine) loadAudience(ctx context.Context) {
+	if err := e.aud.LoadUsers(ctx, e.store); err != nil {
+		if ctx.Err() == nil {
+			e.fail(err)
+		}
+		return
+	}
+	e.log.Info("audience loaded", "users", e.aud.Len(), "took", e.aud.LoadStats().Took.Round(time.Millisecond))
 }
 
 // newRanker builds the ranker on the index and the audience.
@@ -314,12 +329,16 @@ func (e *Engine) listen(context.Context) error {
 	return nil
 }
 
-// run starts the background work: the audience's recounts and refits, the
-// HTTP server, and the stream. Close stops them.
+// run starts the background work: the audience's load, recounts and
+// refits, the HTTP server, and the stream. Close stops them.
 func (e *Engine) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.wg.Add(3)
+	e.wg.Add(4)
+	go func() {
+		defer e.wg.Done()
+		e.loadAudience(ctx)
+	}()
 	go func() {
 		defer e.wg.Done()
 		e.aud.Run(ctx)

@@ -46,7 +46,22 @@ func testConfig(t *testing.T, dir, name string) Config {
 	return cfg
 }
 
+// start starts an engine and waits until its audience is loaded (it loads
+// in the background; see startLoading).
 func start(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	e := startLoading(t, cfg)
+	waitFor(t, 20*time.Second, func() error {
+		if !e.aud.Loaded() {
+			return fmt.Errorf("the audience is loading")
+		}
+		return nil
+	})
+	return e
+}
+
+// startLoading starts an engine, whose audience may still be loading.
+func startLoading(t *testing.T, cfg Config) *Engine {
 	t.Helper()
 	e, err := Start(context.Background(), cfg)
 	if err != nil {

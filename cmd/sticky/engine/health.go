@@ -33,15 +33,23 @@ type ReadyState struct {
 	LagThreshold     int64           `json:"lag_threshold"`
 	LagMeasuredAt    time.Time       `json:"lag_measured_at"`
 	LagMeasuredSince string          `json:"lag_measured_ago,omitempty"`
+	// AudienceLoaded is false while the audience loads in the background
+	// after a start: recommendations, profiles and events are served, but
+	// what reads the whole population (segments, campaigns, audience rules
+	// on RFM) answers 503. It does not make the engine unready, unless a
+	// configured boost reads the population (every recommendation then
+	// waits for it).
+	AudienceLoaded bool `json:"audience_loaded"`
 }
 
 // Readiness reports whether the engine serves fresh state: the catalogue
 // has caught up, the consumer holds partitions, and its lag, measured within
-// the last few seconds, is at most ReadyLag.
+// the last few seconds, is at most ReadyLag. The audience may still be
+// loading (AudienceLoaded).
 func (e *Engine) Readiness() ReadyState {
 	st := e.cons.Status()
 	rd := ReadyState{Joined: st.Joined, Partitions: st.Partitions, Lag: st.Lag, TotalLag: st.TotalLag,
-		LagThreshold: e.cfg.ReadyLag, LagMeasuredAt: st.MeasuredAt, CatalogueItems: e.cat.Len()}
+		LagThreshold: e.cfg.ReadyLag, LagMeasuredAt: st.MeasuredAt, CatalogueItems: e.cat.Len(), AudienceLoaded: e.aud.Loaded()}
 	if rd.Partitions == nil {
 		rd.Partitions = []int32{}
 	}
@@ -62,6 +70,9 @@ func (e *Engine) Readiness() ReadyState {
 		rd.Reasons = append(rd.Reasons, "lag measurement is stale (broker unreachable?)")
 	default:
 		rd.LagMeasuredSince = time.Since(st.MeasuredAt).Round(time.Millisecond).String()
+	}
+	if !rd.AudienceLoaded && e.rank.NeedsPopulation() {
+		rd.Reasons = append(rd.Reasons, "audience is loading and a configured boost reads it")
 	}
 	if st.TotalLag > e.cfg.ReadyLag {
 		rd.Reasons = append(rd.Reasons, fmt.Sprintf("lag %d exceeds %d", st.TotalLag, e.cfg.ReadyLag))

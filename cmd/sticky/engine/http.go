@@ -79,6 +79,13 @@ func (l *limiter) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// audienceLoading answers 503 with Retry-After to a request that needs the
+// whole audience while it is still loading after a start.
+func audienceLoading(w http.ResponseWriter, err error) {
+	w.Header().Set("Retry-After", retryAfter)
+	writeError(w, http.StatusServiceUnavailable, "", err.Error()+"; retry after "+retryAfter+"s")
+}
+
 // inFlight returns the requests being served.
 func (l *limiter) inFlight() int { return len(l.sem) }
 

@@ -34,6 +34,7 @@ type metrics struct {
 	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
 	diskDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
+	audLoadedDesc, audLoadDesc                                                                 *prometheus.Desc
 }
 
 func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
@@ -108,6 +109,8 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		audStageDesc:     prometheus.NewDesc("sticky_audience_lifecycle_users", "Users per lifecycle stage.", []string{"stage"}, nil),
 		audFitAtDesc:     prometheus.NewDesc("sticky_audience_model_fitted_timestamp_seconds", "When the BG/NBD and Gamma-Gamma models were last fitted.", nil, nil),
 		audFitTookDesc:   prometheus.NewDesc("sticky_audience_model_fit_seconds", "How long the last fit of the value models took.", nil, nil),
+		audLoadedDesc:    prometheus.NewDesc("sticky_audience_loaded", "1 once the audience holds every stored user (it loads in the background after a start), 0 before.", nil, nil),
+		audLoadDesc:      prometheus.NewDesc("sticky_audience_load_seconds", "How long loading the audience from the store took (present once it is loaded).", nil, nil),
 	}
 	for _, t := range features.Types() {
 		m.applied.WithLabelValues(t.String())
@@ -158,7 +161,8 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
 		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
-		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc} {
+		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc,
+		m.audLoadedDesc, m.audLoadDesc} {
 		ch <- d
 	}
 }
@@ -184,6 +188,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
 	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
 	ch <- prometheus.MustNewConstMetric(m.catInvalidDesc, prometheus.CounterValue, float64(e.loader.Invalid()))
+	ls := e.aud.LoadStats()
+	if !ls.Loaded {
+		// The counts would be of part of the population.
+		ch <- prometheus.MustNewConstMetric(m.audLoadedDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(m.audLoadedDesc, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(m.audLoadDesc, prometheus.GaugeValue, ls.Took.Seconds())
 	ac := e.aud.Counts()
 	ch <- prometheus.MustNewConstMetric(m.audUsersDesc, prometheus.GaugeValue, float64(ac.Users))
 	ch <- prometheus.MustNewConstMetric(m.audCustomersDesc, prometheus.GaugeValue, float64(ac.Customers))

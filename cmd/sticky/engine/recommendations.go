@@ -56,6 +56,10 @@ func (e *Engine) recommendations(w http.ResponseWriter, r *http.Request) {
 			fieldError(w, err, nil)
 			return
 		}
+		if errors.Is(err, audience.ErrLoading) {
+			audienceLoading(w, err)
+			return
+		}
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
 	}
