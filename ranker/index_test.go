@@ -1,7 +1,9 @@
 package ranker
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,4 +76,89 @@ func checkNeighbours(t *testing.T, x *Index, limit int) (full int) {
 		}
 	}
 	return full
+}
+
+// TestIndexLoadEqualsAdds: loading partitions' shares in one go gives the
+// index that adding them one by one gives.
+func TestIndexLoadEqualsAdds(t *testing.T) {
+	fc := features.DefaultConfig()
+	f := features.NewExtractor(fc)
+	w := synth.New(synth.Config{Seed: 6, Users: 300, Items: 400})
+	cat := state.NewCatalogue()
+	cat.Apply(w.Items, nil)
+	// Three partitions' shares, users split by id.
+	shares := make([]map[string]*features.ItemStats, 3)
+	for i := range shares {
+		shares[i] = map[string]*features.ItemStats{}
+	}
+	users := map[string]*features.User{}
+	var d features.Deltas
+	end := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, ev := range w.History(7, end) {
+		u := users[ev.UserID]
+		if u == nil {
+			u = &features.User{ID: ev.UserID}
+			users[ev.UserID] = u
+		}
+		f.FoldUser(u, &ev, cat.Get(ev.ItemID), &d)
+		p := shares[len(ev.UserID)%3]
+		f.ApplyDeltas(&d, func(id string) *features.ItemStats {
+			if p[id] == nil {
+				p[id] = new(features.ItemStats)
+			}
+			return p[id]
+		})
+		d.Reset()
+	}
+	added, loaded := NewIndex(DefaultIndexConfig(), f, cat), NewIndex(DefaultIndexConfig(), f, cat)
+	for _, p := range shares {
+		for id, st := range p {
+			added.Add(id, st)
+		}
+	}
+	if err := loaded.Load(func(add func(string, *features.ItemStats)) error {
+		for _, p := range shares {
+			for id, st := range p {
+				add(id, st)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now := end.UnixMilli()
+	lists := func(x *Index) []string {
+		var out []string
+		out = append(out, x.Popular(500)...)
+		for _, it := range w.Items {
+			out = append(out, x.PopularIn(it.Category, 50)...)
+		}
+		for _, r := range []string{"", "CN-SH", "DE-BE", "US-NY"} {
+			for dp := features.Night; dp <= features.Evening; dp++ {
+				out = append(out, x.PopularAt(features.Bucket(r, dp), 50)...)
+			}
+		}
+		out = append(out, x.Trending(now, 100)...)
+		for _, it := range w.Items {
+			nbs, top := x.neighbours(nil, it.ID, now)
+			out = append(out, fmt.Sprint(top))
+			for _, n := range nbs {
+				out = append(out, fmt.Sprint(n.e.id, n.raw, n.cos, n.hasCos))
+			}
+		}
+		return out
+	}
+	a, l := lists(added), lists(loaded)
+	if len(a) < 1000 {
+		t.Fatalf("only %d list entries: the test compares too little", len(a))
+	}
+	if !slices.Equal(a, l) {
+		for i := range min(len(a), len(l)) {
+			if a[i] != l[i] {
+				t.Fatalf("entry %d: added %q, loaded %q", i, a[i], l[i])
+			}
+		}
+		t.Fatalf("%d entries added, %d loaded", len(a), len(l))
+	}
+	checkNeighbours(t, loaded, fc.NeighboursMax)
 }

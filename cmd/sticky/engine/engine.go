@@ -256,9 +256,11 @@ func (e *Engine) loadState(context.Context) error {
 	t0 := time.Now()
 	e.idx = ranker.NewIndex(e.cfg.Index, e.extractor, e.cat)
 	e.feed = ranker.NewCoalescer(e.idx, e.cfg.Index.ApplyEvery)
-	err = e.store.ScanItemParts(func(_ int32, item string, st *features.ItemStats) error {
-		e.idx.Add(item, st)
-		return nil
+	err = e.idx.Load(func(add func(string, *features.ItemStats)) error {
+		return e.store.ScanItemParts(func(_ int32, item string, st *features.ItemStats) error {
+			add(item, st)
+			return nil
+		})
 	})
 	if err != nil {
 		return err
