@@ -638,7 +638,7 @@ func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}
 	prefix = deltasPrefix(partition)
 	var d features.Deltas
 	var skipped features.ItemStats // where deltas a share already holds go
-	err = scanTxn(txn, prefix, func(k, v []byte) error {
+	err = scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
 		off, err := deltasOffset(k, prefix)
 		if err != nil {
 			return err
@@ -802,7 +802,16 @@ func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
 
 // scanTxn calls fn for every key under prefix in txn, in key order.
 func scanTxn(txn *badger.Txn, prefix []byte, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+	return scanTxnPrefetch(txn, prefix, 100, fn)
+}
+
+// scanTxnPrefetch is scanTxn with prefetch values copied ahead of fn (0:
+// none, each value is read when fn is called, without a copy when it is
+// in the LSM tree). Delta records are up to hundreds of KiB each: a
+// recovery prefetching 100 of them in each of six partitions at once
+// held over 100 MB.
+func scanTxnPrefetch(txn *badger.Txn, prefix []byte, prefetch int, fn func(k, v []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: prefetch > 0, PrefetchSize: prefetch})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
