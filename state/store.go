@@ -98,7 +98,12 @@ type Config struct {
 	// ValueThreshold is the largest value kept in the LSM tree; larger ones
 	// go to the value log. Vectors and item shares are a few KiB: keeping
 	// them in the tree means overwrites are reclaimed by compaction, not by
-	// value-log GC. Default 64 KiB (Badger's maximum is 1 MiB).
+	// value-log GC. So are the delta records a backlog batch writes (up to
+	// a few hundred KiB, deleted at the next checkpoint): in the value log
+	// they stayed on disk, and in the RSS as pages of its mmapped files,
+	// until value-log GC (180 MB of 270 MB on disk after the harness's
+	// 1.6M-event backlog). Default 1 MiB, Badger's maximum; lowered to 15%
+	// of MemTableSize (Badger's limit on one commit) when above it.
 	ValueThreshold bytesize.Size
 
 	// ValueLogFileSize is the size of one value-log file (mmapped). Default
@@ -130,7 +135,7 @@ func DefaultConfig() Config {
 	return Config{
 		CacheBytes: 64 * bytesize.MiB, GCInterval: 5 * time.Minute,
 		MemTableSize: 16 * bytesize.MiB, NumMemtables: 2, NumLevelZeroTables: 2, NumLevelZeroTablesStall: 8,
-		BaseTableSize: 2 * bytesize.MiB, TableSizeMultiplier: 1, NumCompactors: 2, ValueThreshold: 64 * bytesize.KiB, ValueLogFileSize: 64 * bytesize.MiB,
+		BaseTableSize: 2 * bytesize.MiB, TableSizeMultiplier: 1, NumCompactors: 2, ValueThreshold: bytesize.MiB, ValueLogFileSize: 64 * bytesize.MiB,
 	}
 }
 
@@ -219,7 +224,7 @@ func Open(cfg Config) (*Store, error) {
 		WithBlockCacheSize(int64(cfg.BlockCacheSize)).
 		WithIndexCacheSize(int64(cfg.IndexCacheSize)).
 		WithValueLogFileSize(int64(cfg.ValueLogFileSize)).
-		WithValueThreshold(int64(cfg.ValueThreshold)).
+		WithValueThreshold(min(int64(cfg.ValueThreshold), 15*int64(cfg.MemTableSize)/100)).
 		WithMetricsEnabled(false)
 	bo.TableSizeMultiplier = cfg.TableSizeMultiplier // no WithTableSizeMultiplier
 	db, err := badger.Open(bo)
@@ -585,14 +590,32 @@ func deltasOffset(k, prefix []byte) (int64, error) {
 // be nil when no delta record is pending (else ErrPendingDeltas). Shares and
 // records are read from one snapshot.
 func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
-	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, fold, fn) })
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, nil, fold, fn) })
 	if err != nil {
 		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
 	}
 	return nil
 }
 
-func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+// RecoverItemPartsOf is RecoverItemParts for the shares of the given items
+// only (in item order; an item with neither a share nor a delta is
+// skipped): a partition worker recovers the shares it checkpoints instead
+// of keeping every share in memory.
+func (s *Store) RecoverItemPartsOf(partition int32, items []string, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+	only := make(map[string]struct{}, len(items))
+	for _, id := range items {
+		only[id] = struct{}{}
+	}
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, only, fold, fn) })
+	if err != nil {
+		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
+	}
+	return nil
+}
+
+// recoverPartition recovers the item shares of a partition, or those of
+// the items in only when it is not nil.
+func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
 	type share struct {
 		st      *features.ItemStats
 		covered int64
@@ -600,7 +623,7 @@ func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(
 	shares := make(map[string]*share)
 	var ids []string
 	prefix := itemPartPrefix(partition)
-	err := scanTxn(txn, prefix, func(k, v []byte) error {
+	add := func(k, v []byte) error {
 		sh := &share{st: new(features.ItemStats)}
 		var err error
 		if sh.covered, err = decodeItemShare(v, sh.st); err != nil {
@@ -610,14 +633,34 @@ func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(
 		shares[id] = sh
 		ids = append(ids, id)
 		return nil
-	})
+	}
+	var err error
+	if only == nil {
+		err = scanTxn(txn, prefix, add)
+	} else {
+		var k []byte
+		for id := range only {
+			k = itemPartKey(k[:0], partition, id)
+			item, gerr := txn.Get(k)
+			if errors.Is(gerr, badger.ErrKeyNotFound) {
+				continue
+			}
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			if err = item.Value(func(v []byte) error { return add(k, v) }); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
 	prefix = deltasPrefix(partition)
 	var d features.Deltas
 	var skipped features.ItemStats // where deltas a share already holds go
-	err = scanTxn(txn, prefix, func(k, v []byte) error {
+	err = scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
 		off, err := deltasOffset(k, prefix)
 		if err != nil {
 			return err
@@ -630,6 +673,12 @@ func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(
 		}
 		fold(&d, func(item string) *features.ItemStats {
 			sh := shares[item]
+			if sh == nil && only != nil {
+				if _, ok := only[item]; !ok {
+					skipped = features.ItemStats{}
+					return &skipped
+				}
+			}
 			if sh == nil {
 				sh = &share{st: new(features.ItemStats), covered: -1}
 				shares[item] = sh
@@ -686,7 +735,7 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 		}
 		slices.Sort(parts)
 		for _, p := range slices.Compact(parts) {
-			err := recoverPartition(txn, p, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
+			err := recoverPartition(txn, p, nil, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
 			if err != nil {
 				return err
 			}
@@ -775,7 +824,16 @@ func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
 
 // scanTxn calls fn for every key under prefix in txn, in key order.
 func scanTxn(txn *badger.Txn, prefix []byte, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+	return scanTxnPrefetch(txn, prefix, 100, fn)
+}
+
+// scanTxnPrefetch is scanTxn with prefetch values copied ahead of fn (0:
+// none, each value is read when fn is called, without a copy when it is
+// in the LSM tree). Delta records are up to hundreds of KiB each: a
+// recovery prefetching 100 of them in each of six partitions at once
+// held over 100 MB.
+func scanTxnPrefetch(txn *badger.Txn, prefix []byte, prefetch int, fn func(k, v []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: prefetch > 0, PrefetchSize: prefetch})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()

@@ -202,6 +202,8 @@ func sections(r *system.Result) []section {
 		{title: "Memory, end of the live phase", figures: []figure{
 			{label: "RSS", value: positive(func(t *system.Target) float64 { return float64(t.Memory.RSSBytes) }), format: fmtBytes, better: lower},
 			{label: "peak RSS", value: positive(func(t *system.Target) float64 { return float64(t.Memory.PeakRSSBytes) }), format: fmtBytes, better: lower},
+			{label: "RSS anonymous", value: positive(func(t *system.Target) float64 { return float64(t.Memory.AnonRSSBytes) }), format: fmtBytes, better: lower},
+			{label: "RSS file-backed", value: positive(func(t *system.Target) float64 { return float64(t.Memory.FileRSSBytes) }), format: fmtBytes, better: lower},
 			{label: "Go heap", value: positive(func(t *system.Target) float64 { return float64(t.Memory.HeapBytes) }), format: fmtBytes, better: lower},
 			{label: "state", value: positive(func(t *system.Target) float64 { return float64(t.Memory.StateBytes) }), format: fmtBytes, better: lower},
 			{label: "users in state", value: positive(func(t *system.Target) float64 { return float64(t.Memory.Users) }), format: fmtCountF},

@@ -73,7 +73,7 @@ func sample() *system.Result {
 					EmptyLists: 12,
 				},
 				Memory: system.Memory{
-					RSSBytes: 210 << 20, PeakRSSBytes: 260 << 20, HeapBytes: 96 << 20,
+					RSSBytes: 210 << 20, PeakRSSBytes: 260 << 20, AnonRSSBytes: 150 << 20, FileRSSBytes: 60 << 20, HeapBytes: 96 << 20,
 					StateBytes: 48 << 20, StateKind: "Badger LSM and value log on disk", Users: 4_372, BytesPerUser: float64(48<<20) / 4372,
 				},
 				CPU: system.CPU{
@@ -97,7 +97,7 @@ func sample() *system.Result {
 					Histogram: hist(3, 10, 2000, 60_000, 150_000, 70_000, 15_000, 2500, 400, 80, 7, 3),
 				},
 				Memory: system.Memory{
-					RSSBytes: 420 << 20, PeakRSSBytes: 450 << 20, HeapBytes: 30 << 20,
+					RSSBytes: 420 << 20, PeakRSSBytes: 450 << 20, AnonRSSBytes: 410 << 20, FileRSSBytes: 10 << 20, HeapBytes: 30 << 20,
 					StateBytes: 160 << 20, StateKind: "Redis used_memory", Users: 4_372, BytesPerUser: float64(160<<20) / 4372,
 				},
 				CPU: system.CPU{

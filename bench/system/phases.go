@@ -247,9 +247,11 @@ func (m *measure) lastRate() float64 {
 func (m *measure) memory(ctx context.Context) {
 	mem := &m.t.Memory
 	for _, pid := range m.pids {
-		rss, peak := procMemory(pid)
-		mem.RSSBytes += rss
-		mem.PeakRSSBytes += peak
+		pm := procMemory(pid)
+		mem.RSSBytes += pm.rss
+		mem.PeakRSSBytes += pm.peak
+		mem.AnonRSSBytes += pm.anon
+		mem.FileRSSBytes += pm.file
 	}
 	_, met, err := m.consumed(ctx)
 	if err != nil {

@@ -155,6 +155,13 @@ type Memory struct {
 	// PeakRSSBytes their high-water marks (not measured for a deployment).
 	RSSBytes     int64 `json:"rss_bytes"`
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// AnonRSSBytes and FileRSSBytes split RSSBytes (RssAnon and RssFile
+	// of /proc/<pid>/status; not measured for a deployment): anonymous
+	// memory (Go heap, fastcache, Redis's data) and pages of mapped files
+	// (binaries; Badger's mmapped tables, value log and memtable logs),
+	// which the kernel can drop under memory pressure and read again.
+	AnonRSSBytes int64 `json:"anon_rss_bytes,omitempty"`
+	FileRSSBytes int64 `json:"file_rss_bytes,omitempty"`
 	HeapBytes    int64 `json:"go_heap_bytes"` // go_memstats_heap_inuse_bytes of the Go process
 	// StateBytes is what the state takes: Badger's LSM and value log on
 	// disk for Sticky (as it reports them in sticky_state_disk_bytes, for

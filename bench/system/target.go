@@ -197,12 +197,19 @@ func parseMetrics(r io.Reader) (metrics, error) {
 	return m, sc.Err()
 }
 
-// procMemory returns the resident set and its high-water mark of a
-// process, from /proc (Linux only; zero elsewhere).
-func procMemory(pid int) (rss, peak int64) {
+// procRSS is a process's resident set from /proc/<pid>/status.
+type procRSS struct {
+	rss, peak int64 // VmRSS and its high-water mark VmHWM
+	anon      int64 // RssAnon: heap, stacks, anonymous mappings (fastcache's chunks)
+	file      int64 // RssFile: pages of mapped files (binary, mmapped tables and logs); the kernel can drop them
+}
+
+// procMemory returns the resident set of a process, from /proc (Linux
+// only; zero elsewhere).
+func procMemory(pid int) (m procRSS) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0
+		return m
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -212,12 +219,16 @@ func procMemory(pid int) (rss, peak int64) {
 		kb, _ := strconv.ParseInt(f[1], 10, 64)
 		switch f[0] {
 		case "VmRSS:":
-			rss = kb << 10
+			m.rss = kb << 10
 		case "VmHWM:":
-			peak = kb << 10
+			m.peak = kb << 10
+		case "RssAnon:":
+			m.anon = kb << 10
+		case "RssFile:":
+			m.file = kb << 10
 		}
 	}
-	return rss, peak
+	return m
 }
 
 // redisUsedMemory returns Redis's used_memory (bytes of data and overhead

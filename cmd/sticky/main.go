@@ -52,6 +52,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		setMemoryLimit(s.memoryLimit, cfg.Logger)
+		setGCPercent(s.gcPercent, cfg.Logger)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if s.pprof != "" {
@@ -89,6 +90,19 @@ func setMemoryLimit(limit bytesize.Size, log *slog.Logger) {
 	debug.SetMemoryLimit(int64(limit))
 }
 
+// setGCPercent sets the Go runtime's GC target (the heap may grow to
+// 1 + percent/100 times what the last collection found live), unless GOGC
+// set it already.
+func setGCPercent(percent int, log *slog.Logger) {
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		if percent != defaultGCPercent {
+			log.Info("--gc-percent ignored: GOGC is set", "GOGC", v)
+		}
+		return
+	}
+	debug.SetGCPercent(percent)
+}
+
 func serve(ctx context.Context, cfg engine.Config) error {
 	e, err := engine.Start(ctx, cfg)
 	if err != nil {
@@ -99,6 +113,9 @@ func serve(ctx context.Context, cfg engine.Config) error {
 	return e.Close()
 }
 
+// defaultGCPercent is --gc-percent's default: the Go runtime's.
+const defaultGCPercent = 100
+
 // settings are what serve and demo are given: the engine's configuration,
 // which flags and STICKY_* variables set field by field, and the few
 // options that are the command's own.
@@ -106,6 +123,7 @@ type settings struct {
 	engine.Config
 	brokers, boosts, logLevel, pprof string
 	memoryLimit                      bytesize.Size
+	gcPercent                        int
 	kafka                            kafkaOptions
 	demo                             demoOptions
 }
@@ -117,7 +135,7 @@ type demoOptions struct {
 }
 
 func newSettings() *settings {
-	return &settings{Config: engine.DefaultConfig(), logLevel: "info",
+	return &settings{Config: engine.DefaultConfig(), logLevel: "info", gcPercent: defaultGCPercent,
 		demo: demoOptions{users: 500, items: 3000, days: 14, rate: 50, seed: 1}}
 }
 
@@ -133,6 +151,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.BoolVar(&c.EmbeddedKafkaSync, "embedded-kafka-sync", c.EmbeddedKafkaSync, "fsync every produce on the embedded broker")
 	fs.IntVar(&c.HTTPMaxInFlight, "http-max-inflight", c.HTTPMaxInFlight, "most API requests served at once; beyond, 503 with Retry-After (default 64 per GOMAXPROCS)")
 	fs.TextVar(&s.memoryLimit, "memory-limit", s.memoryLimit, "Go runtime soft memory limit (bytes, or with KiB/MiB/GiB); 0: none; GOMEMLIMIT, if set, wins; also caps the default --cache-bytes at a quarter of it")
+	fs.IntVar(&s.gcPercent, "gc-percent", s.gcPercent, "Go runtime GC target: the heap grows to 1 + N/100 times the live heap before a collection (GOGC; negative: off); GOGC, if set, wins")
 	fs.TextVar(&c.State.CacheBytes, "cache-bytes", c.State.CacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
 	sc := &c.State
 	fs.TextVar(&sc.MemTableSize, "badger-memtable", sc.MemTableSize, "Badger memtable size; a commit holds at most 15% of it")
