@@ -121,7 +121,8 @@ func (w *worker) load() error {
 		pendingN += len(d.Pops) + len(d.Pairs)
 		markDirty(dirty, d)
 	}
-	err := w.c.deps.Store.RecoverItemParts(w.partition, fold, func(string, *features.ItemStats) error { return nil })
+	// No share is read (none is wanted): only the delta records.
+	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, nil, fold, func(string, *features.ItemStats) error { return nil })
 	if err != nil {
 		return err
 	}
