@@ -1,0 +1,49 @@
+package stream
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stickyhq/sticky/bench/synth"
+	"github.com/stickyhq/sticky/features"
+)
+
+// benchEvents are the generator's events (every type it makes), as
+// producers send them.
+func benchEvents(b *testing.B) ([]features.Event, [][]byte) {
+	w := synth.New(synth.Config{Seed: 5, Users: 2000, Items: 5000})
+	evs := w.History(2, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	evs = evs[:min(len(evs), 20000)]
+	recs := make([][]byte, len(evs))
+	for i := range evs {
+		recs[i] = AppendEvent(nil, &evs[i])
+	}
+	return evs, recs
+}
+
+// BenchmarkDecodeEvent decodes and validates one event per op.
+func BenchmarkDecodeEvent(b *testing.B) {
+	_, recs := benchEvents(b)
+	zones := features.NewZones()
+	size := 0
+	for _, r := range recs {
+		size += len(r)
+	}
+	b.SetBytes(int64(size / len(recs)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := DecodeEvent(recs[i%len(recs)], zones); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendEvent encodes one event per op.
+func BenchmarkAppendEvent(b *testing.B) {
+	evs, _ := benchEvents(b)
+	b.ReportAllocs()
+	var buf []byte
+	for i := 0; b.Loop(); i++ {
+		buf = AppendEvent(buf[:0], &evs[i%len(evs)])
+	}
+}
