@@ -113,18 +113,12 @@ func DecodeEvents(body []byte) ([]json.RawMessage, error) {
 	return raw, nil
 }
 
-// AppendEvent appends the JSON form of ev to dst.
+// AppendEvent appends the JSON form of ev to dst: byte for byte what
+// json.Marshal makes of its wireEvent (appendevent.go), which the
+// equivalence tests check. It panics if a number is NaN or infinite, as it
+// did with json.Marshal.
 func AppendEvent(dst []byte, ev *features.Event) []byte {
-	w := wireEvent{
-		EventID: ev.ID, UserID: ev.UserID, Type: ev.Type.String(), ItemID: ev.ItemID, Items: ev.Items,
-		RequestID: ev.RequestID, CampaignID: ev.CampaignID, Query: ev.Query,
-		TS: ev.Time.UTC().Format(time.RFC3339Nano), Price: ev.Price, Quantity: ev.Quantity, Context: ev.Context,
-	}
-	b, err := json.Marshal(&w)
-	if err != nil {
-		panic("BUG: cannot marshal an event: " + err.Error())
-	}
-	return append(dst, b...)
+	return appendWire(dst, ev)
 }
 
 // DecodeItem decodes and validates one catalogue item; key is the record key

@@ -1,8 +1,10 @@
 package stream
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -206,5 +208,54 @@ func FuzzDecodeEventEquivalence(f *testing.F) {
 	zones := features.NewZones()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkSameDecode(t, b, zones)
+	})
+}
+
+func TestAppendEventEquivalence(t *testing.T) {
+	f := func(ev features.Event) {
+		t.Helper()
+		if got, want := AppendEvent([]byte("x"), &ev), appendEventJSON([]byte("x"), &ev); !bytes.Equal(got, want) {
+			t.Fatalf("%#v:\n got %s\nwant %s", ev, got, want)
+		}
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("X", 3600))
+	f(features.Event{})
+	f(features.Event{ID: "e", UserID: "u", Type: features.TypePurchase, ItemID: "i", Time: at, Price: 1.5, Quantity: 2,
+		Context: features.Context{Device: "app", Region: "R", TZ: "Europe/Berlin", Page: "cart"}})
+	f(features.Event{UserID: "u", Type: features.TypeImpression, Items: []string{"a", "<b>&", ""}, RequestID: "r", Time: at})
+	f(features.Event{UserID: "u", Type: features.TypeImpression, Items: []string{}, Time: at})
+	f(features.Event{UserID: "\x00\x1f\"\\\b\f\n\r\t\u2028\u2029\xff\xed\xa0\x80é😀", Type: 200, Query: "q", CampaignID: "c", Time: at})
+	f(features.Event{UserID: "u", Context: features.Context{Page: "p"}, Price: 1e21, Quantity: 1e-7})
+	f(features.Event{UserID: "u", Context: features.Context{Region: "r", TZ: "t"}, Price: 123456789.125, Quantity: -0.000001})
+	f(features.Event{UserID: "u", Price: math.Copysign(0, -1), Quantity: math.SmallestNonzeroFloat64, Time: time.Date(12345, 1, 1, 0, 0, 0, 1, time.UTC)})
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		ev := features.Event{UserID: "u", Price: bad}
+		var got, want any
+		func() { defer func() { got = recover() }(); AppendEvent(nil, &ev) }()
+		func() { defer func() { want = recover() }(); appendEventJSON(nil, &ev) }()
+		if got != want {
+			t.Fatalf("price %v: panic %v, want %v", bad, got, want)
+		}
+	}
+}
+
+// FuzzAppendEventEquivalence: AppendEvent writes what json.Marshal wrote.
+func FuzzAppendEventEquivalence(f *testing.F) {
+	f.Add("e", "u", uint8(4), "i", "a,b", "r", "c", "q", int64(1763906400), int64(123e6), 19.9, 2.0, "mobile", "CN-SH", "Asia/Shanghai", "pdp")
+	f.Add("", "u\u2028<>&\xff", uint8(9), "", "", "", "", "", int64(-62135596800), int64(0), 1e21, 1e-7, "", "", "", "")
+	f.Fuzz(func(t *testing.T, id, user string, typ uint8, item, items, req, camp, query string, sec, nsec int64, price, qty float64,
+		device, region, tz, page string) {
+		if math.IsNaN(price) || math.IsInf(price, 0) || math.IsNaN(qty) || math.IsInf(qty, 0) {
+			return // both panic (TestAppendEventEquivalence)
+		}
+		ev := features.Event{ID: id, UserID: user, Type: features.Type(typ), ItemID: item, RequestID: req, CampaignID: camp,
+			Query: query, Time: time.Unix(sec, nsec), Price: price, Quantity: qty,
+			Context: features.Context{Device: device, Region: region, TZ: tz, Page: page}}
+		if items != "" {
+			ev.Items = strings.Split(items, ",")
+		}
+		if got, want := AppendEvent(nil, &ev), appendEventJSON(nil, &ev); !bytes.Equal(got, want) {
+			t.Fatalf("%#v:\n got %s\nwant %s", ev, got, want)
+		}
 	})
 }
