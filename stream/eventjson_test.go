@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +178,18 @@ func equivalenceSeeds() []string {
 		`{"x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
 		`{"x":` + strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat("}", 10000) + `}`,
 		`{"user_id":"u","type":"view","item_id":"i",` + ts + `,"pad":"` + strings.Repeat("x", MaxEventBytes) + `"}`,
+	}
+	// The corpus FuzzDecodeEvent found.
+	files, _ := filepath.Glob("testdata/fuzz/FuzzDecodeEvent/*")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		lit, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "go test fuzz v1\n[]byte(")
+		if v, err := strconv.Unquote(strings.TrimSuffix(lit, ")")); ok && err == nil {
+			seeds = append(seeds, v)
+		}
 	}
 	// The events the repository's generator makes, as producers send them.
 	w := synth.New(synth.Config{Seed: 1, Users: 20, Items: 50})
