@@ -19,6 +19,8 @@ bench: ## micro-benchmarks of the hot paths
 
 fuzz: ## a short run of every fuzz test
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime 30s ./stream/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEventEquivalence$$' -fuzztime 30s ./stream/
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendEventEquivalence$$' -fuzztime 30s ./stream/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUser$$' -fuzztime 30s ./state/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItemStats$$' -fuzztime 30s ./state/
 

@@ -41,24 +41,24 @@ func DecodeEvent(b []byte, zones *features.Zones) (features.Event, error) {
 	if len(b) > MaxEventBytes {
 		return features.Event{}, &features.FieldError{Field: "body", Reason: fmt.Sprintf("is larger than %d bytes", MaxEventBytes)}
 	}
-	var w wireEvent
-	if err := json.Unmarshal(b, &w); err != nil {
-		return features.Event{}, jsonFieldError(err)
+	var w eventScanner // eventjson.go: decides as json.Unmarshal into wireEvent would
+	if err := w.decodeWire(b); err != nil {
+		return features.Event{}, err
 	}
 	ev := features.Event{
-		ID: w.EventID, UserID: w.UserID, Type: features.ParseType(w.Type), ItemID: w.ItemID, Items: w.Items,
-		RequestID: w.RequestID, CampaignID: w.CampaignID, Query: w.Query,
-		Price: w.Price, Quantity: w.Quantity, Context: w.Context,
+		ID: w.eventID, UserID: w.userID, Type: typeByName[string(w.typeName)], ItemID: w.itemID, Items: w.items,
+		RequestID: w.requestID, CampaignID: w.campaignID, Query: w.query,
+		Price: w.price, Quantity: w.quantity, Context: w.ctx,
 	}
-	if w.TS != "" {
-		t, err := time.Parse(time.RFC3339Nano, w.TS)
+	if len(w.ts) > 0 {
+		t, err := parseTS(w.ts)
 		if err != nil {
 			return ev, &features.FieldError{Field: "ts", Reason: "is not an RFC 3339 time"}
 		}
 		ev.Time = t
 	}
-	if w.Type != "" && ev.Type == features.TypeUnknown {
-		return ev, &features.FieldError{Field: "type", Reason: fmt.Sprintf("%q is not a known event type", truncate(w.Type, 40))}
+	if len(w.typeName) > 0 && ev.Type == features.TypeUnknown {
+		return ev, &features.FieldError{Field: "type", Reason: fmt.Sprintf("%q is not a known event type", truncate(string(w.typeName), 40))}
 	}
 	if err := ev.Validate(zones); err != nil {
 		return ev, err
@@ -113,18 +113,12 @@ func DecodeEvents(body []byte) ([]json.RawMessage, error) {
 	return raw, nil
 }
 
-// AppendEvent appends the JSON form of ev to dst.
+// AppendEvent appends the JSON form of ev to dst: byte for byte what
+// json.Marshal makes of its wireEvent (appendevent.go), which the
+// equivalence tests check. It panics if a number is NaN or infinite, as it
+// did with json.Marshal.
 func AppendEvent(dst []byte, ev *features.Event) []byte {
-	w := wireEvent{
-		EventID: ev.ID, UserID: ev.UserID, Type: ev.Type.String(), ItemID: ev.ItemID, Items: ev.Items,
-		RequestID: ev.RequestID, CampaignID: ev.CampaignID, Query: ev.Query,
-		TS: ev.Time.UTC().Format(time.RFC3339Nano), Price: ev.Price, Quantity: ev.Quantity, Context: ev.Context,
-	}
-	b, err := json.Marshal(&w)
-	if err != nil {
-		panic("BUG: cannot marshal an event: " + err.Error())
-	}
-	return append(dst, b...)
+	return appendWire(dst, ev)
 }
 
 // DecodeItem decodes and validates one catalogue item; key is the record key
