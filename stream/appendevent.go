@@ -1,12 +1,11 @@
 package stream
 
 import (
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/jsonw"
 )
 
 // appendWire appends the JSON form of ev exactly as json.Marshal encodes
@@ -80,83 +79,15 @@ func appendWire(dst []byte, ev *features.Event) []byte {
 // appendJSONFloat is encoding/json's float64 encoding; it panics on NaN
 // and infinities, which json.Marshal refuses.
 func appendJSONFloat(dst []byte, f float64) []byte {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
+	dst, ok := jsonw.Float(dst, f)
+	if !ok {
 		panic("BUG: cannot marshal an event: json: unsupported value: " + strconv.FormatFloat(f, 'g', -1, 64))
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 to e-9
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
 	}
 	return dst
 }
 
-// htmlSafe: ASCII bytes json.Marshal writes as they are.
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
 // appendJSONString is encoding/json's string encoding (HTML-escaped, U+2028
 // and U+2029 escaped, invalid UTF-8 as U+FFFD).
 func appendJSONString[S []byte | string](dst []byte, src S) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(src); {
-		if b := src[i]; b < utf8.RuneSelf {
-			if htmlSafe[b] {
-				i++
-				continue
-			}
-			dst = append(dst, src[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		n := min(len(src)-i, utf8.UTFMax)
-		c, size := utf8.DecodeRuneInString(string(src[i : i+n]))
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, src[start:]...)
-	return append(dst, '"')
+	return jsonw.String(dst, src, true)
 }
