@@ -158,18 +158,13 @@ type nbRef struct {
 	w float64
 }
 
-// Add merges one partition's share of an item into the index, e.g. while
-// loading state at start-up.
+// Add merges one partition's share of an item into the index: Load of
+// one share.
 func (x *Index) Add(item string, share *features.ItemStats) {
-	x.amu.Lock()
-	defer x.amu.Unlock()
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	e := x.entry(item)
-	e.st.Merge(share, x.f)
-	x.reindex(e, nil)
-	x.rebuild(e)
-	x.changes++
+	x.Load(func(add func(string, *features.ItemStats)) error {
+		add(item, share)
+		return nil
+	})
 }
 
 // Load merges partitions' shares into the index, e.g. at start-up: scan
