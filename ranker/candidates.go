@@ -191,40 +191,22 @@ func (s *scorer) resolveOwn() {
 }
 
 // history fills in the user's own history of every candidate admitted so
-// far: from the resolved marks, or one pass over the recent items and one
-// over the purchases.
+// far: from the resolved marks (resolveOwn), or by searching the user's
+// lists for a candidate without an entry or when marks are not resolved.
 func (s *scorer) history() {
-	if !s.ownByID {
-		for _, c := range s.list {
-			if c.e == nil {
-				s.historyOf(c)
-				continue
-			}
-			c.hist = true
-			m := s.own[c.e]
-			c.ownAt, c.ownType, c.boughtN = m.at, m.typ, m.boughtN
-		}
-		return
-	}
 	for _, c := range s.list {
+		if c.e == nil || s.ownByID {
+			s.historyOf(c)
+			continue
+		}
 		c.hist = true
-	}
-	for i := range s.u.Recent {
-		rc := &s.u.Recent[i]
-		if c := s.find(rc.Item); c != nil {
-			c.ownAt, c.ownType = rc.At, rc.Type
-		}
-	}
-	for i := range s.u.Purchased {
-		m := &s.u.Purchased[i]
-		if c := s.find(m.Item); c != nil {
-			c.boughtN = m.N
-		}
+		m := s.own[c.e]
+		c.ownAt, c.ownType, c.boughtN = m.at, m.typ, m.boughtN
 	}
 }
 
-// historyOf fills in the user's own history of one candidate that missed
-// history (one built outside the pool, e.g. an impression's item).
+// historyOf fills in the user's own history of one candidate by searching
+// the user's lists (the latest interaction in Recent, the times bought).
 func (s *scorer) historyOf(c *candidate) {
 	c.hist = true
 	for i := len(s.u.Recent) - 1; i >= 0; i-- {
