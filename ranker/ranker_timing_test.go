@@ -4,12 +4,12 @@ import (
 	"context"
 	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/selfcpu"
 	"github.com/stickyhq/sticky/state"
 )
 
@@ -22,7 +22,7 @@ func BenchmarkRecommend(b *testing.B) {
 	ctx := context.Background()
 	devices := []string{"mobile", "desktop"}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := selfcpu.Used()
 	b.ResetTimer()
 	cands := 0
 	for i := 0; i < b.N; i++ {
@@ -38,16 +38,7 @@ func BenchmarkRecommend(b *testing.B) {
 	b.ReportMetric(float64(cands)/float64(b.N), "candidates/op")
 	// CPU time per ranking (the process's, GC included): steadier than
 	// ns/op on a shared machine.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((selfcpu.Used()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // benchWorld is BenchmarkRecommend's shop, built once per process: the

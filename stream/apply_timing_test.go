@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"syscall"
 	"testing"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/selfcpu"
 	"github.com/stickyhq/sticky/ranker"
 	"github.com/stickyhq/sticky/state"
 )
@@ -58,7 +58,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 			if bc.batch > 0 {
 				size = bc.batch
 			}
-			cpu0 := cpuTime()
+			cpu0 := selfcpu.Used()
 			b.ReportAllocs()
 			b.ResetTimer()
 			n := 0
@@ -73,7 +73,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 				ab.next += len(batch)
 			}
 			b.StopTimer()
-			cpu := cpuTime() - cpu0
+			cpu := selfcpu.Used() - cpu0
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 			perEvent := float64(b.Elapsed().Nanoseconds()) / float64(n)
 			b.ReportMetric(perEvent, "ns/event")
@@ -144,16 +144,6 @@ func (ab *applyBench) warm(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// cpuTime is the CPU time (user and system) the process has used: the
-// worker and everything it sets off (Badger's writes and compactions).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type indexSink struct{ idx *ranker.Index }

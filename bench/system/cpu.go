@@ -7,8 +7,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/stickyhq/sticky/internal/selfcpu"
 )
 
 // userHZ is the unit of the CPU times in /proc/<pid>/stat: clock ticks of
@@ -17,13 +18,7 @@ const userHZ = 100
 
 // harnessCPU is the CPU seconds (user + system) the harness's process has
 // spent so far, every goroutine of it included.
-func harnessCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+func harnessCPU() float64 { return selfcpu.Used().Seconds() }
 
 // procCPU is the CPU seconds (utime + stime) a process has spent so far,
 // from /proc/<pid>/stat (Linux only).
