@@ -1,6 +1,7 @@
 package audience
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -81,5 +82,57 @@ func TestLoadRestoresTheSavedFit(t *testing.T) {
 	third := New(DefaultConfig(), f)
 	if err := third.Load(st); err != nil || third.CurrentFit() != nil {
 		t.Fatalf("unreadable fit: %v, %v", err, third.CurrentFit())
+	}
+}
+
+// TestRunKeepsAFitGivenMeanwhile: Run's first fit, begun before a fit is
+// given to Refit by hand, neither overwrites it in the table nor in the
+// store (the engine's CDNOW test once restarted onto Run's fit instead of
+// its own).
+func TestRunKeepsAFitGivenMeanwhile(t *testing.T) {
+	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	f, us := shop(t, 250, 60, end)
+	st := &memStore{users: us, meta: map[string][]byte{}}
+	cfg := DefaultConfig()
+	cfg.Store = st
+	tb := New(cfg, f)
+	if err := tb.Load(st); err != nil {
+		t.Fatal(err)
+	}
+	// Run's first attempt reads the clock, then waits until the fit by
+	// hand is done.
+	asked, handDone := make(chan struct{}), make(chan struct{})
+	wall := end.Add(400 * 24 * time.Hour)
+	var once bool
+	tb.now = func() time.Time {
+		if !once {
+			once = true
+			close(asked)
+			<-handDone
+		}
+		return wall
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		tb.Run(ctx)
+	}()
+	<-asked
+	fit, err := tb.Refit(end)
+	close(handDone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run makes its first attempt before it looks at ctx: once it has
+	// returned, the attempt is over.
+	cancel()
+	<-ran
+	var saved Fit
+	if err := json.Unmarshal(st.meta["value-fit"], &saved); err != nil || !saved.At.Equal(end) {
+		t.Fatalf("saved %s (%v), fitted by hand at %v", st.meta["value-fit"], err, end)
+	}
+	if got := tb.CurrentFit(); got == nil || got.BGNBD != fit.BGNBD || !got.At.Equal(end) {
+		t.Fatalf("current fit %+v, fitted by hand %+v", got, fit)
 	}
 }

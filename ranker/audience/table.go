@@ -165,8 +165,9 @@ type Table struct {
 	loadDone chan struct{} // closed when loaded
 	loadTook atomic.Int64  // ns, of the last completed load
 
-	fit atomic.Pointer[Fit]
-	now func() time.Time
+	fit   atomic.Pointer[Fit]
+	fitMu sync.Mutex // one refit at a time, so the last to start is the one kept
+	now   func() time.Time
 
 	names    map[string]uint16 // interned categories and brands
 	nameList []string
@@ -330,8 +331,28 @@ func summary(first, last int64, days uint32, repeatSpend, nowDay float64) clv.Cu
 }
 
 // Refit fits both models on every buyer's summary at now and makes them
-// current. It returns ErrLoading while a load runs.
+// current. It returns ErrLoading while a load runs. Refits run one at a
+// time: one that starts while another runs waits for it, and its own fit
+// is the one kept.
 func (t *Table) Refit(now time.Time) (Fit, error) {
+	t.fitMu.Lock()
+	defer t.fitMu.Unlock()
+	return t.refitLocked(now)
+}
+
+// fitFirst fits at now unless a fit is current by the time it may begin
+// (then it returns false and no error).
+func (t *Table) fitFirst(now time.Time) (Fit, bool, error) {
+	t.fitMu.Lock()
+	defer t.fitMu.Unlock()
+	if t.CurrentFit() != nil {
+		return Fit{}, false, nil
+	}
+	f, err := t.refitLocked(now)
+	return f, err == nil, err
+}
+
+func (t *Table) refitLocked(now time.Time) (Fit, error) {
 	if !t.Loaded() {
 		return Fit{}, ErrLoading
 	}
@@ -382,8 +403,20 @@ func (t *Table) Run(ctx context.Context) {
 	defer recount.Stop()
 	refit := time.NewTicker(t.cfg.RefitInterval)
 	defer refit.Stop()
-	tryFit := func() {
-		if f, err := t.Refit(t.now()); err == nil {
+	// tryFit refits, or with first only fits if there is no fit yet (one
+	// given to Refit meanwhile, e.g. by hand, is kept).
+	tryFit := func(first bool) {
+		var f Fit
+		var err error
+		if first {
+			var fitted bool
+			if f, fitted, err = t.fitFirst(t.now()); err == nil && !fitted {
+				return
+			}
+		} else {
+			f, err = t.Refit(t.now())
+		}
+		if err == nil {
 			t.cfg.Logger.Info("value models fitted", "customers", f.Customers, "repeat", f.Repeat, "took", f.Took,
 				"r", f.BGNBD.R, "alpha", f.BGNBD.Alpha, "a", f.BGNBD.A, "b", f.BGNBD.B)
 		} else if !errors.Is(err, ErrTooFew) {
@@ -397,9 +430,7 @@ func (t *Table) Run(ctx context.Context) {
 	loadDone := t.loadDoneChan()
 	if t.Loaded() {
 		loadDone = nil
-		if t.CurrentFit() == nil {
-			tryFit()
-		}
+		tryFit(true)
 	}
 	for {
 		select {
@@ -407,15 +438,13 @@ func (t *Table) Run(ctx context.Context) {
 			return
 		case <-loadDone:
 			loadDone = nil
-			if t.CurrentFit() == nil {
-				tryFit()
-			}
+			tryFit(true)
 		case <-first.C:
 			if !t.Loaded() {
 				continue
 			}
 			if t.CurrentFit() == nil {
-				tryFit()
+				tryFit(true)
 			} else {
 				first.Stop()
 			}
@@ -425,7 +454,7 @@ func (t *Table) Run(ctx context.Context) {
 			}
 		case <-refit.C:
 			if t.Loaded() {
-				tryFit()
+				tryFit(false)
 			}
 		}
 	}
