@@ -734,6 +734,9 @@ func (s *Store) CheckpointLive(partition int32, upTo int64, items []ItemPart, li
 	return nil
 }
 
+// errStopScan ends a scan early without an error.
+var errStopScan = errors.New("stop the scan")
+
 // deltasOffset returns the offset of a delta or user log record's key.
 func deltasOffset(k, prefix []byte) (int64, error) {
 	if len(k) != len(prefix)+8 {
@@ -749,15 +752,33 @@ func deltasOffset(k, prefix []byte) (int64, error) {
 // be nil when no delta record is pending (else ErrPendingDeltas). Shares and
 // records are read from one snapshot.
 func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
-	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, fold, fn) })
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, nil, math.MaxInt64, fold, fn) })
 	if err != nil {
 		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
 	}
 	return nil
 }
 
-// recoverPartition recovers the item shares of a partition.
-func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+// RecoverItemPartsOf is RecoverItemParts for the shares of the given items
+// only (in item order; an item with neither a share nor a delta is
+// skipped), as of offset upTo (later delta records are left out): a
+// partition worker recovers the shares it checkpoints instead of keeping
+// every share in memory, while its next batches commit.
+func (s *Store) RecoverItemPartsOf(partition int32, items []string, upTo int64, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+	only := make(map[string]struct{}, len(items))
+	for _, id := range items {
+		only[id] = struct{}{}
+	}
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, only, upTo, fold, fn) })
+	if err != nil {
+		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
+	}
+	return nil
+}
+
+// recoverPartition recovers the item shares of a partition, or those of
+// the items in only when it is not nil, as of offset upTo.
+func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}, upTo int64, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
 	type share struct {
 		st      *features.ItemStats
 		covered int64
@@ -776,16 +797,39 @@ func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(
 		ids = append(ids, id)
 		return nil
 	}
-	if err := scanTxn(txn, prefix, add); err != nil {
+	var err error
+	if only == nil {
+		err = scanTxn(txn, prefix, add)
+	} else {
+		var k []byte
+		for id := range only {
+			k = itemPartKey(k[:0], partition, id)
+			item, gerr := txn.Get(k)
+			if errors.Is(gerr, badger.ErrKeyNotFound) {
+				continue
+			}
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			if err = item.Value(func(v []byte) error { return add(k, v) }); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
 		return err
 	}
 	prefix = deltasPrefix(partition)
 	var d features.Deltas
 	var skipped features.ItemStats // where deltas a share already holds go
-	err := scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
+	err = scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
 		off, err := deltasOffset(k, prefix)
 		if err != nil {
 			return err
+		}
+		if off > upTo {
+			return errStopScan
 		}
 		if fold == nil {
 			return fmt.Errorf("partition %d, offset %d: %w", partition, off, ErrPendingDeltas)
@@ -795,6 +839,12 @@ func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(
 		}
 		fold(&d, func(item string) *features.ItemStats {
 			sh := shares[item]
+			if sh == nil && only != nil {
+				if _, ok := only[item]; !ok {
+					skipped = features.ItemStats{}
+					return &skipped
+				}
+			}
 			if sh == nil {
 				sh = &share{st: new(features.ItemStats), covered: -1}
 				shares[item] = sh
@@ -808,7 +858,7 @@ func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(
 		})
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errStopScan) {
 		return err
 	}
 	slices.Sort(ids)
@@ -851,7 +901,7 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 		}
 		slices.Sort(parts)
 		for _, p := range slices.Compact(parts) {
-			err := recoverPartition(txn, p, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
+			err := recoverPartition(txn, p, nil, math.MaxInt64, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
 			if err != nil {
 				return err
 			}

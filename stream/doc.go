@@ -20,27 +20,24 @@
 //     share, decoded afresh from the committed one, before it is folded.
 //  3. park: the malformed records are produced to the dead-letter topic,
 //     before the commit moves past them.
-//  4. commit: the events the batch folded into its users (one user log
-//     record, not the vectors: those become the store's live vectors), its
-//     item deltas (one compact record, not the item shares they change),
-//     its model share and the offset of its last record are written in one
-//     Badger transaction (state.Store.Commit).
-//  5. publish: the deltas are applied to the item shares the worker keeps,
-//     marking them for the next checkpoint;
+//  4. commit: the batch's users, its item deltas (one compact record, not
+//     the item shares they change), its model share and the offset of its
+//     last record are written in one Badger transaction
+//     (state.Store.Commit).
+//  5. publish: the items the deltas touch are marked for the next
+//     checkpoint (the worker keeps no item shares in memory);
 //     the committed users and item deltas go to the Sink (the ranker's
 //     item index and the audience table), and the last record is marked for
 //     the Kafka offset commit.
 //  6. report: counts, batch latency and freshness go to the Observer.
-//  7. checkpoint, when one of the Config.Checkpoint limits is reached: a
-//     copy of the item shares changed and a snapshot of the live vectors
-//     since the last checkpoint, as of the last commit, are written whole
-//     beside the batches that follow (one partition's at a time), and the
-//     delta and user log records they cover deleted
-//     (state.Store.CheckpointLive); when the worker stops, the same at once.
-//     On assignment a worker recovers the shares as checkpointed plus the
-//     delta records since (state.Store.RecoverItemParts) and the vectors as
-//     checkpointed plus the user log records since
-//     (state.Store.RecoverUsers),
+//  7. checkpoint, when one of the Config.Checkpoint limits is reached (and
+//     when the worker stops): the item shares changed since the last
+//     checkpoint are recovered from the store, as checkpointed plus the
+//     delta records since (state.Store.RecoverItemPartsOf, which applies
+//     them with features.Extractor.ApplyDeltas in offset order, as if each
+//     batch's had been applied when it committed), written whole, and the
+//     delta records they cover deleted (state.Store.Checkpoint). On assignment a worker recovers the shares
+//     as checkpointed plus the delta records since (state.Store.RecoverItemParts),
 //     so the checkpoints bound the work of a restart, not its result.
 //
 // A batch that fails before its commit has changed nothing the worker keeps

@@ -85,18 +85,6 @@ type Consumer struct {
 	endsAt   time.Time
 	faults   map[int32]string // partitions whose state and log disagree
 	stopping atomic.Bool
-
-	// checkpointing holds the checkpoint running beside the batches, one
-	// partition's at a time (see worker.maybeCheckpoint).
-	checkpointing     chan struct{}
-	checkpointingOnce sync.Once
-}
-
-// checkpointSlot returns the semaphore of the checkpoints running beside
-// the batches.
-func (c *Consumer) checkpointSlot() chan struct{} {
-	c.checkpointingOnce.Do(func() { c.checkpointing = make(chan struct{}, 1) })
-	return c.checkpointing
 }
 
 // NewConsumer returns a consumer; Run starts it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -31,20 +32,19 @@ type worker struct {
 	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
-	items     map[string]*features.ItemStats // this partition's item shares, as committed; publish changes them in place
-	deltas    features.Deltas                // the batch in flight's item deltas; reused
-	folded    state.Folded                   // the batch in flight's events as folded into its users; reused
-	events    []features.Event               // the batch in flight's valid events; reused
-	model     []byte                         // the partition's model share, as committed; nil none
-	batchMax  int                            // records per batch: BatchEvents, less after a batch did not fit a transaction
+	deltas    features.Deltas  // the batch in flight's item deltas; reused
+	folded    state.Folded     // the batch in flight's events as folded into its users; reused
+	events    []features.Event // the batch in flight's valid events; reused
+	model     []byte           // the partition's model share, as committed; nil none
+	batchMax  int              // records per batch: BatchEvents, less after a batch did not fit a transaction
 
 	// Since the last checkpoint (see Config.CheckpointBatches). The user
-	// vectors committed since are the store's live vectors. The worker
-	// keeps its shares and applies each batch's deltas as it commits: a
-	// checkpoint that recovered them from the store instead (saving the
-	// memory of a copy of every item's statistics per partition beside the
-	// index's merged one) applied a minute of deltas at once, a second or
-	// more of CPU per partition taken from requests all together.
+	// vectors committed since are the store's live vectors.
+	// The worker does not keep the shares: a checkpoint recovers the dirty
+	// ones from the store (as checkpointed plus the delta records since),
+	// which gives the same bytes as applying each batch's deltas as it
+	// commits, and spares memory a copy of every item's statistics per
+	// partition beside the index's merged one.
 	dirty     map[string]struct{} // the items whose share changed
 	pending   int                 // batches committed with a delta or user log record
 	pendingN  int                 // item deltas in them
@@ -117,30 +117,23 @@ func (w *worker) load() error {
 		w.last, w.lastKnown = last, true
 		w.applied.Store(last)
 	}
-	// The shares as checkpointed plus the delta records written since;
-	// the items those records touch are dirty until the next checkpoint,
-	// which deletes the records.
-	items := make(map[string]*features.ItemStats)
+	// The delta records written since the last checkpoint: the items they
+	// touch are dirty until the next checkpoint, which deletes the records.
 	dirty := make(map[string]struct{})
 	var pending, pendingN int
-	x := w.c.deps.Extractor
-	fold := func(d *features.Deltas, stats func(string) *features.ItemStats) {
+	fold := func(d *features.Deltas, _ func(string) *features.ItemStats) {
 		pending++
 		pendingN += len(d.Pops) + len(d.Pairs)
-		x.ApplyDeltas(d, func(id string) *features.ItemStats {
-			dirty[id] = struct{}{}
-			return stats(id)
-		})
+		markDirty(dirty, d)
 	}
-	err := w.c.deps.Store.RecoverItemParts(w.partition, fold, func(item string, st *features.ItemStats) error {
-		items[item] = st
-		return nil
-	})
+	// No share is read (none is wanted): only the delta records.
+	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, nil, math.MaxInt64, fold, func(string, *features.ItemStats) error { return nil })
 	if err != nil {
 		return err
 	}
 	// The user log records since the last checkpoint: folded again into
 	// the vectors as stored, they are live until the next checkpoint.
+	x := w.c.deps.Extractor
 	var scratch features.Deltas
 	users, records, err := w.c.deps.Store.RecoverUsers(w.partition, func(u *features.User, ev *features.Event, item *features.Item) {
 		scratch.Reset()
@@ -149,7 +142,7 @@ func (w *worker) load() error {
 	if err != nil {
 		return err
 	}
-	w.items, w.dirty, w.pending, w.pendingN = items, dirty, pending+records, pendingN
+	w.dirty, w.pending, w.pendingN = dirty, pending+records, pendingN
 	w.since = time.Now()
 	if len(users) > 0 && w.c.deps.Sink != nil {
 		w.c.deps.Sink.Committed(users, &features.Deltas{})
@@ -390,7 +383,10 @@ func (w *worker) commit(b *batch) error {
 // Kafka offset commit.
 func (w *worker) publish(b *batch) {
 	if n := len(w.deltas.Pops) + len(w.deltas.Pairs); n > 0 || w.folded.Len() > 0 {
-		w.c.deps.Extractor.ApplyDeltas(&w.deltas, w.share)
+		if w.dirty == nil {
+			w.dirty = make(map[string]struct{})
+		}
+		markDirty(w.dirty, &w.deltas)
 		if w.pending == 0 {
 			w.since = b.start
 		}
@@ -413,16 +409,15 @@ func (w *worker) publish(b *batch) {
 	}
 }
 
-// share returns the kept share of item id to change, creating it, and marks
-// it for the next checkpoint.
-func (w *worker) share(id string) *features.ItemStats {
-	s := w.items[id]
-	if s == nil {
-		s = new(features.ItemStats)
-		w.items[id] = s
+// markDirty adds the items whose shares the deltas d change to dirty.
+func markDirty(dirty map[string]struct{}, d *features.Deltas) {
+	for i := range d.Pops {
+		dirty[d.Pops[i].Item] = struct{}{}
 	}
-	w.dirty[id] = struct{}{}
-	return s
+	for i := range d.Pairs {
+		dirty[d.Pairs[i].A] = struct{}{}
+		dirty[d.Pairs[i].B] = struct{}{}
+	}
 }
 
 // maybeCheckpoint starts a checkpoint when one of the Checkpoint limits is
@@ -446,15 +441,6 @@ func (w *worker) maybeCheckpoint(now time.Time) {
 	}
 	w.inFlight = make(chan checkpointDone, 1)
 	go func(d checkpointDone) {
-		// One partition's at a time: six due at once wrote tens of MiB
-		// to Badger together. A worker told to quit waits for its
-		// checkpoint: it then goes at once.
-		slot := w.c.checkpointSlot()
-		select {
-		case slot <- struct{}{}:
-			defer func() { <-slot }()
-		case <-w.quit:
-		}
 		d.err = w.writeCheckpoint(d)
 		w.inFlight <- d
 	}(w.beginCheckpoint())
@@ -465,7 +451,6 @@ func (w *worker) maybeCheckpoint(now time.Time) {
 type checkpointDone struct {
 	upTo              int64
 	dirty             map[string]struct{}
-	parts             []state.ItemPart // copies of the dirty shares
 	live              state.LiveSet
 	pending, pendingN int
 	since             time.Time
@@ -477,10 +462,6 @@ type checkpointDone struct {
 func (w *worker) beginCheckpoint() checkpointDone {
 	d := checkpointDone{upTo: w.last, dirty: w.dirty, live: w.c.deps.Store.Live(w.partition),
 		pending: w.pending, pendingN: w.pendingN, since: w.since}
-	d.parts = make([]state.ItemPart, 0, len(d.dirty))
-	for id := range d.dirty {
-		d.parts = append(d.parts, state.ItemPart{Item: id, Stats: w.items[id].Clone()})
-	}
 	w.dirty, w.pending, w.pendingN = make(map[string]struct{}), 0, 0
 	return d
 }
@@ -522,16 +503,25 @@ func (w *worker) checkpoint() error {
 }
 
 // writeCheckpoint writes the item shares changed and the live vectors as of
-// d.upTo and deletes the records they cover. It may run while the worker
-// commits the batches that follow (see state.Store.CheckpointLive).
+// d.upTo and deletes the records they cover. The shares are recovered from
+// the store: as checkpointed plus the delta records up to d.upTo, applied
+// in offset order as each batch's were when it committed. It may run while
+// the worker commits the batches that follow (see state.Store.CheckpointLive).
 func (w *worker) writeCheckpoint(d checkpointDone) error {
-	t0 := time.Now()
-	if err := w.c.deps.Store.CheckpointLive(w.partition, d.upTo, d.parts, d.live); err != nil {
+	ids := make([]string, 0, len(d.dirty))
+	for id := range d.dirty {
+		ids = append(ids, id)
+	}
+	parts := make([]state.ItemPart, 0, len(ids))
+	st := w.c.deps.Store
+	err := st.RecoverItemPartsOf(w.partition, ids, d.upTo, w.c.deps.Extractor.ApplyDeltas, func(item string, s *features.ItemStats) error {
+		parts = append(parts, state.ItemPart{Item: item, Stats: s})
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	w.c.log.Debug("checkpoint written", "partition", w.partition, "offset", d.upTo, "batches", d.pending, "item_deltas", d.pendingN,
-		"items", len(d.parts), "users", d.live.Len(), "took", time.Since(t0).Round(time.Millisecond))
-	return nil
+	return st.CheckpointLive(w.partition, d.upTo, parts, d.live)
 }
 
 // report tells the Observer what a committed batch did, and logs its
