@@ -600,43 +600,6 @@ func (s *Store) LiveBytes(partition int32) int64 {
 // recovery exact; it may simply be done again later. Only the partition's
 // worker may call it (it is the only writer of the live vectors).
 func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error {
-	return s.CheckpointLive(partition, upTo, items, s.Live(partition))
-}
-
-// LiveSet is a snapshot of a partition's live vectors (see Store.Live).
-type LiveSet struct {
-	partition int32
-	ids       []string
-	vs        [][]byte
-}
-
-// Len is the number of vectors in the snapshot.
-func (l LiveSet) Len() int { return len(l.ids) }
-
-// Live returns a snapshot of a partition's live vectors, as of its last
-// commit: its worker takes it for a checkpoint at that commit's offset.
-func (s *Store) Live(partition int32) LiveSet {
-	s.liveMu.RLock()
-	defer s.liveMu.RUnlock()
-	l := LiveSet{partition: partition, ids: make([]string, 0, len(s.liveOf[partition])), vs: make([][]byte, 0, len(s.liveOf[partition]))}
-	for id := range s.liveOf[partition] {
-		if v, ok := s.live[id]; ok { // a user also fed by another partition (misrouted) may have gone with its checkpoint
-			l.ids = append(l.ids, id)
-			l.vs = append(l.vs, v)
-		}
-	}
-	return l
-}
-
-// CheckpointLive is Checkpoint with the live vectors of live, a snapshot
-// taken when the partition's last commit was upTo. The partition's worker
-// may commit later batches while it runs (in another goroutine): it writes
-// no key they write, deletes only records at or below upTo, and a vector
-// committed again since the snapshot stays live.
-func (s *Store) CheckpointLive(partition int32, upTo int64, items []ItemPart, live LiveSet) error {
-	if live.partition != partition {
-		return fmt.Errorf("BUG: checkpoint of partition %d with the live vectors of partition %d", partition, live.partition)
-	}
 	w := s.db.NewWriteBatch()
 	defer w.Cancel()
 	var arena []byte // grown in chunks; the write batch keeps references
@@ -656,16 +619,27 @@ func (s *Store) CheckpointLive(partition int32, upTo int64, items []ItemPart, li
 			return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 		}
 	}
-	keys := make([][]byte, len(live.ids))
-	for i, id := range live.ids {
-		v := live.vs[i]
-		room(len(id) + len(v) + 16)
+	type kv struct {
+		id   string
+		k, v []byte
+	}
+	s.liveMu.RLock()
+	users := make([]kv, 0, len(s.liveOf[partition]))
+	for id := range s.liveOf[partition] {
+		if v, ok := s.live[id]; ok { // a user also fed by another partition (misrouted) may have gone with its checkpoint
+			users = append(users, kv{id: id, v: v})
+		}
+	}
+	s.liveMu.RUnlock()
+	for i := range users {
+		u := &users[i]
+		room(len(u.id) + len(u.v) + 16)
 		start := len(arena)
-		arena = userKey(arena, id)
+		arena = userKey(arena, u.id)
 		mid := len(arena)
-		arena = appendUserRecord(arena, upTo, v)
-		keys[i] = arena[start:mid:mid]
-		if err := w.Set(keys[i], arena[mid:len(arena):len(arena)]); err != nil {
+		arena = appendUserRecord(arena, upTo, u.v)
+		u.k = arena[start:mid:mid]
+		if err := w.Set(u.k, arena[mid:len(arena):len(arena)]); err != nil {
 			return fmt.Errorf("cannot checkpoint user vectors of partition %d: %w", partition, err)
 		}
 	}
@@ -707,35 +681,34 @@ func (s *Store) CheckpointLive(partition int32, upTo int64, items []ItemPart, li
 	}
 	// The vectors are stored: from the cache now, not the live set. The
 	// cache is refreshed first (under the fill lock, as a commit did), so
-	// a read never falls back to an older vector; a vector committed again
-	// since the snapshot stays live (it shadows the cache until the next
-	// checkpoint).
-	for i, k := range keys {
-		mu := &s.fill[xxhash.Sum64(k)%uint64(len(s.fill))]
+	// a read never falls back to an older vector.
+	for _, u := range users {
+		mu := &s.fill[xxhash.Sum64(u.k)%uint64(len(s.fill))]
 		mu.Lock()
-		s.cacheSet(k, live.vs[i])
+		s.cacheSet(u.k, u.v)
 		mu.Unlock()
 	}
 	s.liveMu.Lock()
 	of := s.liveOf[partition]
-	for i, id := range live.ids {
-		if cur, ok := s.live[id]; ok && len(cur) > 0 && &cur[0] == &live.vs[i][0] {
-			delete(s.live, id)
-			delete(of, id)
-			s.liveBytes[partition] -= int64(len(cur))
-		}
+	for _, u := range users {
+		delete(s.live, u.id)
+		delete(of, u.id)
 	}
 	if len(of) == 0 {
 		delete(s.liveOf, partition)
 		delete(s.liveBytes, partition)
+	} else {
+		// Not reached with a single writer per partition; kept exact anyway.
+		var n int64
+		for id := range of {
+			n += int64(len(s.live[id]))
+		}
+		s.liveBytes[partition] = n
 	}
 	s.liveMu.Unlock()
 	s.checkpoints.Add(1)
 	return nil
 }
-
-// errStopScan ends a scan early without an error.
-var errStopScan = errors.New("stop the scan")
 
 // deltasOffset returns the offset of a delta or user log record's key.
 func deltasOffset(k, prefix []byte) (int64, error) {
@@ -752,7 +725,7 @@ func deltasOffset(k, prefix []byte) (int64, error) {
 // be nil when no delta record is pending (else ErrPendingDeltas). Shares and
 // records are read from one snapshot.
 func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
-	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, nil, math.MaxInt64, fold, fn) })
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, nil, fold, fn) })
 	if err != nil {
 		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
 	}
@@ -761,15 +734,14 @@ func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item s
 
 // RecoverItemPartsOf is RecoverItemParts for the shares of the given items
 // only (in item order; an item with neither a share nor a delta is
-// skipped), as of offset upTo (later delta records are left out): a
-// partition worker recovers the shares it checkpoints instead of keeping
-// every share in memory, while its next batches commit.
-func (s *Store) RecoverItemPartsOf(partition int32, items []string, upTo int64, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+// skipped): a partition worker recovers the shares it checkpoints instead
+// of keeping every share in memory.
+func (s *Store) RecoverItemPartsOf(partition int32, items []string, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
 	only := make(map[string]struct{}, len(items))
 	for _, id := range items {
 		only[id] = struct{}{}
 	}
-	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, only, upTo, fold, fn) })
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, only, fold, fn) })
 	if err != nil {
 		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
 	}
@@ -777,8 +749,8 @@ func (s *Store) RecoverItemPartsOf(partition int32, items []string, upTo int64, 
 }
 
 // recoverPartition recovers the item shares of a partition, or those of
-// the items in only when it is not nil, as of offset upTo.
-func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}, upTo int64, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+// the items in only when it is not nil.
+func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
 	type share struct {
 		st      *features.ItemStats
 		covered int64
@@ -828,9 +800,6 @@ func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}
 		if err != nil {
 			return err
 		}
-		if off > upTo {
-			return errStopScan
-		}
 		if fold == nil {
 			return fmt.Errorf("partition %d, offset %d: %w", partition, off, ErrPendingDeltas)
 		}
@@ -858,7 +827,7 @@ func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}
 		})
 		return nil
 	})
-	if err != nil && !errors.Is(err, errStopScan) {
+	if err != nil {
 		return err
 	}
 	slices.Sort(ids)
@@ -901,7 +870,7 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 		}
 		slices.Sort(parts)
 		for _, p := range slices.Compact(parts) {
-			err := recoverPartition(txn, p, nil, math.MaxInt64, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
+			err := recoverPartition(txn, p, nil, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
 			if err != nil {
 				return err
 			}

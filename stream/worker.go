@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +49,6 @@ type worker struct {
 	pendingN  int                 // item deltas in them
 	since     time.Time           // when the first of them was committed
 	nextCheck time.Time           // after a failed checkpoint: no new attempt before
-	inFlight  chan checkpointDone // the checkpoint running beside the batches; nil when none
 }
 
 // newWorker returns the worker of a partition whose last applied offset is
@@ -82,10 +80,9 @@ func (w *worker) run() {
 	// Stopping, checkpoint what is pending: the next owner in this
 	// process (or this one after a restart) then replays nothing.
 	defer func() {
-		w.awaitCheckpoint()
 		if w.pending > 0 {
 			if err := w.checkpoint(); err != nil {
-				log.Warn("cannot checkpoint on release (recovery replays the records)", "err", err)
+				log.Warn("cannot checkpoint item shares on release (recovery replays their deltas)", "err", err)
 			}
 		}
 	}()
@@ -127,7 +124,7 @@ func (w *worker) load() error {
 		markDirty(dirty, d)
 	}
 	// No share is read (none is wanted): only the delta records.
-	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, nil, math.MaxInt64, fold, func(string, *features.ItemStats) error { return nil })
+	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, nil, fold, func(string, *features.ItemStats) error { return nil })
 	if err != nil {
 		return err
 	}
@@ -420,108 +417,46 @@ func markDirty(dirty map[string]struct{}, d *features.Deltas) {
 	}
 }
 
-// maybeCheckpoint starts a checkpoint when one of the Checkpoint limits is
-// reached and none is running; it first collects the outcome of one that
-// has ended. A failed checkpoint leaves recovery exact (the records stay
-// until one succeeds): it is logged and tried again later.
+// maybeCheckpoint checkpoints the item shares when one of the Checkpoint
+// limits is reached. A failed checkpoint leaves recovery exact (the delta
+// records stay until one succeeds): it is logged and tried again later.
 func (w *worker) maybeCheckpoint(now time.Time) {
 	cfg := &w.c.cfg
-	if w.inFlight != nil {
-		select {
-		case d := <-w.inFlight:
-			w.checkpointDone(d, now)
-		default:
-			return
-		}
-	}
 	if w.pending == 0 || now.Before(w.nextCheck) ||
 		w.pending < cfg.CheckpointBatches && w.pendingN < cfg.CheckpointDeltas && now.Sub(w.since) < cfg.CheckpointInterval &&
 			w.c.deps.Store.LiveBytes(w.partition) < cfg.CheckpointLiveBytes {
 		return
 	}
-	w.inFlight = make(chan checkpointDone, 1)
-	go func(d checkpointDone) {
-		d.err = w.writeCheckpoint(d)
-		w.inFlight <- d
-	}(w.beginCheckpoint())
-}
-
-// checkpointDone is a checkpoint's snapshot of what was pending, and how
-// it ended.
-type checkpointDone struct {
-	upTo              int64
-	dirty             map[string]struct{}
-	live              state.LiveSet
-	pending, pendingN int
-	since             time.Time
-	err               error
-}
-
-// beginCheckpoint takes what is pending, as of the last commit, for a
-// checkpoint: the batches that follow count toward the next one.
-func (w *worker) beginCheckpoint() checkpointDone {
-	d := checkpointDone{upTo: w.last, dirty: w.dirty, live: w.c.deps.Store.Live(w.partition),
-		pending: w.pending, pendingN: w.pendingN, since: w.since}
-	w.dirty, w.pending, w.pendingN = make(map[string]struct{}), 0, 0
-	return d
-}
-
-// checkpointDone takes back what a failed checkpoint had taken.
-func (w *worker) checkpointDone(d checkpointDone, now time.Time) {
-	w.inFlight = nil
-	if d.err == nil {
-		return
-	}
-	w.c.log.Error("cannot checkpoint; retrying later", "partition", w.partition, "err", d.err)
-	w.nextCheck = now.Add(min(5*time.Second, w.c.cfg.CheckpointInterval))
-	for id := range d.dirty {
-		w.dirty[id] = struct{}{}
-	}
-	if w.pending == 0 || d.since.Before(w.since) {
-		w.since = d.since
-	}
-	w.pending += d.pending
-	w.pendingN += d.pendingN
-}
-
-// awaitCheckpoint waits for the checkpoint running, if any, and collects
-// its outcome.
-func (w *worker) awaitCheckpoint() {
-	if w.inFlight != nil {
-		w.checkpointDone(<-w.inFlight, time.Now())
+	if err := w.checkpoint(); err != nil {
+		w.c.log.Error("cannot checkpoint item shares; retrying later", "partition", w.partition, "err", err)
+		w.nextCheck = now.Add(min(5*time.Second, cfg.CheckpointInterval))
 	}
 }
 
-// checkpoint writes what is pending now and waits for it.
+// checkpoint writes the item shares changed since the last checkpoint, as
+// of the last committed offset, and deletes the delta records they cover.
+// The shares are recovered from the store: as checkpointed plus the delta
+// records since, applied in offset order as each batch's were when it
+// committed.
 func (w *worker) checkpoint() error {
-	w.awaitCheckpoint()
-	d := w.beginCheckpoint()
-	d.err = w.writeCheckpoint(d)
-	err := d.err
-	w.checkpointDone(d, time.Now())
-	return err
-}
-
-// writeCheckpoint writes the item shares changed and the live vectors as of
-// d.upTo and deletes the records they cover. The shares are recovered from
-// the store: as checkpointed plus the delta records up to d.upTo, applied
-// in offset order as each batch's were when it committed. It may run while
-// the worker commits the batches that follow (see state.Store.CheckpointLive).
-func (w *worker) writeCheckpoint(d checkpointDone) error {
-	ids := make([]string, 0, len(d.dirty))
-	for id := range d.dirty {
+	ids := make([]string, 0, len(w.dirty))
+	for id := range w.dirty {
 		ids = append(ids, id)
 	}
 	parts := make([]state.ItemPart, 0, len(ids))
-	st := w.c.deps.Store
-	err := st.RecoverItemPartsOf(w.partition, ids, d.upTo, w.c.deps.Extractor.ApplyDeltas, func(item string, s *features.ItemStats) error {
-		parts = append(parts, state.ItemPart{Item: item, Stats: s})
+	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, ids, w.c.deps.Extractor.ApplyDeltas, func(item string, st *features.ItemStats) error {
+		parts = append(parts, state.ItemPart{Item: item, Stats: st})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return st.CheckpointLive(w.partition, d.upTo, parts, d.live)
+	if err := w.c.deps.Store.Checkpoint(w.partition, w.last, parts); err != nil {
+		return err
+	}
+	clear(w.dirty)
+	w.pending, w.pendingN = 0, 0
+	return nil
 }
 
 // report tells the Observer what a committed batch did, and logs its
