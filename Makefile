@@ -23,7 +23,6 @@ fuzz: ## a short run of every fuzz test
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendEventEquivalence$$' -fuzztime 30s ./stream/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUser$$' -fuzztime 30s ./state/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItemStats$$' -fuzztime 30s ./state/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFolded$$' -fuzztime 30s ./state/
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime 30s ./internal/jsonw/
 
 kafka-up: ## a real Apache Kafka broker (KRaft, one node) on a free loopback port

@@ -4,8 +4,7 @@ import "encoding/binary"
 
 // Key layout. One Badger keyspace, one prefix byte per kind of record:
 //
-//	u <user id>                      user feature vector (AppendUser; written by a checkpoint: appendUserRecord)
-//	e <partition:4 BE> <offset:8 BE> the events the batch ending at offset folded into its users, until a checkpoint covers them (AppendFolded)
+//	u <user id>                      user feature vector (AppendUser)
 //	i <partition:4 BE> <item id>     one partition's share of an item's statistics, as of a checkpoint (appendItemShare)
 //	d <partition:4 BE> <offset:8 BE> the item deltas of the batch ending at offset, until a checkpoint covers them (AppendDeltas)
 //	o <partition:4 BE> <topic>       offset of the last record applied from topic/partition (8 bytes BE)
@@ -21,16 +20,13 @@ import "encoding/binary"
 // shares changed since the last one, each saying up to which offset it is
 // current, then deletes the delta records that all shares cover. A share is
 // recovered as stored plus the partition's delta records above its offset,
-// applied in offset order (Store.RecoverItemParts). User vectors follow
-// the same scheme with user log records (e) in place of delta records: see
-// userlog.go. The learned model
+// applied in offset order (Store.RecoverItemParts). The learned model
 // is kept the same way: one share per partition, written with its offset,
 // merged by the ranker.
 const (
 	prefixUser      = 'u'
 	prefixItemPart  = 'i'
 	prefixDeltas    = 'd'
-	prefixUserLog   = 'e'
 	prefixOffset    = 'o'
 	prefixModel     = 'l'
 	prefixCatalogue = 'c'
@@ -72,14 +68,4 @@ func catalogueKey(id string) []byte { return append([]byte{prefixCatalogue}, id.
 
 func modelKey(partition int32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{prefixModel}, uint32(partition))
-}
-
-func userLogKey(dst []byte, partition int32, offset int64) []byte {
-	dst = append(dst, prefixUserLog)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(partition))
-	return binary.BigEndian.AppendUint64(dst, uint64(offset))
-}
-
-func userLogPrefix(partition int32) []byte {
-	return binary.BigEndian.AppendUint32([]byte{prefixUserLog}, uint32(partition))
 }

@@ -1,13 +1,11 @@
 package state
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -196,15 +194,6 @@ type Store struct {
 
 	bufs sync.Pool // *[]byte scratch for reads
 
-	// The live vectors (see userlog.go): users committed with a user log
-	// record since their partition's last checkpoint, encoded, by id.
-	// Reads look here first. Only a partition's worker adds or removes its
-	// users' entries; entries are replaced, never changed in place.
-	liveMu    sync.RWMutex
-	live      map[string][]byte
-	liveOf    map[int32]map[string]struct{}
-	liveBytes map[int32]int64
-
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -248,7 +237,6 @@ func Open(cfg Config) (*Store, error) {
 		cache: fastcache.New(int(cfg.CacheBytes)),
 		log:   cfg.Logger,
 		stop:  make(chan struct{}),
-		live:  make(map[string][]byte), liveOf: make(map[int32]map[string]struct{}), liveBytes: make(map[int32]int64),
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.wg.Add(1)
@@ -329,13 +317,6 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 	defer s.bufs.Put(bp)
 	key := userKey((*bp)[:0], id)
 	u.ID = id
-	s.liveMu.RLock()
-	lv, ok := s.live[id]
-	s.liveMu.RUnlock()
-	if ok {
-		s.hits.Add(1)
-		return true, decode(lv, u)
-	}
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		s.hits.Add(1)
 		keepBuf(bp, v, len(key))
@@ -363,14 +344,10 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 		}
 		found = true
 		return it.Value(func(v []byte) error {
-			_, vec, err := splitUserRecord(v)
-			if err != nil {
+			if err := decode(v, u); err != nil {
 				return err
 			}
-			if err := decode(vec, u); err != nil {
-				return err
-			}
-			s.cacheSet(key, vec)
+			s.cacheSet(key, v)
 			return nil
 		})
 	})
@@ -455,12 +432,6 @@ type Batch struct {
 	// Model, if not nil, is the partition's model share after the batch
 	// (the ranker's encoding; the store does not read it).
 	Model []byte
-	// Folded, if not nil, is what the batch folded into Users: it is
-	// written as the batch's user log record, and Users are kept as live
-	// vectors until the partition's next Checkpoint writes them (see
-	// userlog.go). If nil, Users are written whole. A partition must not
-	// mix the two between checkpoints.
-	Folded *Folded
 }
 
 // Commit writes b in one Badger transaction, then refreshes the cache. The
@@ -494,26 +465,10 @@ func (s *Store) Commit(b *Batch) error {
 		arena = AppendUser(arena, u)
 		k, v := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
 		userBytes += len(arena) - start
-		if b.Folded == nil {
-			if err := set(k, v); err != nil {
-				return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
-			}
-		}
-		users = append(users, kv{k, v})
-	}
-	if f := b.Folded; f != nil && f.Len() > 0 {
-		start := len(arena)
-		arena = userLogKey(arena, b.Partition, b.Offset)
-		mid := len(arena)
-		arena = AppendFolded(arena, f)
-		// A record stays within what one commit may hold (and within the
-		// LSM tree: see ValueThreshold), so a batch too big splits.
-		if int64(len(arena)-mid) > 15*int64(s.cfg.MemTableSize)/100 {
-			return fmt.Errorf("cannot commit partition %d: a user log record of %d bytes: %w", b.Partition, len(arena)-mid, ErrBatchTooBig)
-		}
-		if err := set(arena[start:mid:mid], arena[mid:len(arena):len(arena)]); err != nil {
+		if err := set(k, v); err != nil {
 			return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
 		}
+		users = append(users, kv{k, v})
 	}
 	if len(users) > 0 {
 		s.userBytes.Store(int64(userBytes / len(users)))
@@ -548,30 +503,6 @@ func (s *Store) Commit(b *Batch) error {
 		return fmt.Errorf("cannot commit partition %d at offset %d: %w", b.Partition, b.Offset, err)
 	}
 	s.commits.Add(1)
-	if b.Folded != nil {
-		// Each live vector has its own copy: one left in the arena would
-		// keep the whole batch's arena alive until its next checkpoint.
-		for i := range users {
-			users[i].v = bytes.Clone(users[i].v)
-		}
-		s.liveMu.Lock()
-		of := s.liveOf[b.Partition]
-		if of == nil {
-			of = make(map[string]struct{})
-			s.liveOf[b.Partition] = of
-		}
-		for i, e := range users {
-			id := b.Users[i].ID
-			if old, ok := s.live[id]; ok {
-				s.liveBytes[b.Partition] -= int64(len(old))
-			}
-			s.live[id] = e.v
-			of[id] = struct{}{}
-			s.liveBytes[b.Partition] += int64(len(e.v))
-		}
-		s.liveMu.Unlock()
-		return nil
-	}
 	for _, e := range users {
 		mu := &s.fill[xxhash.Sum64(e.k)%uint64(len(s.fill))]
 		mu.Lock()
@@ -581,35 +512,22 @@ func (s *Store) Commit(b *Batch) error {
 	return nil
 }
 
-// LiveBytes is the size of a partition's live vectors: those committed
-// with user log records since its last checkpoint (see userlog.go).
-func (s *Store) LiveBytes(partition int32) int64 {
-	s.liveMu.RLock()
-	defer s.liveMu.RUnlock()
-	return s.liveBytes[partition]
-}
-
 // Checkpoint makes items, a partition's item shares as of offset upTo
-// (every delta record at or below upTo applied), and the partition's live
-// vectors (every user log record at or below upTo folded) the stored ones,
-// then deletes the partition's delta and user log records at or below
-// upTo. It may take several transactions: each share and vector records
-// the offset it is current up to, so recovery after a checkpoint cut short
-// applies each record only to what it is newer than, and the records are
-// deleted only once everything is written. A failed checkpoint leaves
-// recovery exact; it may simply be done again later. Only the partition's
-// worker may call it (it is the only writer of the live vectors).
+// (every delta record at or below upTo applied), the stored ones, then
+// deletes the partition's delta records at or below upTo. It may take
+// several transactions: each share records the offset it is current up to,
+// so recovery after a checkpoint cut short applies each delta record only
+// to the shares it is newer than, and the records are deleted only once
+// every share is written. A failed checkpoint leaves recovery exact; it may
+// simply be done again later.
 func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error {
 	w := s.db.NewWriteBatch()
 	defer w.Cancel()
 	var arena []byte // grown in chunks; the write batch keeps references
-	room := func(n int) {
-		if cap(arena)-len(arena) < n {
-			arena = make([]byte, 0, max(256<<10, n))
-		}
-	}
 	for _, it := range items {
-		room(16 << 10)
+		if cap(arena)-len(arena) < 16<<10 {
+			arena = make([]byte, 0, 256<<10)
+		}
 		start := len(arena)
 		arena = itemPartKey(arena, partition, it.Item)
 		mid := len(arena)
@@ -619,101 +537,48 @@ func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error 
 			return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 		}
 	}
-	type kv struct {
-		id   string
-		k, v []byte
-	}
-	s.liveMu.RLock()
-	users := make([]kv, 0, len(s.liveOf[partition]))
-	for id := range s.liveOf[partition] {
-		if v, ok := s.live[id]; ok { // a user also fed by another partition (misrouted) may have gone with its checkpoint
-			users = append(users, kv{id: id, v: v})
-		}
-	}
-	s.liveMu.RUnlock()
-	for i := range users {
-		u := &users[i]
-		room(len(u.id) + len(u.v) + 16)
-		start := len(arena)
-		arena = userKey(arena, u.id)
-		mid := len(arena)
-		arena = appendUserRecord(arena, upTo, u.v)
-		u.k = arena[start:mid:mid]
-		if err := w.Set(u.k, arena[mid:len(arena):len(arena)]); err != nil {
-			return fmt.Errorf("cannot checkpoint user vectors of partition %d: %w", partition, err)
-		}
-	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("cannot checkpoint partition %d: %w", partition, err)
+		return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 	}
 	var covered [][]byte
+	prefix := deltasPrefix(partition)
 	err := s.db.View(func(txn *badger.Txn) error {
-		for _, prefix := range [][]byte{deltasPrefix(partition), userLogPrefix(partition)} {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-			for it.Rewind(); it.Valid(); it.Next() {
-				k := it.Item().Key()
-				off, err := deltasOffset(k, prefix)
-				if err != nil {
-					it.Close()
-					return err
-				}
-				if off > upTo {
-					break
-				}
-				covered = append(covered, it.Item().KeyCopy(nil))
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			off, err := deltasOffset(k, prefix)
+			if err != nil {
+				return err
 			}
-			it.Close()
+			if off > upTo {
+				break
+			}
+			covered = append(covered, it.Item().KeyCopy(nil))
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("cannot list delta and user log records of partition %d: %w", partition, err)
+		return fmt.Errorf("cannot list delta records of partition %d: %w", partition, err)
 	}
 	d := s.db.NewWriteBatch()
 	defer d.Cancel()
 	for _, k := range covered {
 		if err := d.Delete(k); err != nil {
-			return fmt.Errorf("cannot delete delta and user log records of partition %d: %w", partition, err)
+			return fmt.Errorf("cannot delete delta records of partition %d: %w", partition, err)
 		}
 	}
 	if err := d.Flush(); err != nil {
-		return fmt.Errorf("cannot delete delta and user log records of partition %d: %w", partition, err)
+		return fmt.Errorf("cannot delete delta records of partition %d: %w", partition, err)
 	}
-	// The vectors are stored: from the cache now, not the live set. The
-	// cache is refreshed first (under the fill lock, as a commit did), so
-	// a read never falls back to an older vector.
-	for _, u := range users {
-		mu := &s.fill[xxhash.Sum64(u.k)%uint64(len(s.fill))]
-		mu.Lock()
-		s.cacheSet(u.k, u.v)
-		mu.Unlock()
-	}
-	s.liveMu.Lock()
-	of := s.liveOf[partition]
-	for _, u := range users {
-		delete(s.live, u.id)
-		delete(of, u.id)
-	}
-	if len(of) == 0 {
-		delete(s.liveOf, partition)
-		delete(s.liveBytes, partition)
-	} else {
-		// Not reached with a single writer per partition; kept exact anyway.
-		var n int64
-		for id := range of {
-			n += int64(len(s.live[id]))
-		}
-		s.liveBytes[partition] = n
-	}
-	s.liveMu.Unlock()
 	s.checkpoints.Add(1)
 	return nil
 }
 
-// deltasOffset returns the offset of a delta or user log record's key.
+// deltasOffset returns the offset of a delta record's key.
 func deltasOffset(k, prefix []byte) (int64, error) {
 	if len(k) != len(prefix)+8 {
-		return 0, fmt.Errorf("record key %q: %w", k, ErrCorrupt)
+		return 0, fmt.Errorf("delta record key %q: %w", k, ErrCorrupt)
 	}
 	return int64(binary.BigEndian.Uint64(k[len(prefix):])), nil
 }
@@ -883,157 +748,29 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 	return nil
 }
 
-// UserFold folds one event of a user log record into u, with the item it
-// was folded with the first time (nil: none): features.Extractor.FoldUser.
-type UserFold func(u *features.User, ev *features.Event, item *features.Item)
-
-// RecoverUsers folds a partition's user log records, those a checkpoint
-// has not covered, into its users' vectors as stored, with fold, in offset
-// order, and makes the results live vectors (see userlog.go) until the
-// partition's next checkpoint. It returns the users it changed (in order
-// of first event) and the number of records it read. Only the partition's
-// worker may call it, before it commits anything.
-func (s *Store) RecoverUsers(partition int32, fold UserFold) ([]*features.User, int, error) {
-	type rec struct {
-		u       *features.User
-		covered int64
-		changed bool
-	}
-	byID := make(map[string]*rec)
-	var order []*rec
-	records := 0
-	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := userLogPrefix(partition)
-		var key []byte
-		return scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
-			off, err := deltasOffset(k, prefix)
-			if err != nil {
-				return err
-			}
-			records++
-			return DecodeFolded(v, func(ev *features.Event, item *features.Item) error {
-				r := byID[ev.UserID]
-				if r == nil {
-					r = &rec{u: &features.User{ID: ev.UserID}, covered: -1}
-					key = userKey(key[:0], ev.UserID)
-					it, err := txn.Get(key)
-					switch {
-					case errors.Is(err, badger.ErrKeyNotFound):
-					case err != nil:
-						return err
-					default:
-						err := it.Value(func(v []byte) error {
-							covered, vec, err := splitUserRecord(v)
-							if err != nil {
-								return err
-							}
-							r.covered = covered
-							return DecodeUser(vec, r.u)
-						})
-						if err != nil {
-							return fmt.Errorf("user %q: %w", ev.UserID, err)
-						}
-					}
-					byID[ev.UserID] = r
-				}
-				if r.covered >= off {
-					return nil // the stored vector holds it already
-				}
-				if !r.changed {
-					r.changed = true
-					order = append(order, r)
-				}
-				fold(r.u, ev, item)
-				return nil
-			})
-		})
-	})
-	if err != nil {
-		return nil, records, fmt.Errorf("cannot recover the users of partition %d: %w", partition, err)
-	}
-	users := make([]*features.User, len(order))
-	for i, r := range order {
-		users[i] = r.u
-	}
-	s.liveMu.Lock()
-	of := s.liveOf[partition]
-	if of == nil && len(users) > 0 {
-		of = make(map[string]struct{})
-		s.liveOf[partition] = of
-	}
-	for _, u := range users {
-		v := AppendUser(nil, u)
-		if old, ok := s.live[u.ID]; ok {
-			s.liveBytes[partition] -= int64(len(old))
-		}
-		s.live[u.ID] = v
-		of[u.ID] = struct{}{}
-		s.liveBytes[partition] += int64(len(v))
-	}
-	s.liveMu.Unlock()
-	return users, records, nil
-}
-
-// ScanUsersLenient calls fn for every user vector it can decode (the live
-// one where there is one) and corrupt for every one it cannot, going on
-// past them.
+// ScanUsersLenient calls fn for every stored user vector it can decode and
+// corrupt for every one it cannot, going on past them.
 func (s *Store) ScanUsersLenient(fn func(u *features.User) error, corrupt func(id string, err error)) error {
-	return s.scanUsers(func(id string, vec []byte, err error) error {
-		u := &features.User{ID: id}
-		if err == nil {
-			err = DecodeUser(vec, u)
-		}
-		if err != nil {
-			corrupt(id, err)
+	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
+		u := &features.User{ID: string(k[1:])}
+		if err := DecodeUser(v, u); err != nil {
+			corrupt(u.ID, err)
 			return nil
 		}
 		return fn(u)
 	})
 }
 
-// ScanUsers calls fn for every user vector (the live one where there is
-// one); a vector that cannot be decoded stops the scan with an error.
+// ScanUsers calls fn for every stored user vector; a vector that cannot be
+// decoded stops the scan with an error.
 func (s *Store) ScanUsers(fn func(u *features.User) error) error {
-	return s.scanUsers(func(id string, vec []byte, err error) error {
-		u := &features.User{ID: id}
-		if err == nil {
-			err = DecodeUser(vec, u)
-		}
-		if err != nil {
-			return fmt.Errorf("user %q: %w", id, err)
+	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
+		u := &features.User{ID: string(k[1:])}
+		if err := DecodeUser(v, u); err != nil {
+			return fmt.Errorf("user %q: %w", k[1:], err)
 		}
 		return fn(u)
 	})
-}
-
-// scanUsers calls fn with every user's encoded vector: the stored ones in
-// key order, the live one in place of the stored one, then the live ones
-// not stored yet in id order (as of the start of the scan).
-func (s *Store) scanUsers(fn func(id string, vec []byte, err error) error) error {
-	s.liveMu.RLock()
-	live := make(map[string][]byte, len(s.live))
-	for id, v := range s.live {
-		live[id] = v
-	}
-	s.liveMu.RUnlock()
-	err := s.scan([]byte{prefixUser}, func(k, v []byte) error {
-		id := string(k[1:])
-		if lv, ok := live[id]; ok {
-			delete(live, id)
-			return fn(id, lv, nil)
-		}
-		_, vec, err := splitUserRecord(v)
-		return fn(id, vec, err)
-	})
-	if err != nil {
-		return err
-	}
-	for _, id := range slices.Sorted(maps.Keys(live)) {
-		if err := fn(id, live[id], nil); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // CommitCatalogue writes catalogue changes read from topic/partition up to
@@ -1150,9 +887,7 @@ type Stats struct {
 	CacheBytes    uint64 // bytes held by live cache entries
 	CacheMaxBytes uint64
 	Commits       uint64 // batches committed
-	Checkpoints   uint64 // checkpoints written
-	LiveUsers     int    // users whose vector is live: committed as a user log record, not stored yet
-	LiveBytes     int64  // their encoded vectors' bytes
+	Checkpoints   uint64 // item-share checkpoints written
 	LSMBytes      int64  // Badger LSM tree size on disk
 	VLogBytes     int64  // Badger value log size on disk
 }
@@ -1162,15 +897,7 @@ func (s *Store) Stats() Stats {
 	var cs fastcache.Stats
 	s.cache.UpdateStats(&cs)
 	lsm, vlog := s.db.Size()
-	s.liveMu.RLock()
-	liveUsers := len(s.live)
-	var liveBytes int64
-	for _, n := range s.liveBytes {
-		liveBytes += n
-	}
-	s.liveMu.RUnlock()
 	return Stats{
-		LiveUsers: liveUsers, LiveBytes: liveBytes,
 		CacheHits: s.hits.Load(), CacheMisses: s.misses.Load(),
 		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
 		Commits: s.commits.Load(), Checkpoints: s.checkpoints.Load(),

@@ -68,31 +68,25 @@ type Config struct {
 	// timestamp (or, over HTTP, after now) is rejected. Default 1h.
 	MaxFutureSkew time.Duration
 
-	// Checkpoints. A batch commits its item deltas and the events it
-	// folded into its users (compact records), not the item shares and
-	// user vectors they change; the vectors stay in memory (the store's
-	// live vectors, which reads see). A checkpoint writes the shares and
-	// vectors changed since the last one whole and deletes the records they
-	// cover, when the first of these limits is reached, and when the
-	// worker stops (revocation, shutdown). Recovery reads the shares and
-	// vectors and applies the records written since, so the limits bound
-	// the work of a restart after a crash, the space of the records and the
-	// memory of the live vectors, not correctness.
+	// Item-share checkpoints. A batch commits its item deltas (a compact
+	// record), not the item shares they change; each worker keeps its
+	// partition's shares in memory and checkpoints them: it writes the
+	// shares changed since the last checkpoint whole and deletes the delta
+	// records they cover, when the first of these limits is reached, and
+	// when it stops (revocation, shutdown). Recovery reads the shares and
+	// applies the records written since, so the limits bound the work of a
+	// restart after a crash and the space of the records, not correctness.
 
-	// CheckpointBatches is the number of batches with item deltas or
-	// folded events after which a checkpoint is written. Default 4096.
+	// CheckpointBatches is the number of batches with item deltas after
+	// which a checkpoint is written. Default 4096.
 	CheckpointBatches int
 	// CheckpointDeltas is the number of item deltas (popularity
 	// contributions and co-occurrence pairs, about 40 bytes each stored)
 	// after which a checkpoint is written. Default 500,000.
 	CheckpointDeltas int
-	// CheckpointInterval is the age of the oldest record after which a
-	// checkpoint is written. Default 1m.
+	// CheckpointInterval is the age of the oldest delta record after which
+	// a checkpoint is written. Default 1m.
 	CheckpointInterval time.Duration
-	// CheckpointLiveBytes is the size of a partition's live vectors (about
-	// 3 KiB per user changed since the last checkpoint) after which a
-	// checkpoint is written. Default 16 MiB.
-	CheckpointLiveBytes int64
 
 	// Logger for the stream's own messages. Default slog.Default().
 	Logger *slog.Logger
@@ -105,7 +99,7 @@ func DefaultConfig() Config {
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
-		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute, CheckpointLiveBytes: 16 << 20,
+		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute,
 	}
 }
 
@@ -141,7 +135,6 @@ func (c *Config) EnsureDefaults() {
 	num.Positive(&c.CheckpointBatches, d.CheckpointBatches)
 	num.Positive(&c.CheckpointDeltas, d.CheckpointDeltas)
 	num.Positive(&c.CheckpointInterval, d.CheckpointInterval)
-	num.Positive(&c.CheckpointLiveBytes, d.CheckpointLiveBytes)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

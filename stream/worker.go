@@ -32,20 +32,18 @@ type worker struct {
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
 	deltas    features.Deltas  // the batch in flight's item deltas; reused
-	folded    state.Folded     // the batch in flight's events as folded into its users; reused
 	events    []features.Event // the batch in flight's valid events; reused
 	model     []byte           // the partition's model share, as committed; nil none
 	batchMax  int              // records per batch: BatchEvents, less after a batch did not fit a transaction
 
-	// Since the last checkpoint (see Config.CheckpointBatches). The user
-	// vectors committed since are the store's live vectors.
+	// Since the last checkpoint of the item shares (see Config.CheckpointBatches).
 	// The worker does not keep the shares: a checkpoint recovers the dirty
 	// ones from the store (as checkpointed plus the delta records since),
 	// which gives the same bytes as applying each batch's deltas as it
 	// commits, and spares memory a copy of every item's statistics per
 	// partition beside the index's merged one.
 	dirty     map[string]struct{} // the items whose share changed
-	pending   int                 // batches committed with a delta or user log record
+	pending   int                 // delta records committed
 	pendingN  int                 // item deltas in them
 	since     time.Time           // when the first of them was committed
 	nextCheck time.Time           // after a failed checkpoint: no new attempt before
@@ -128,22 +126,8 @@ func (w *worker) load() error {
 	if err != nil {
 		return err
 	}
-	// The user log records since the last checkpoint: folded again into
-	// the vectors as stored, they are live until the next checkpoint.
-	x := w.c.deps.Extractor
-	var scratch features.Deltas
-	users, records, err := w.c.deps.Store.RecoverUsers(w.partition, func(u *features.User, ev *features.Event, item *features.Item) {
-		scratch.Reset()
-		x.FoldUser(u, ev, item, &scratch)
-	})
-	if err != nil {
-		return err
-	}
-	w.dirty, w.pending, w.pendingN = dirty, pending+records, pendingN
+	w.dirty, w.pending, w.pendingN = dirty, pending, pendingN
 	w.since = time.Now()
-	if len(users) > 0 && w.c.deps.Sink != nil {
-		w.c.deps.Sink.Committed(users, &features.Deltas{})
-	}
 	if t := w.c.deps.Trainer; t != nil {
 		model, err := w.c.deps.Store.Model(w.partition)
 		if err != nil {
@@ -241,12 +225,11 @@ type badRecord struct {
 }
 
 // apply applies one batch of records: it folds them into fresh copies of the
-// users they touch and commits the events it folded (the users become live
-// vectors), the item deltas and the offset of the last record. Until the
-// commit succeeds nothing the worker keeps (dirty items, offset) and
-// nothing readers see changes, so a failed batch can be applied again; the
-// vectors and the item shares are checkpointed when one of the Checkpoint
-// limits is reached.
+// users they touch and commits those, the item deltas and the offset of the
+// last record. Until the commit succeeds nothing the worker keeps (item
+// shares, offset) and nothing readers see changes, so a failed batch can be
+// applied again; after it, the deltas are applied to the item shares kept,
+// which are checkpointed when one of the Checkpoint limits is reached.
 func (w *worker) apply(recs []*kgo.Record) error {
 	b := batch{recs: recs, start: time.Now()}
 	w.decode(&b)
@@ -287,7 +270,6 @@ func (w *worker) decode(b *batch) {
 func (w *worker) foldUsers(b *batch) error {
 	c, d := w.c, &w.deltas
 	d.Reset()
-	w.folded.Reset()
 	defer clear(w.events) // keep no event past its batch
 	users := make(map[string]*features.User, len(b.recs))
 	b.users = make([]*features.User, 0, len(b.recs))
@@ -329,7 +311,6 @@ func (w *worker) foldUsers(b *batch) error {
 		}
 		if c.deps.Extractor.FoldUser(u, ev, item, d) {
 			b.applied[ev.Type]++
-			w.folded.Add(ev, item)
 		} else {
 			b.dups++
 		}
@@ -364,14 +345,12 @@ func (w *worker) park(b *batch) error {
 	return nil
 }
 
-// commit writes the events the batch folded into its users (a user log
-// record: the users' vectors stay live until the next checkpoint writes
-// them), its item deltas, the model share and the offset of its last record
-// in one Badger transaction.
+// commit writes the batch's users, item deltas, model share and the offset
+// of its last record in one Badger transaction.
 func (w *worker) commit(b *batch) error {
 	c := w.c
 	return c.deps.Store.Commit(&state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset,
-		Users: b.users, Deltas: &w.deltas, Model: b.model, Folded: &w.folded})
+		Users: b.users, Deltas: &w.deltas, Model: b.model})
 }
 
 // publish makes a committed batch the worker's state (the items its deltas
@@ -379,7 +358,7 @@ func (w *worker) commit(b *batch) error {
 // Sink (the index and the audience), and marks its last record for the
 // Kafka offset commit.
 func (w *worker) publish(b *batch) {
-	if n := len(w.deltas.Pops) + len(w.deltas.Pairs); n > 0 || w.folded.Len() > 0 {
+	if n := len(w.deltas.Pops) + len(w.deltas.Pairs); n > 0 {
 		if w.dirty == nil {
 			w.dirty = make(map[string]struct{})
 		}
@@ -390,7 +369,6 @@ func (w *worker) publish(b *batch) {
 		w.pending++
 		w.pendingN += n
 	}
-	w.folded.Reset()
 	if b.model != nil {
 		w.model = b.model
 		w.c.deps.Trainer.Committed(w.partition, b.model)
@@ -423,8 +401,7 @@ func markDirty(dirty map[string]struct{}, d *features.Deltas) {
 func (w *worker) maybeCheckpoint(now time.Time) {
 	cfg := &w.c.cfg
 	if w.pending == 0 || now.Before(w.nextCheck) ||
-		w.pending < cfg.CheckpointBatches && w.pendingN < cfg.CheckpointDeltas && now.Sub(w.since) < cfg.CheckpointInterval &&
-			w.c.deps.Store.LiveBytes(w.partition) < cfg.CheckpointLiveBytes {
+		w.pending < cfg.CheckpointBatches && w.pendingN < cfg.CheckpointDeltas && now.Sub(w.since) < cfg.CheckpointInterval {
 		return
 	}
 	if err := w.checkpoint(); err != nil {

@@ -31,7 +31,7 @@ type metrics struct {
 	pushAcks                              *prometheus.CounterVec
 	pushSelect                            prometheus.Histogram
 
-	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc, liveUsersDesc, liveBytesDesc,
+	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
 	diskDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 	audLoadedDesc, audLoadDesc                                                                 *prometheus.Desc
@@ -99,9 +99,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		cacheMaxDesc:     prometheus.NewDesc("sticky_state_cache_max_bytes", "Configured size of the user cache.", nil, nil),
 		diskDesc:         prometheus.NewDesc("sticky_state_disk_bytes", "Badger size on disk, by part.", []string{"part"}, nil),
 		commitsDesc:      prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
-		checkpointsDesc:  prometheus.NewDesc("sticky_state_item_checkpoints_total", "Checkpoints of a partition's item shares and user vectors written to Badger.", nil, nil),
-		liveUsersDesc:    prometheus.NewDesc("sticky_state_live_users", "Users whose vector is live: committed as a user log record, not checkpointed yet.", nil, nil),
-		liveBytesDesc:    prometheus.NewDesc("sticky_state_live_bytes", "Bytes of the live user vectors.", nil, nil),
+		checkpointsDesc:  prometheus.NewDesc("sticky_state_item_checkpoints_total", "Checkpoints of a partition's item shares written to Badger.", nil, nil),
 		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
 		catDesc:          prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
 		catInvalidDesc:   prometheus.NewDesc("sticky_catalogue_items_invalid_total", "Malformed catalogue records parked on the dead-letter topic.", nil, nil),
@@ -162,7 +160,7 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
-		m.cacheBytesDesc, m.cacheMaxDesc, m.liveUsersDesc, m.liveBytesDesc, m.diskDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
 		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc,
 		m.audLoadedDesc, m.audLoadDesc} {
 		ch <- d
@@ -187,8 +185,6 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.VLogBytes), "vlog")
 	ch <- prometheus.MustNewConstMetric(m.commitsDesc, prometheus.CounterValue, float64(ss.Commits))
 	ch <- prometheus.MustNewConstMetric(m.checkpointsDesc, prometheus.CounterValue, float64(ss.Checkpoints))
-	ch <- prometheus.MustNewConstMetric(m.liveUsersDesc, prometheus.GaugeValue, float64(ss.LiveUsers))
-	ch <- prometheus.MustNewConstMetric(m.liveBytesDesc, prometheus.GaugeValue, float64(ss.LiveBytes))
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
 	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
 	ch <- prometheus.MustNewConstMetric(m.catInvalidDesc, prometheus.CounterValue, float64(e.loader.Invalid()))
