@@ -168,28 +168,6 @@ func TestRecoverItemPartsFromCheckpointAndDeltas(t *testing.T) {
 	if err != nil || got[p] != len(want) || got[7] != len(other.fold(1)) || len(got) != 2 {
 		t.Fatalf("ScanItemParts: %v, %v", got, err)
 	}
-	// RecoverItemPartsOf: the same bytes for the items asked, in item
-	// order, nothing for the others; an unknown item is skipped.
-	var some []string
-	for id := range want {
-		if len(some) < len(want)/2 {
-			some = append(some, id)
-		}
-	}
-	var gotOf []string
-	err = s.RecoverItemPartsOf(p, append(some, "no-such-item"), l.f.ApplyDeltas, func(item string, st *features.ItemStats) error {
-		if len(gotOf) > 0 && item <= gotOf[len(gotOf)-1] {
-			return fmt.Errorf("item %q after %q", item, gotOf[len(gotOf)-1])
-		}
-		gotOf = append(gotOf, item)
-		if !bytes.Equal(AppendItemStats(nil, st), AppendItemStats(nil, want[item])) {
-			return fmt.Errorf("item %q differs from the uninterrupted fold", item)
-		}
-		return nil
-	})
-	if err != nil || len(gotOf) != len(some) {
-		t.Fatalf("RecoverItemPartsOf %d items: %d recovered, %v", len(some), len(gotOf), err)
-	}
 	if err := s.Checkpoint(p, 290, parts(want)); err != nil {
 		t.Fatal(err)
 	}

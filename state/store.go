@@ -590,32 +590,14 @@ func deltasOffset(k, prefix []byte) (int64, error) {
 // be nil when no delta record is pending (else ErrPendingDeltas). Shares and
 // records are read from one snapshot.
 func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
-	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, nil, fold, fn) })
+	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, fold, fn) })
 	if err != nil {
 		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
 	}
 	return nil
 }
 
-// RecoverItemPartsOf is RecoverItemParts for the shares of the given items
-// only (in item order; an item with neither a share nor a delta is
-// skipped): a partition worker recovers the shares it checkpoints instead
-// of keeping every share in memory.
-func (s *Store) RecoverItemPartsOf(partition int32, items []string, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
-	only := make(map[string]struct{}, len(items))
-	for _, id := range items {
-		only[id] = struct{}{}
-	}
-	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, only, fold, fn) })
-	if err != nil {
-		return fmt.Errorf("cannot recover item shares of partition %d: %w", partition, err)
-	}
-	return nil
-}
-
-// recoverPartition recovers the item shares of a partition, or those of
-// the items in only when it is not nil.
-func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
+func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
 	type share struct {
 		st      *features.ItemStats
 		covered int64
@@ -623,7 +605,7 @@ func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}
 	shares := make(map[string]*share)
 	var ids []string
 	prefix := itemPartPrefix(partition)
-	add := func(k, v []byte) error {
+	err := scanTxn(txn, prefix, func(k, v []byte) error {
 		sh := &share{st: new(features.ItemStats)}
 		var err error
 		if sh.covered, err = decodeItemShare(v, sh.st); err != nil {
@@ -633,27 +615,7 @@ func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}
 		shares[id] = sh
 		ids = append(ids, id)
 		return nil
-	}
-	var err error
-	if only == nil {
-		err = scanTxn(txn, prefix, add)
-	} else {
-		var k []byte
-		for id := range only {
-			k = itemPartKey(k[:0], partition, id)
-			item, gerr := txn.Get(k)
-			if errors.Is(gerr, badger.ErrKeyNotFound) {
-				continue
-			}
-			if gerr != nil {
-				err = gerr
-				break
-			}
-			if err = item.Value(func(v []byte) error { return add(k, v) }); err != nil {
-				break
-			}
-		}
-	}
+	})
 	if err != nil {
 		return err
 	}
@@ -673,12 +635,6 @@ func recoverPartition(txn *badger.Txn, partition int32, only map[string]struct{}
 		}
 		fold(&d, func(item string) *features.ItemStats {
 			sh := shares[item]
-			if sh == nil && only != nil {
-				if _, ok := only[item]; !ok {
-					skipped = features.ItemStats{}
-					return &skipped
-				}
-			}
 			if sh == nil {
 				sh = &share{st: new(features.ItemStats), covered: -1}
 				shares[item] = sh
@@ -735,7 +691,7 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 		}
 		slices.Sort(parts)
 		for _, p := range slices.Compact(parts) {
-			err := recoverPartition(txn, p, nil, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
+			err := recoverPartition(txn, p, s.cfg.ApplyDeltas, func(item string, st *features.ItemStats) error { return fn(p, item, st) })
 			if err != nil {
 				return err
 			}

@@ -120,7 +120,7 @@ func newApplyBench(b *testing.B, dir string, users int, train bool) *applyBench 
 		c.deps.Sink = indexSink{idx}
 		c.deps.Trainer = modelTrainer{ranker.New(ranker.DefaultConfig(), f, st, cat, idx).Model()}
 	}
-	ab := &applyBench{recs: recs, st: st, c: c, wk: &worker{c: c, last: -1}}
+	ab := &applyBench{recs: recs, st: st, c: c, wk: &worker{c: c, last: -1, items: map[string]*features.ItemStats{}}}
 	// The floor: only decoding the same records, measured in the same
 	// run; the ratio apply/decode is what the fold and the commit cost on
 	// top of JSON.

@@ -107,18 +107,6 @@ func sameShares(got, want map[string]*features.ItemStats) error {
 	return nil
 }
 
-// workerShares returns the shares a worker's checkpoint would write for
-// every item: recovered from its store, as checkpointed plus the delta
-// records since (the worker keeps no shares in memory).
-func (fx *itemsFixture) workerShares(t *testing.T, w *worker) map[string]*features.ItemStats {
-	t.Helper()
-	got, err := storedShares(w.c.deps.Store, fx.f.ApplyDeltas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
-}
-
 func storedShares(st *state.Store, fold state.DeltaFold) (map[string]*features.ItemStats, error) {
 	out := map[string]*features.ItemStats{}
 	err := st.RecoverItemParts(0, fold, func(item string, s *features.ItemStats) error {
@@ -151,7 +139,7 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 	if st.Stats().Checkpoints == 0 || w.pending == 0 {
 		t.Fatalf("%d checkpoints, %d batches pending: the crash must fall between checkpoints", st.Stats().Checkpoints, w.pending)
 	}
-	if err := sameShares(fx.workerShares(t, w), fx.fold(t, w.last)); err != nil {
+	if err := sameShares(w.items, fx.fold(t, w.last)); err != nil {
 		t.Fatalf("the worker's shares: %v", err)
 	}
 	// The crash: the worker is dropped without its release checkpoint.
@@ -169,7 +157,7 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 	if w.last != int64(cut-1) {
 		t.Fatalf("resumed after %d, want %d", w.last, cut-1)
 	}
-	if err := sameShares(fx.workerShares(t, w), fx.fold(t, w.last)); err != nil {
+	if err := sameShares(w.items, fx.fold(t, w.last)); err != nil {
 		t.Fatalf("recovered shares: %v", err)
 	}
 	if w.pending == 0 || len(w.dirty) == 0 {
@@ -181,7 +169,7 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 		}
 	}
 	want := fx.fold(t, int64(len(fx.recs)-1))
-	if err := sameShares(fx.workerShares(t, w), want); err != nil {
+	if err := sameShares(w.items, want); err != nil {
 		t.Fatalf("after the restart: %v", err)
 	}
 	got, err := storedShares(st, fx.f.ApplyDeltas)
@@ -218,7 +206,7 @@ func TestFailedBatchAppliesItemDeltasOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := map[string][]byte{}
-	for id, s := range fx.workerShares(t, w) {
+	for id, s := range w.items {
 		before[id] = state.AppendItemStats(nil, s)
 	}
 	pending, commits := w.pending, st.Stats().Commits
@@ -226,11 +214,10 @@ func TestFailedBatchAppliesItemDeltasOnce(t *testing.T) {
 	if err := w.apply(big); !errors.Is(err, state.ErrBatchTooBig) {
 		t.Fatalf("applying %d records at once: %v, want ErrBatchTooBig", len(big), err)
 	}
-	after := fx.workerShares(t, w)
-	if w.last != 49 || w.pending != pending || len(after) != len(before) {
-		t.Fatalf("a failed batch changed the worker: last %d, %d pending, %d items", w.last, w.pending, len(after))
+	if w.last != 49 || w.pending != pending || len(w.items) != len(before) {
+		t.Fatalf("a failed batch changed the worker: last %d, %d pending, %d items", w.last, w.pending, len(w.items))
 	}
-	for id, s := range after {
+	for id, s := range w.items {
 		if !bytes.Equal(before[id], state.AppendItemStats(nil, s)) {
 			t.Fatalf("a failed batch changed the share of %q", id)
 		}
@@ -246,7 +233,7 @@ func TestFailedBatchAppliesItemDeltasOnce(t *testing.T) {
 		t.Fatalf("after a split of %d records the worker still batches %d", len(big), w.batchMax)
 	}
 	want := fx.fold(t, int64(len(fx.recs)-1))
-	if err := sameShares(fx.workerShares(t, w), want); err != nil {
+	if err := sameShares(w.items, want); err != nil {
 		t.Fatal(err)
 	}
 	// Stop the worker through its run loop: the release checkpoints.

@@ -24,19 +24,16 @@
 //     the item shares they change), its model share and the offset of its
 //     last record are written in one Badger transaction
 //     (state.Store.Commit).
-//  5. publish: the items the deltas touch are marked for the next
-//     checkpoint (the worker keeps no item shares in memory);
+//  5. publish: the item deltas are applied to the partition's item shares,
+//     which the worker keeps in memory (features.Extractor.ApplyDeltas);
 //     the committed users and item deltas go to the Sink (the ranker's
 //     item index and the audience table), and the last record is marked for
 //     the Kafka offset commit.
 //  6. report: counts, batch latency and freshness go to the Observer.
 //  7. checkpoint, when one of the Config.Checkpoint limits is reached (and
 //     when the worker stops): the item shares changed since the last
-//     checkpoint are recovered from the store, as checkpointed plus the
-//     delta records since (state.Store.RecoverItemPartsOf, which applies
-//     them with features.Extractor.ApplyDeltas in offset order, as if each
-//     batch's had been applied when it committed), written whole, and the
-//     delta records they cover deleted (state.Store.Checkpoint). On assignment a worker recovers the shares
+//     checkpoint are written whole and the delta records they cover deleted
+//     (state.Store.Checkpoint). On assignment a worker recovers the shares
 //     as checkpointed plus the delta records since (state.Store.RecoverItemParts),
 //     so the checkpoints bound the work of a restart, not its result.
 //

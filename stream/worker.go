@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -31,17 +32,13 @@ type worker struct {
 	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
-	deltas    features.Deltas  // the batch in flight's item deltas; reused
-	events    []features.Event // the batch in flight's valid events; reused
-	model     []byte           // the partition's model share, as committed; nil none
-	batchMax  int              // records per batch: BatchEvents, less after a batch did not fit a transaction
+	items     map[string]*features.ItemStats // this partition's item shares, as committed; publish changes them in place
+	deltas    features.Deltas                // the batch in flight's item deltas; reused
+	events    []features.Event               // the batch in flight's valid events; reused
+	model     []byte                         // the partition's model share, as committed; nil none
+	batchMax  int                            // records per batch: BatchEvents, less after a batch did not fit a transaction
 
-	// Since the last checkpoint of the item shares (see Config.CheckpointBatches).
-	// The worker does not keep the shares: a checkpoint recovers the dirty
-	// ones from the store (as checkpointed plus the delta records since),
-	// which gives the same bytes as applying each batch's deltas as it
-	// commits, and spares memory a copy of every item's statistics per
-	// partition beside the index's merged one.
+	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
 	dirty     map[string]struct{} // the items whose share changed
 	pending   int                 // delta records committed
 	pendingN  int                 // item deltas in them
@@ -112,21 +109,29 @@ func (w *worker) load() error {
 		w.last, w.lastKnown = last, true
 		w.applied.Store(last)
 	}
-	// The delta records written since the last checkpoint: the items they
-	// touch are dirty until the next checkpoint, which deletes the records.
+	// The shares as checkpointed plus the delta records written since;
+	// the items those records touch are dirty until the next checkpoint,
+	// which deletes the records.
+	items := make(map[string]*features.ItemStats)
 	dirty := make(map[string]struct{})
 	var pending, pendingN int
-	fold := func(d *features.Deltas, _ func(string) *features.ItemStats) {
+	f := w.c.deps.Extractor
+	fold := func(d *features.Deltas, stats func(string) *features.ItemStats) {
 		pending++
 		pendingN += len(d.Pops) + len(d.Pairs)
-		markDirty(dirty, d)
+		f.ApplyDeltas(d, func(id string) *features.ItemStats {
+			dirty[id] = struct{}{}
+			return stats(id)
+		})
 	}
-	// No share is read (none is wanted): only the delta records.
-	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, nil, fold, func(string, *features.ItemStats) error { return nil })
+	err := w.c.deps.Store.RecoverItemParts(w.partition, fold, func(item string, st *features.ItemStats) error {
+		items[item] = st
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	w.dirty, w.pending, w.pendingN = dirty, pending, pendingN
+	w.items, w.dirty, w.pending, w.pendingN = items, dirty, pending, pendingN
 	w.since = time.Now()
 	if t := w.c.deps.Trainer; t != nil {
 		model, err := w.c.deps.Store.Model(w.partition)
@@ -353,8 +358,8 @@ func (w *worker) commit(b *batch) error {
 		Users: b.users, Deltas: &w.deltas, Model: b.model})
 }
 
-// publish makes a committed batch the worker's state (the items its deltas
-// touch dirty until the next checkpoint), hands its users and item deltas to the
+// publish makes a committed batch the worker's state (its item deltas
+// applied to the item shares kept), hands its users and item deltas to the
 // Sink (the index and the audience), and marks its last record for the
 // Kafka offset commit.
 func (w *worker) publish(b *batch) {
@@ -362,7 +367,7 @@ func (w *worker) publish(b *batch) {
 		if w.dirty == nil {
 			w.dirty = make(map[string]struct{})
 		}
-		markDirty(w.dirty, &w.deltas)
+		w.c.deps.Extractor.ApplyDeltas(&w.deltas, w.share)
 		if w.pending == 0 {
 			w.since = b.start
 		}
@@ -384,15 +389,16 @@ func (w *worker) publish(b *batch) {
 	}
 }
 
-// markDirty adds the items whose shares the deltas d change to dirty.
-func markDirty(dirty map[string]struct{}, d *features.Deltas) {
-	for i := range d.Pops {
-		dirty[d.Pops[i].Item] = struct{}{}
+// share returns the kept share of item id to change, creating it, and marks
+// it for the next checkpoint.
+func (w *worker) share(id string) *features.ItemStats {
+	s := w.items[id]
+	if s == nil {
+		s = new(features.ItemStats)
+		w.items[id] = s
 	}
-	for i := range d.Pairs {
-		dirty[d.Pairs[i].A] = struct{}{}
-		dirty[d.Pairs[i].B] = struct{}{}
-	}
+	w.dirty[id] = struct{}{}
+	return s
 }
 
 // maybeCheckpoint checkpoints the item shares when one of the Checkpoint
@@ -412,25 +418,22 @@ func (w *worker) maybeCheckpoint(now time.Time) {
 
 // checkpoint writes the item shares changed since the last checkpoint, as
 // of the last committed offset, and deletes the delta records they cover.
-// The shares are recovered from the store: as checkpointed plus the delta
-// records since, applied in offset order as each batch's were when it
-// committed.
 func (w *worker) checkpoint() error {
+	t0 := time.Now()
 	ids := make([]string, 0, len(w.dirty))
 	for id := range w.dirty {
 		ids = append(ids, id)
 	}
-	parts := make([]state.ItemPart, 0, len(ids))
-	err := w.c.deps.Store.RecoverItemPartsOf(w.partition, ids, w.c.deps.Extractor.ApplyDeltas, func(item string, st *features.ItemStats) error {
-		parts = append(parts, state.ItemPart{Item: item, Stats: st})
-		return nil
-	})
-	if err != nil {
-		return err
+	slices.Sort(ids)
+	parts := make([]state.ItemPart, len(ids))
+	for i, id := range ids {
+		parts[i] = state.ItemPart{Item: id, Stats: w.items[id]}
 	}
 	if err := w.c.deps.Store.Checkpoint(w.partition, w.last, parts); err != nil {
 		return err
 	}
+	w.c.log.Debug("item shares checkpointed", "partition", w.partition, "offset", w.last, "batches", w.pending,
+		"item_deltas", w.pendingN, "items", len(parts), "took", time.Since(t0).Round(time.Millisecond))
 	clear(w.dirty)
 	w.pending, w.pendingN = 0, 0
 	return nil
