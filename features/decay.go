@@ -111,7 +111,7 @@ func (s Scores) keepStrongest(n int, at, halfLife int64) Scores {
 		return a.idx - b.idx
 	})
 	var keep [64]bool
-	keepMap := keep[:0]
+	var keepMap []bool
 	if len(s) > len(keep) {
 		keepMap = make([]bool, len(s))
 	} else {
