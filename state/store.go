@@ -16,6 +16,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/ristretto/v2/z"
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/internal/bytesize"
@@ -46,6 +47,12 @@ type Config struct {
 	// Default 5 minutes. Overwrite-heavy state grows without bound on disk
 	// if it never runs.
 	GCInterval time.Duration
+
+	// BuilderTrimInterval is how often the buffers Badger keeps for
+	// building tables are freed (see builderpool.go): each can hold a whole
+	// memtable, and Badger keeps eight. Negative: never (Badger frees one
+	// after two seconds without a build). Default 1s.
+	BuilderTrimInterval time.Duration
 
 	// MemTableSize is the size of one Badger memtable; a commit may hold up
 	// to about 15% of it. Each memtable costs its skiplist arena (about
@@ -133,7 +140,7 @@ const minCacheBytes = 32 * bytesize.MiB
 // DefaultConfig returns the documented defaults, without a directory.
 func DefaultConfig() Config {
 	return Config{
-		CacheBytes: 64 * bytesize.MiB, GCInterval: 5 * time.Minute,
+		CacheBytes: 64 * bytesize.MiB, GCInterval: 5 * time.Minute, BuilderTrimInterval: time.Second,
 		MemTableSize: 16 * bytesize.MiB, NumMemtables: 2, NumLevelZeroTables: 2, NumLevelZeroTablesStall: 8,
 		BaseTableSize: 2 * bytesize.MiB, TableSizeMultiplier: 1, NumCompactors: 2, ValueThreshold: bytesize.MiB, ValueLogFileSize: 64 * bytesize.MiB,
 	}
@@ -149,6 +156,9 @@ func (c *Config) EnsureDefaults() {
 	c.CacheBytes = max(c.CacheBytes, minCacheBytes)
 	if c.GCInterval == 0 {
 		c.GCInterval = d.GCInterval
+	}
+	if c.BuilderTrimInterval == 0 {
+		c.BuilderTrimInterval = d.BuilderTrimInterval
 	}
 	for _, f := range []struct{ v, d *int }{
 		{&c.NumMemtables, &d.NumMemtables}, {&c.NumLevelZeroTables, &d.NumLevelZeroTables},
@@ -186,6 +196,7 @@ type Store struct {
 	commits      atomic.Uint64
 	userBytes    atomic.Int64 // the mean encoded user of the latest commit, to size the next one's arena
 	checkpoints  atomic.Uint64
+	trimmed      atomic.Uint64 // bytes of table-builder buffers freed (trimLoop)
 
 	// fill serialises, per key stripe, filling the cache from Badger with
 	// refreshing it after a commit, so that a reader's older snapshot can
@@ -241,6 +252,10 @@ func Open(cfg Config) (*Store, error) {
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.wg.Add(1)
 	go s.gcLoop()
+	if p := builderPool(db); p != nil && cfg.BuilderTrimInterval > 0 {
+		s.wg.Add(1)
+		go s.trimLoop(p)
+	}
 	return s, nil
 }
 
@@ -280,6 +295,22 @@ func (s *Store) gcLoop() {
 				}
 				break
 			}
+		}
+	}
+}
+
+// trimLoop frees the table-builder buffers Badger's pool keeps, every
+// BuilderTrimInterval, until Close.
+func (s *Store) trimLoop(p *z.AllocatorPool) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.BuilderTrimInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.trimmed.Add(trimBuilderPool(p))
 		}
 	}
 }
@@ -844,6 +875,7 @@ type Stats struct {
 	CacheMaxBytes uint64
 	Commits       uint64 // batches committed
 	Checkpoints   uint64 // item-share checkpoints written
+	BuilderFreed  uint64 // bytes of Badger's table-builder buffers freed by the trim
 	LSMBytes      int64  // Badger LSM tree size on disk
 	VLogBytes     int64  // Badger value log size on disk
 }
@@ -856,7 +888,7 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		CacheHits: s.hits.Load(), CacheMisses: s.misses.Load(),
 		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
-		Commits: s.commits.Load(), Checkpoints: s.checkpoints.Load(),
+		Commits: s.commits.Load(), Checkpoints: s.checkpoints.Load(), BuilderFreed: s.trimmed.Load(),
 		LSMBytes: lsm, VLogBytes: vlog,
 	}
 }

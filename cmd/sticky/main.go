@@ -161,6 +161,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.TextVar(&sc.BaseTableSize, "badger-table", sc.BaseTableSize, "Badger table size at the base level")
 	fs.IntVar(&sc.TableSizeMultiplier, "badger-table-multiplier", sc.TableSizeMultiplier, "Badger table size ratio between levels below the base level")
 	fs.IntVar(&sc.NumCompactors, "badger-compactors", sc.NumCompactors, "Badger compactions run at once (at least 2)")
+	fs.DurationVar(&sc.BuilderTrimInterval, "badger-builder-trim", sc.BuilderTrimInterval, "how often the table-builder buffers Badger keeps (up to eight, each up to a memtable) are freed; negative: never")
 	fs.TextVar(&sc.BlockCacheSize, "badger-block-cache", sc.BlockCacheSize, "Badger block cache (tables are uncompressed: 0, off, is right)")
 	fs.TextVar(&sc.IndexCacheSize, "badger-index-cache", sc.IndexCacheSize, "Badger index and bloom filter cache; 0 keeps them all in memory")
 	fs.TextVar(&sc.ValueThreshold, "badger-value-threshold", sc.ValueThreshold, "largest value kept in Badger's LSM tree; larger ones go to the value log")

@@ -32,7 +32,7 @@ type metrics struct {
 	pushSelect                            prometheus.Histogram
 
 	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
-	diskDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
+	diskDesc, trimmedDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 	audLoadedDesc, audLoadDesc                                                                 *prometheus.Desc
 }
@@ -98,6 +98,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		cacheBytesDesc:   prometheus.NewDesc("sticky_state_cache_bytes", "Bytes held by the user cache.", nil, nil),
 		cacheMaxDesc:     prometheus.NewDesc("sticky_state_cache_max_bytes", "Configured size of the user cache.", nil, nil),
 		diskDesc:         prometheus.NewDesc("sticky_state_disk_bytes", "Badger size on disk, by part.", []string{"part"}, nil),
+		trimmedDesc:      prometheus.NewDesc("sticky_state_builder_freed_bytes_total", "Bytes of Badger's idle table-builder buffers freed by the store (state.Config.BuilderTrimInterval).", nil, nil),
 		commitsDesc:      prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
 		checkpointsDesc:  prometheus.NewDesc("sticky_state_item_checkpoints_total", "Checkpoints of a partition's item shares written to Badger.", nil, nil),
 		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
@@ -160,7 +161,7 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
-		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
 		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc,
 		m.audLoadedDesc, m.audLoadDesc} {
 		ch <- d
@@ -183,6 +184,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.cacheMaxDesc, prometheus.GaugeValue, float64(ss.CacheMaxBytes))
 	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.LSMBytes), "lsm")
 	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.VLogBytes), "vlog")
+	ch <- prometheus.MustNewConstMetric(m.trimmedDesc, prometheus.CounterValue, float64(ss.BuilderFreed))
 	ch <- prometheus.MustNewConstMetric(m.commitsDesc, prometheus.CounterValue, float64(ss.Commits))
 	ch <- prometheus.MustNewConstMetric(m.checkpointsDesc, prometheus.CounterValue, float64(ss.Checkpoints))
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
