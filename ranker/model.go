@@ -282,8 +282,7 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 		s.featureVector(c)
 		c.score = learn.Dot(w[:], c.f[:])
 	}
-	slices.SortFunc(list, byScore)
-	list = list[:min(len(list), m.cfg.Pool*m.cfg.Negatives)]
+	list = list[:selectBest(list, m.cfg.Pool*m.cfg.Negatives)]
 	neg := s.picked[:0]
 	for i := 0; i < len(list) && len(neg) < m.cfg.Negatives; i++ {
 		h = h*6364136223846793005 + 1442695040888963407

@@ -145,7 +145,9 @@ func (r *Ranker) Recommend(ctx context.Context, req Request) (Response, error) {
 		s.exclude(req.Context.ItemID)
 	}
 	s.gather(req.Context.ItemID, k)
-	list := s.rank()
+	// The best 4K in order fill nearly every list under the diversity
+	// rule; diversify orders the rest when they do not.
+	list := s.rank(max(4*k, 32))
 	picked := s.diversify(list, k)
 	resp := Response{
 		UserID: req.UserID, KnownUser: known, Candidates: len(list),

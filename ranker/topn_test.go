@@ -84,3 +84,75 @@ func TestTrendingRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectBestMatchesSort checks selectBest against a full sort: the
+// first m are the sorted list's first m, in order, and every other
+// candidate is still there; scores tie often, so ids break the ties.
+func TestSelectBestMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for trial := 0; trial < 500; trial++ {
+		n := rng.IntN(300)
+		list := make([]*candidate, n)
+		for i := range list {
+			list[i] = &candidate{id: fmt.Sprintf("i%04d", rng.IntN(10000)), score: float64(rng.IntN(20)) / 4}
+		}
+		want := slices.Clone(list)
+		slices.SortFunc(want, byScore)
+		m := rng.IntN(n + 10)
+		got := slices.Clone(list)
+		k := selectBest(got, m)
+		if k != min(m, n) {
+			t.Fatalf("n %d m %d: selectBest returned %d", n, m, k)
+		}
+		for i := 0; i < k; i++ {
+			if got[i] != want[i] && byScore(got[i], want[i]) != 0 {
+				t.Fatalf("n %d m %d: position %d is %s %.2f, want %s %.2f", n, m, i, got[i].id, got[i].score, want[i].id, want[i].score)
+			}
+		}
+		slices.SortFunc(got, byScore)
+		for i := range got {
+			if byScore(got[i], want[i]) != 0 {
+				t.Fatalf("n %d m %d: the candidates changed", n, m)
+			}
+		}
+	}
+}
+
+// TestDiversifyPastTheSelected checks that diversify gives the same list
+// whether rank ordered every candidate or only the best m: here the best
+// 40 are all of one category, so the diversity rule reaches past them.
+func TestDiversifyPastTheSelected(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	items := map[string]*features.Item{"a": {Category: "a"}, "b": {Category: "b"}, "c": {Category: "c"}}
+	var list []*candidate
+	for i := 0; i < 200; i++ {
+		cat := "a"
+		score := 10 + rng.Float64()
+		if i >= 40 {
+			cat = []string{"a", "b", "c"}[rng.IntN(3)]
+			score = rng.Float64() * 10
+		}
+		list = append(list, &candidate{id: fmt.Sprintf("i%03d", i), item: items[cat], score: score})
+	}
+	rng.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
+	newScorer := func() *scorer {
+		return &scorer{r: &Ranker{cfg: DefaultConfig()}, perCat: map[string]int{}}
+	}
+	full := slices.Clone(list)
+	s := newScorer()
+	s.sorted = selectBest(full, len(full))
+	want := slices.Clone(s.diversify(full, 10))
+	part := slices.Clone(list)
+	s = newScorer()
+	s.sorted = selectBest(part, 32)
+	got := s.diversify(part, 10)
+	if len(got) != 10 || !slices.Equal(got, want) {
+		ids := func(cs []*candidate) (out []string) {
+			for _, c := range cs {
+				out = append(out, c.id+"/"+c.item.Category)
+			}
+			return out
+		}
+		t.Fatalf("diversify after selecting 32: %v\nafter a full sort: %v", ids(got), ids(want))
+	}
+}
