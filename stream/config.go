@@ -51,6 +51,13 @@ type Config struct {
 	// BatchEvents bounds the events applied in one Badger commit. Larger
 	// batches coalesce more writes of the same user. Default 2000.
 	BatchEvents int
+	// YieldMax bounds how long a worker waits, per batch, for the API
+	// requests in flight (Deps.Priority) to finish before it folds: before
+	// the batch and every 64 events of it. Requests then get the cores
+	// first and ingest takes the gaps between them; the bound keeps ingest
+	// going, and freshness bounded, under a steady stream of requests.
+	// Negative: never wait. Default 2ms.
+	YieldMax time.Duration
 	// FetchMaxBytes bounds one fetch response; memory for fetches is about
 	// brokers × this. Default 16 MiB.
 	FetchMaxBytes int32
@@ -97,7 +104,7 @@ func DefaultConfig() Config {
 	return Config{
 		Group: "sticky", SessionTimeout: 45 * time.Second, EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
-		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20,
+		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20, YieldMax: 2 * time.Millisecond,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
 		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute,
 	}
@@ -128,6 +135,7 @@ func (c *Config) EnsureDefaults() {
 	num.Positive(&c.MaxPollRecords, d.MaxPollRecords)
 	num.Positive(&c.BatchEvents, d.BatchEvents)
 	num.Positive(&c.FetchMaxBytes, d.FetchMaxBytes)
+	num.Unset(&c.YieldMax, d.YieldMax)
 	num.Positive(&c.ProducerLinger, d.ProducerLinger)
 	num.Positive(&c.LagInterval, d.LagInterval)
 	num.Positive(&c.DLQTimeout, d.DLQTimeout)

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/priority"
 	"github.com/stickyhq/sticky/state"
 )
 
@@ -61,6 +62,9 @@ type Deps struct {
 	Trainer   Trainer   // may be nil: no training
 	Observer  Observer  // may be nil
 	DLQ       *Producer // required: malformed records are parked there
+	// Priority, if set, counts the API requests in flight; workers wait
+	// for them (up to Config.YieldMax per batch) before and while folding.
+	Priority *priority.Gate
 }
 
 // Consumer applies the events topic to state. It joins the consumer group

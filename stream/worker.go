@@ -213,6 +213,7 @@ func (w *worker) applyRetrying(recs []*kgo.Record) bool {
 type batch struct {
 	recs  []*kgo.Record
 	start time.Time
+	yield time.Duration // what is left of Config.YieldMax for this batch
 
 	bad   []badRecord      // malformed records, in offset order
 	users []*features.User // the users the batch changed, in order of first event
@@ -236,7 +237,9 @@ type badRecord struct {
 // applied again; after it, the deltas are applied to the item shares kept,
 // which are checkpointed when one of the Checkpoint limits is reached.
 func (w *worker) apply(recs []*kgo.Record) error {
-	b := batch{recs: recs, start: time.Now()}
+	b := batch{recs: recs, yield: w.c.cfg.YieldMax}
+	w.yield(&b)
+	b.start = time.Now()
 	w.decode(&b)
 	if err := w.foldUsers(&b); err != nil {
 		return err
@@ -251,6 +254,14 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	w.report(&b)
 	w.maybeCheckpoint(time.Now())
 	return nil
+}
+
+// yield waits for the API requests in flight to finish (Deps.Priority),
+// from what is left of the batch's YieldMax.
+func (w *worker) yield(b *batch) {
+	if b.yield > 0 {
+		b.yield -= w.c.deps.Priority.Wait(b.yield)
+	}
 }
 
 // decode decodes and validates the batch's records into w.events; the
@@ -291,6 +302,9 @@ func (w *worker) foldUsers(b *batch) error {
 		}
 	}
 	for i := range w.events {
+		if i%64 == 63 {
+			w.yield(b)
+		}
 		ev := &w.events[i]
 		u := users[ev.UserID]
 		if u == nil {

@@ -316,7 +316,7 @@ func (e *Engine) newStream(context.Context) error {
 	var err error
 	e.cons, err = stream.NewConsumer(e.cfg.Stream, stream.Deps{
 		Store: e.store, Extractor: e.extractor, Catalogue: e.cat, Sink: sink{e.feed, e.aud}, Observer: e.met, DLQ: e.prod,
-		Trainer: trainer{e.rank.Model(), e.log},
+		Trainer: trainer{e.rank.Model(), e.log}, Priority: &e.limit.gate,
 	})
 	return err
 }

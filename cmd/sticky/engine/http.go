@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/priority"
 )
 
 // routes maps every endpoint to its handler. The handlers live in one file
@@ -54,6 +55,9 @@ func (e *Engine) routes() http.Handler {
 type limiter struct {
 	sem  chan struct{}
 	shed func(route string) // counts a shed request
+	// gate counts the requests admitted, so that ingest waits for them
+	// (stream.Deps.Priority).
+	gate priority.Gate
 }
 
 // retryAfter is the Retry-After of a shed request, in seconds.
@@ -74,7 +78,11 @@ func (l *limiter) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, "", "overloaded: too many requests in flight, retry after "+retryAfter+"s")
 			return
 		}
-		defer func() { <-l.sem }()
+		l.gate.Enter()
+		defer func() {
+			l.gate.Leave()
+			<-l.sem
+		}()
 		h(w, r)
 	}
 }

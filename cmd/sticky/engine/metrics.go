@@ -32,7 +32,7 @@ type metrics struct {
 	pushSelect                            prometheus.Histogram
 
 	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
-	diskDesc, trimmedDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
+	diskDesc, trimmedDesc, yieldDesc, yieldsDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 	audLoadedDesc, audLoadDesc                                                                 *prometheus.Desc
 }
@@ -99,6 +99,8 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		cacheMaxDesc:     prometheus.NewDesc("sticky_state_cache_max_bytes", "Configured size of the user cache.", nil, nil),
 		diskDesc:         prometheus.NewDesc("sticky_state_disk_bytes", "Badger size on disk, by part.", []string{"part"}, nil),
 		trimmedDesc:      prometheus.NewDesc("sticky_state_builder_freed_bytes_total", "Bytes of Badger's idle table-builder buffers freed by the store (state.Config.BuilderTrimInterval).", nil, nil),
+		yieldDesc:        prometheus.NewDesc("sticky_stream_yield_seconds_total", "Time partition workers waited for API requests in flight before folding (stream.Config.YieldMax).", nil, nil),
+		yieldsDesc:       prometheus.NewDesc("sticky_stream_yields_total", "Waits of partition workers for API requests in flight.", nil, nil),
 		commitsDesc:      prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
 		checkpointsDesc:  prometheus.NewDesc("sticky_state_item_checkpoints_total", "Checkpoints of a partition's item shares written to Badger.", nil, nil),
 		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
@@ -161,7 +163,7 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
-		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.yieldDesc, m.yieldsDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
 		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc,
 		m.audLoadedDesc, m.audLoadDesc} {
 		ch <- d
@@ -185,6 +187,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.LSMBytes), "lsm")
 	ch <- prometheus.MustNewConstMetric(m.diskDesc, prometheus.GaugeValue, float64(ss.VLogBytes), "vlog")
 	ch <- prometheus.MustNewConstMetric(m.trimmedDesc, prometheus.CounterValue, float64(ss.BuilderFreed))
+	waited, waits := e.limit.gate.Waited()
+	ch <- prometheus.MustNewConstMetric(m.yieldDesc, prometheus.CounterValue, waited.Seconds())
+	ch <- prometheus.MustNewConstMetric(m.yieldsDesc, prometheus.CounterValue, float64(waits))
 	ch <- prometheus.MustNewConstMetric(m.commitsDesc, prometheus.CounterValue, float64(ss.Commits))
 	ch <- prometheus.MustNewConstMetric(m.checkpointsDesc, prometheus.CounterValue, float64(ss.Checkpoints))
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
