@@ -53,10 +53,12 @@ type Config struct {
 	BatchEvents int
 	// YieldMax bounds how long a worker waits, per batch, for the API
 	// requests in flight (Deps.Priority) to finish before it folds: before
-	// the batch and every 64 events of it. Requests then get the cores
-	// first and ingest takes the gaps between them; the bound keeps ingest
-	// going, and freshness bounded, under a steady stream of requests.
-	// Negative: never wait. Default 2ms.
+	// the batch and every 64 events of it. While requests are in flight,
+	// the workers also apply one batch at a time, leaving the other cores
+	// to the requests. Requests then get the cores first and ingest takes
+	// the gaps between them; the bound keeps ingest going, and freshness
+	// bounded, under a steady stream of requests. Negative: never wait,
+	// and apply batches at once whatever is in flight. Default 2ms.
 	YieldMax time.Duration
 	// FetchMaxBytes bounds one fetch response; memory for fetches is about
 	// brokers × this. Default 16 MiB.

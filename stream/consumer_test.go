@@ -20,6 +20,7 @@ import (
 
 	"github.com/stickyhq/sticky/bench/synth"
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/priority"
 	"github.com/stickyhq/sticky/state"
 	"github.com/stickyhq/sticky/stream"
 	"github.com/stickyhq/sticky/stream/streamtest"
@@ -52,6 +53,8 @@ type harness struct {
 	obs       *countingObserver
 	cl        *kgo.Client    // test producer
 	trainer   stream.Trainer // nil: none
+	sink      stream.Sink    // nil: none
+	priority  *priority.Gate // nil: none
 }
 
 func newHarness(t *testing.T, partitions int32) *harness {
@@ -97,7 +100,7 @@ func (h *harness) run(group string) (*stream.Consumer, func()) {
 	cfg := h.cfg
 	cfg.Group = h.name + "-" + group
 	c, err := stream.NewConsumer(cfg, stream.Deps{Store: h.store, Extractor: h.extractor, Catalogue: h.cat, Observer: h.obs, DLQ: h.dlq,
-		Trainer: h.trainer})
+		Trainer: h.trainer, Sink: h.sink, Priority: h.priority})
 	if err != nil {
 		h.t.Fatal(err)
 	}

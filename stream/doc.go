@@ -10,7 +10,10 @@
 // worker goroutine per partition it was given (group.go); revocation stops a
 // worker after its batch in flight and waits for it. A worker (worker.go)
 // applies its partition's records in batches of at most Config.BatchEvents,
-// each batch in steps (worker.apply):
+// each batch in steps (worker.apply). Before the steps, while API requests
+// are in flight (Deps.Priority), it waits up to Config.YieldMax for them,
+// and then applies the batch holding the consumer's fold lock, so that one
+// worker folds at a time and requests keep the other cores.
 //
 //  1. decode: each record is decoded and validated (DecodeRecord); the
 //     malformed ones are set aside.

@@ -82,6 +82,10 @@ type Consumer struct {
 	bad  *limitedLog
 	adm  *kadm.Client
 
+	// foldMu is held by the worker applying a batch while API requests
+	// are in flight (Deps.Priority), so that only one does then.
+	foldMu sync.Mutex
+
 	mu       sync.Mutex
 	workers  map[int32]*worker
 	joined   bool

@@ -239,6 +239,12 @@ type badRecord struct {
 func (w *worker) apply(recs []*kgo.Record) error {
 	b := batch{recs: recs, yield: w.c.cfg.YieldMax}
 	w.yield(&b)
+	if w.c.cfg.YieldMax > 0 && w.c.deps.Priority.InFlight() > 0 {
+		// Requests are waiting: one batch folds at a time, so that the
+		// workers leave the other cores to them.
+		w.c.foldMu.Lock()
+		defer w.c.foldMu.Unlock()
+	}
 	b.start = time.Now()
 	w.decode(&b)
 	if err := w.foldUsers(&b); err != nil {

@@ -175,7 +175,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.DurationVar(&st.SessionTimeout, "session-timeout", st.SessionTimeout, "how long the group waits for a silent member before moving its partitions")
 	s.kafka.flags(fs)
 	fs.IntVar(&st.BatchEvents, "batch-events", st.BatchEvents, "most events applied per state commit")
-	fs.DurationVar(&st.YieldMax, "yield-max", st.YieldMax, "longest a partition worker waits per batch for API requests in flight before folding; negative: never")
+	fs.DurationVar(&st.YieldMax, "yield-max", st.YieldMax, "longest a partition worker waits per batch for API reads (GETs) in flight before folding, and workers fold one at a time meanwhile; negative: never")
 	fs.Int64Var(&c.ReadyLag, "ready-lag", c.ReadyLag, "largest consumer lag (records) at which /readyz reports ready")
 
 	fs.DurationVar(&c.Index.ApplyEvery, "index-apply-every", c.Index.ApplyEvery,

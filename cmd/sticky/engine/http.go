@@ -55,7 +55,7 @@ func (e *Engine) routes() http.Handler {
 type limiter struct {
 	sem  chan struct{}
 	shed func(route string) // counts a shed request
-	// gate counts the requests admitted, so that ingest waits for them
+	// gate counts the reads admitted, so that ingest waits for them
 	// (stream.Deps.Priority).
 	gate priority.Gate
 }
@@ -69,6 +69,10 @@ func newLimiter(maxInFlight int, shed func(route string)) *limiter {
 
 // wrap returns h behind the bound.
 func (l *limiter) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
+	// Reads are what a caller waits on while ingest can wait; writes
+	// (events, campaigns, acks) are not counted, or a client posting
+	// events steadily would hold back their own ingest.
+	read := strings.HasPrefix(route, "GET ")
 	return func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case l.sem <- struct{}{}:
@@ -78,11 +82,11 @@ func (l *limiter) wrap(route string, h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, "", "overloaded: too many requests in flight, retry after "+retryAfter+"s")
 			return
 		}
-		l.gate.Enter()
-		defer func() {
-			l.gate.Leave()
-			<-l.sem
-		}()
+		if read {
+			l.gate.Enter()
+			defer l.gate.Leave()
+		}
+		defer func() { <-l.sem }()
 		h(w, r)
 	}
 }

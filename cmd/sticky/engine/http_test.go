@@ -126,3 +126,39 @@ func TestEngineSheds(t *testing.T) {
 		t.Fatalf("items after release: %d %+v", code, body)
 	}
 }
+
+// TestLimiterCountsReadsForIngest checks what the ingest waits for: a GET
+// in flight counts in the limiter's gate, a POST does not, and neither
+// does a request once answered.
+func TestLimiterCountsReadsForIngest(t *testing.T) {
+	l := newLimiter(8, func(string) {})
+	inside := make(chan int64, 1)
+	h := func(w http.ResponseWriter, r *http.Request) {
+		inside <- l.gate.InFlight()
+		w.WriteHeader(http.StatusOK)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /read", l.wrap("GET /read", h))
+	mux.Handle("POST /write", l.wrap("POST /write", h))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := <-inside; n != 1 {
+		t.Errorf("a GET in flight counted %d in the gate, want 1", n)
+	}
+	resp, err = http.Post(srv.URL+"/write", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := <-inside; n != 0 {
+		t.Errorf("a POST in flight counted %d in the gate, want 0", n)
+	}
+	if n := l.gate.InFlight(); n != 0 {
+		t.Errorf("%d requests counted after all were answered", n)
+	}
+}
