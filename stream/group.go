@@ -63,7 +63,8 @@ type Deps struct {
 	Observer  Observer  // may be nil
 	DLQ       *Producer // required: malformed records are parked there
 	// Priority, if set, counts the API requests in flight; workers wait
-	// for them (up to Config.YieldMax per batch) before and while folding.
+	// for them (up to Config.YieldMax per batch) before and while folding,
+	// and fold one at a time meanwhile (Gate.Serialize).
 	Priority *priority.Gate
 }
 
@@ -81,10 +82,6 @@ type Consumer struct {
 	log  *slog.Logger
 	bad  *limitedLog
 	adm  *kadm.Client
-
-	// foldMu is held by the worker applying a batch while API requests
-	// are in flight (Deps.Priority), so that only one does then.
-	foldMu sync.Mutex
 
 	mu       sync.Mutex
 	workers  map[int32]*worker

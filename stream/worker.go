@@ -239,11 +239,10 @@ type badRecord struct {
 func (w *worker) apply(recs []*kgo.Record) error {
 	b := batch{recs: recs, yield: w.c.cfg.YieldMax}
 	w.yield(&b)
-	if w.c.cfg.YieldMax > 0 && w.c.deps.Priority.InFlight() > 0 {
-		// Requests are waiting: one batch folds at a time, so that the
-		// workers leave the other cores to them.
-		w.c.foldMu.Lock()
-		defer w.c.foldMu.Unlock()
+	if w.c.cfg.YieldMax > 0 {
+		// While requests are in flight, one batch folds at a time, so
+		// that the workers leave the other cores to them.
+		defer w.c.deps.Priority.Serialize()()
 	}
 	b.start = time.Now()
 	w.decode(&b)

@@ -9,6 +9,10 @@
 // of requests; the wait lets folds, which lose little by starting a few
 // milliseconds later, go after the requests that lose a lot.
 //
+// Background tasks that may run at once (the partition workers) also call
+// Serialize around their work: while requests are in
+// flight they run one at a time, leaving the other cores to the requests.
+//
 // A nil *Gate is valid: it counts nothing and never waits.
 package priority
 
@@ -27,6 +31,20 @@ type Gate struct {
 
 	mu   sync.Mutex
 	idle chan struct{} // closed when n next reaches 0; nil when nobody waits
+
+	serial sync.Mutex // held by the background task running while requests are in flight
+}
+
+// Serialize returns at once, with a release that does nothing, when no
+// request is in flight; otherwise it waits until no other background task
+// holds the gate's turn and returns the release of its own. Call the
+// release when the work is done.
+func (g *Gate) Serialize() (release func()) {
+	if g == nil || g.n.Load() == 0 {
+		return func() {}
+	}
+	g.serial.Lock()
+	return g.serial.Unlock
 }
 
 // Enter marks a request in flight; Leave must follow.

@@ -104,3 +104,32 @@ func TestNilGate(t *testing.T) {
 		t.Fatal("a nil gate waited or counted")
 	}
 }
+
+func TestSerialize(t *testing.T) {
+	var g Gate
+	// Nothing in flight: no turn is taken.
+	r1, r2 := g.Serialize(), g.Serialize()
+	r1()
+	r2()
+	g.Enter()
+	defer g.Leave()
+	release := g.Serialize()
+	got := make(chan struct{})
+	go func() {
+		defer close(got)
+		g.Serialize()()
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second task took the turn while the first held it with a request in flight")
+	case <-time.After(20 * time.Millisecond):
+	}
+	release()
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second task did not get the turn once the first released it")
+	}
+	var nilGate *Gate
+	nilGate.Serialize()()
+}
