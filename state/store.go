@@ -16,7 +16,6 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
-	"github.com/dgraph-io/ristretto/v2/z"
 
 	"github.com/stickyhq/sticky/features"
 	"github.com/stickyhq/sticky/internal/bytesize"
@@ -250,11 +249,10 @@ func Open(cfg Config) (*Store, error) {
 		stop:  make(chan struct{}),
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	s.wg.Add(1)
-	go s.gcLoop()
+	s.every(cfg.GCInterval, s.gcValueLog)
+	// Badger's idle table-builder buffers (builderpool.go).
 	if p := builderPool(db); p != nil && cfg.BuilderTrimInterval > 0 {
-		s.wg.Add(1)
-		go s.trimLoop(p)
+		s.every(cfg.BuilderTrimInterval, func() { s.trimmed.Add(trimBuilderPool(p)) })
 	}
 	return s, nil
 }
@@ -271,46 +269,39 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-func (s *Store) gcLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.GCInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		// Each successful run rewrites one value-log file; repeat until
-		// there is nothing worth rewriting.
-		for i := 0; i < 16; i++ {
+// every runs fn every d until Close, on a goroutine the store owns.
+func (s *Store) every(d time.Duration, fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
 			select {
 			case <-s.stop:
 				return
-			default:
-			}
-			if err := s.db.RunValueLogGC(0.5); err != nil {
-				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-					s.log.Warn("value log GC failed", "err", err)
-				}
-				break
+			case <-t.C:
+				fn()
 			}
 		}
-	}
+	}()
 }
 
-// trimLoop frees the table-builder buffers Badger's pool keeps, every
-// BuilderTrimInterval, until Close.
-func (s *Store) trimLoop(p *z.AllocatorPool) {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.BuilderTrimInterval)
-	defer t.Stop()
-	for {
+// gcValueLog runs Badger's value-log GC: each successful run rewrites one
+// value-log file, so it repeats until there is nothing worth rewriting (or
+// the store closes).
+func (s *Store) gcValueLog() {
+	for i := 0; i < 16; i++ {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
-			s.trimmed.Add(trimBuilderPool(p))
+		default:
+		}
+		if err := s.db.RunValueLogGC(0.5); err != nil {
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				s.log.Warn("value log GC failed", "err", err)
+			}
+			return
 		}
 	}
 }
