@@ -10,8 +10,10 @@
 // milliseconds later, go after the requests that lose a lot.
 //
 // Background tasks that may run at once (the partition workers) also call
-// Serialize around their work: while requests are in
-// flight they run one at a time, leaving the other cores to the requests.
+// Serialize around their work: while requests are in flight they run one
+// at a time, leaving the other cores to the requests. It is best effort: a
+// task that started while none was in flight runs on beside the one that
+// takes the turn.
 //
 // A nil *Gate is valid: it counts nothing and never waits.
 package priority
