@@ -12,8 +12,10 @@
 // applies its partition's records in batches of at most Config.BatchEvents,
 // each batch in steps (worker.apply). Before the steps, while API requests
 // are in flight (Deps.Priority), it waits up to Config.YieldMax for them,
-// and then applies the batch holding the gate's turn (Gate.Serialize), so
-// that one worker folds at a time and requests keep the other cores.
+// and then folds, commits and publishes the batch holding the gate's turn
+// (Gate.Serialize; not while parking dead letters, which waits on the
+// broker), so that one worker at a time does and requests keep the other
+// cores.
 //
 //  1. decode: each record is decoded and validated (DecodeRecord); the
 //     malformed ones are set aside.

@@ -239,19 +239,22 @@ type badRecord struct {
 func (w *worker) apply(recs []*kgo.Record) error {
 	b := batch{recs: recs, yield: w.c.cfg.YieldMax}
 	w.yield(&b)
-	if w.c.cfg.YieldMax > 0 {
-		// While requests are in flight, one batch folds at a time, so
-		// that the workers leave the other cores to them.
-		defer w.c.deps.Priority.Serialize()()
-	}
 	b.start = time.Now()
+	// While requests are in flight, one worker at a time folds, and
+	// commits and publishes, so that the workers leave the other cores to
+	// them; not while parking dead letters, which waits on the broker.
+	release := w.turn()
 	w.decode(&b)
-	if err := w.foldUsers(&b); err != nil {
+	err := w.foldUsers(&b)
+	release()
+	if err != nil {
 		return err
 	}
 	if err := w.park(&b); err != nil {
 		return err
 	}
+	release = w.turn()
+	defer release()
 	if err := w.commit(&b); err != nil {
 		return err
 	}
@@ -259,6 +262,16 @@ func (w *worker) apply(recs []*kgo.Record) error {
 	w.report(&b)
 	w.maybeCheckpoint(time.Now())
 	return nil
+}
+
+// turn takes the background tasks' turn while API requests are in flight
+// (Deps.Priority, Gate.Serialize) and returns its release; with YieldMax
+// negative it takes none.
+func (w *worker) turn() (release func()) {
+	if w.c.cfg.YieldMax <= 0 {
+		return func() {}
+	}
+	return w.c.deps.Priority.Serialize()
 }
 
 // yield waits for the API requests in flight to finish (Deps.Priority),
