@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -62,6 +63,33 @@ func (w *Workload) Limit(n int) {
 	if n > 0 && n < len(w.Events) {
 		w.Events = w.Events[:n]
 	}
+}
+
+// Scale multiplies every gap between events by f, keeping the first
+// event's time: f = 20 replays a year of events as twenty years, as a log
+// of a slower shop would run. It tests that quality does not hang on time
+// constants tuned to one shop's pace. The name says the factor; f must be
+// positive and finite, and the stretched span at most 290 years.
+func (w *Workload) Scale(f float64) error {
+	if !(f > 0) || math.IsInf(f, 0) {
+		return fmt.Errorf("time scale must be positive and finite, got %v", f)
+	}
+	if f == 1 || len(w.Events) == 0 {
+		return nil
+	}
+	t0 := w.Events[0].Time
+	span := w.Events[len(w.Events)-1].Time.Sub(t0)
+	if float64(span)*f > 290*365*24*float64(time.Hour) {
+		return fmt.Errorf("time scale %v stretches %v of events beyond 290 years", f, span)
+	}
+	evs := make([]features.Event, len(w.Events))
+	copy(evs, w.Events)
+	for i := range evs {
+		evs[i].Time = t0.Add(time.Duration(float64(evs[i].Time.Sub(t0)) * f))
+	}
+	w.Events = evs
+	w.Name = fmt.Sprintf("%s, time ×%g", w.Name, f)
+	return nil
 }
 
 // SynthConfig sizes a synthetic workload.

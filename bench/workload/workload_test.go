@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"math"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -80,5 +81,32 @@ func TestFilesRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadFiles(filepath.Join(dir, "missing"), ""); err == nil {
 		t.Fatal("a missing file was read")
+	}
+}
+
+func TestScale(t *testing.T) {
+	t0 := time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := &Workload{Name: "w", Events: []features.Event{
+		{ID: "a", Time: t0}, {ID: "b", Time: t0.Add(time.Hour)}, {ID: "c", Time: t0.Add(3 * time.Hour)},
+	}}
+	orig := w.Events
+	if err := w.Scale(20); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Duration{0, 20 * time.Hour, 60 * time.Hour} {
+		if got := w.Events[i].Time.Sub(t0); got != want {
+			t.Errorf("event %d at +%v, want +%v", i, got, want)
+		}
+	}
+	if orig[2].Time != t0.Add(3*time.Hour) {
+		t.Errorf("Scale changed the events it was given: %v", orig[2].Time)
+	}
+	if w.Name != "w, time ×20" {
+		t.Errorf("name %q", w.Name)
+	}
+	for _, f := range []float64{0, -1, math.Inf(1), math.NaN(), 1e7} {
+		if err := w.Scale(f); err == nil {
+			t.Errorf("Scale(%v) accepted", f)
+		}
 	}
 }

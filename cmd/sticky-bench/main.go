@@ -130,6 +130,7 @@ func newFlagSet(sub string, stderr io.Writer) *flag.FlagSet {
 type workloadFlags struct {
 	name, dataDir, events, items string
 	limit                        int
+	timeScale                    float64
 	synth                        workload.SynthConfig
 	seed                         uint64
 }
@@ -141,6 +142,7 @@ func (f *workloadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.events, "events", "", "file of Sticky events (JSON lines in time order, .gz gunzipped) to replay")
 	fs.StringVar(&f.items, "items-file", "", "with --events: catalogue file (JSON lines of items)")
 	fs.IntVar(&f.limit, "limit", 0, "replay only the first N events (0: all)")
+	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply every gap between events by this (20 replays a year of events as twenty: quality must not depend on the shop's pace)")
 	fs.IntVar(&f.synth.Users, "users", f.synth.Users, "synthetic: shoppers")
 	fs.IntVar(&f.synth.Items, "items", f.synth.Items, "synthetic: catalogue items")
 	fs.IntVar(&f.synth.Days, "days", f.synth.Days, "synthetic: days of history")
@@ -177,6 +179,11 @@ func (f *workloadFlags) load() (*workload.Workload, error) {
 		return nil, err
 	}
 	w.Limit(f.limit)
+	if f.timeScale != 1 {
+		if err := w.Scale(f.timeScale); err != nil {
+			return nil, fmt.Errorf("--time-scale: %w", err)
+		}
+	}
 	return w, nil
 }
 
