@@ -56,7 +56,13 @@ type Config struct {
 	// BucketsMax bounds the context buckets kept per item. Default 24.
 	BucketsMax int
 
-	// CoocHalfLife is the half-life of co-occurrence weights. Default 30 days.
+	// CoocHalfLife is the half-life of co-occurrence weights; negative:
+	// they never decay. Default negative (NoDecay). Co-occurrence is
+	// knowledge about items, not about this week: with a half-life, a shop
+	// whose pairs are weeks apart (a slow shop, a catalogue of films) loses
+	// its neighbour lists to whatever co-occurred last, while popularity,
+	// trends and affinities keep their own half-lives. Measured in
+	// docs/design.md ("Time constants and a shop's pace").
 	CoocHalfLife time.Duration
 	// CoocWindow: two items acted on by one user within this time co-occur.
 	// Default 24 hours.
@@ -114,7 +120,7 @@ func DefaultConfig() Config {
 		TrendLongHalfLife:  7 * day,
 		BucketHalfLife:     14 * day,
 		BucketsMax:         24,
-		CoocHalfLife:       30 * day,
+		CoocHalfLife:       NoDecay,
 		CoocWindow:         day,
 		CoocMaxPairs:       5,
 		NeighboursMax:      30,
@@ -183,6 +189,9 @@ func (c *Config) Validate() error {
 		"TrendShortHalfLife": c.TrendShortHalfLife, "TrendLongHalfLife": c.TrendLongHalfLife,
 		"BucketHalfLife": c.BucketHalfLife, "CoocHalfLife": c.CoocHalfLife,
 	} {
+		if name == "CoocHalfLife" && d < 0 {
+			continue // no decay
+		}
 		if d < time.Millisecond {
 			return fmt.Errorf("features: %s must be at least 1ms, got %v", name, d)
 		}
@@ -283,8 +292,11 @@ func eachListItem(b []byte, fn func(item string) error) error {
 	return nil
 }
 
+// NoDecay is the half-life of a value that never decays (CoocHalfLife).
+const NoDecay time.Duration = -1
+
 // HalfLives are the configured half-lives in milliseconds, the unit every
-// Decayed value is read with.
+// Decayed value is read with; 0 means no decay.
 type HalfLives struct {
 	Affinity, Habit, Price                int64
 	Popularity, Short, Long, Bucket, Cooc int64
@@ -302,7 +314,7 @@ func (c *Config) params() params {
 		HalfLives: HalfLives{
 			Affinity: ms(c.AffinityHalfLife), Habit: ms(c.HabitHalfLife), Price: ms(c.PriceHalfLife),
 			Popularity: ms(c.PopularityHalfLife), Short: ms(c.TrendShortHalfLife), Long: ms(c.TrendLongHalfLife),
-			Bucket: ms(c.BucketHalfLife), Cooc: ms(c.CoocHalfLife),
+			Bucket: ms(c.BucketHalfLife), Cooc: ms(max(c.CoocHalfLife, 0)),
 		},
 		win: ms(c.CoocWindow),
 	}

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -87,19 +88,23 @@ func (s *Scores) merge(key string, d Decayed, halfLife int64, limit int) {
 }
 
 // keepStrongest keeps the n entries of largest magnitude at time at, in
-// their original order; ties keep the earlier entry.
+// their original order; ties keep the entry updated later, then the
+// earlier one. Ties are common in values that never decay (small integer
+// weights): keeping the first-come among them would freeze a full list on
+// its oldest entries.
 func (s Scores) keepStrongest(n int, at, halfLife int64) Scores {
 	if n >= len(s) {
 		return s
 	}
 	type ranked struct {
 		mag float64
+		at  int64
 		idx int
 	}
 	var buf [64]ranked
 	r := buf[:0]
 	for i := range s {
-		r = append(r, ranked{math.Abs(s[i].Value(at, halfLife)), i})
+		r = append(r, ranked{math.Abs(s[i].Value(at, halfLife)), s[i].At, i})
 	}
 	slices.SortFunc(r, func(a, b ranked) int {
 		if a.mag != b.mag {
@@ -107,6 +112,9 @@ func (s Scores) keepStrongest(n int, at, halfLife int64) Scores {
 				return -1
 			}
 			return 1
+		}
+		if a.at != b.at {
+			return cmp.Compare(b.at, a.at)
 		}
 		return a.idx - b.idx
 	})

@@ -123,3 +123,22 @@ func TestPopKeyOrdersLikeValues(t *testing.T) {
 		t.Fatal("PopKey of zero should be -Inf")
 	}
 }
+
+// TestScoresBoundTiesKeepRecent: among equal magnitudes (values that never
+// decay), eviction keeps the entries updated later, so a full list of
+// equal weights still takes in what is new rather than freezing on its
+// first entries.
+func TestScoresBoundTiesKeepRecent(t *testing.T) {
+	var s Scores
+	for i := range 4 { // a..d at times 0..3, all weight 1, no decay
+		s.Add(string(rune('a'+i)), 1, int64(i), 0, 4)
+	}
+	s.Add("e", 1, 4, 0, 4) // full: keep the 2 most recent of a..d, then e
+	var got []string
+	for _, e := range s {
+		got = append(got, e.Key)
+	}
+	if strings.Join(got, " ") != "c d e" {
+		t.Fatalf("after eviction: %v, want c d e", got)
+	}
+}

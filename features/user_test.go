@@ -357,3 +357,33 @@ func TestConfigRejectsBadWeights(t *testing.T) {
 		t.Fatalf("defaults rejected: %v", err)
 	}
 }
+
+// TestCoocNeverDecays: the default co-occurrence half-life is none, any
+// negative one means none, and a positive one below a millisecond is
+// still rejected; a pair's weight is then the same years later.
+func TestCoocNeverDecays(t *testing.T) {
+	for _, hl := range []time.Duration{NoDecay, -time.Hour} {
+		c := DefaultConfig()
+		c.CoocHalfLife = hl
+		if err := c.Validate(); err != nil {
+			t.Fatalf("CoocHalfLife %v rejected: %v", hl, err)
+		}
+		if got := NewExtractor(c).HalfLives().Cooc; got != 0 {
+			t.Fatalf("CoocHalfLife %v: %d ms, want 0 (no decay)", hl, got)
+		}
+	}
+	if DefaultConfig().CoocHalfLife != NoDecay {
+		t.Fatalf("default CoocHalfLife %v, want NoDecay", DefaultConfig().CoocHalfLife)
+	}
+	c := DefaultConfig()
+	c.CoocHalfLife = time.Microsecond
+	if err := c.Validate(); err == nil {
+		t.Fatal("CoocHalfLife 1µs accepted")
+	}
+	f := NewExtractor(DefaultConfig())
+	var s ItemStats
+	s.ApplyPair("b", 4, 0, f)
+	if got, _ := s.Neighbours.Get("b"); got.Value(10*365*24*3600*1000, f.HalfLives().Cooc) != 4 {
+		t.Fatalf("pair weight ten years later: %v, want 4", got)
+	}
+}

@@ -195,7 +195,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.DurationVar(&f.AffinityHalfLife, "affinity-half-life", f.AffinityHalfLife, "half-life of category and brand affinities")
 	fs.DurationVar(&f.HabitHalfLife, "habit-half-life", f.HabitHalfLife, "half-life of hour, device and context habits")
 	fs.DurationVar(&f.PopularityHalfLife, "popularity-half-life", f.PopularityHalfLife, "half-life of item popularity")
-	fs.DurationVar(&f.CoocHalfLife, "cooc-half-life", f.CoocHalfLife, "half-life of co-occurrence weights")
+	fs.DurationVar(&f.CoocHalfLife, "cooc-half-life", f.CoocHalfLife, "half-life of co-occurrence weights (negative: they never decay)")
 	fs.TextVar(&f.Weights, "weights", f.Weights, "event weights, type=weight,...")
 	fs.TextVar(&f.EarnRules, "earn-rules", f.EarnRules, "loyalty points per event type: type=N[/unit]@Mm (N points, per currency unit if /unit, expiring M months later)")
 	fs.TextVar(&f.Tiers, "tiers", f.Tiers, "loyalty tiers: name:points earned in the tier window, lowest first")
