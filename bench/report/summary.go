@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/stickyhq/sticky/bench/system"
+	"github.com/stickyhq/sticky/ranker"
 )
 
 // Summary is the end-of-run summary for a terminal: a line on the run,
@@ -35,6 +36,9 @@ func Summary(r *system.Result) string {
 		fmt.Fprintf(&b, "\nQuality — prequential, top %d, %s\n", q.K, qualityScope(q))
 		if q.Exclusion != "" {
 			fmt.Fprintf(&b, "protocol %s: %s\n", q.Protocol, q.Exclusion)
+		}
+		if q.StickyRepeat != "" && q.StickyRepeat != ranker.RepeatLearn.String() {
+			fmt.Fprintf(&b, "sticky runs with --repeat %s: nothing the user bought is among its candidates\n", q.StickyRepeat)
 		}
 		b.WriteString(qualityTable(q).text())
 	}

@@ -219,7 +219,10 @@ type Quality struct {
 	// Protocol is the exclusion rule applied to every list
 	// (quality.Protocol: repeats-allowed or exclude-seen), Exclusion the
 	// rule in words.
-	Protocol  string          `json:"protocol,omitempty"`
-	Exclusion string          `json:"exclusion,omitempty"`
-	Scores    []quality.Score `json:"scores"`
+	Protocol  string `json:"protocol,omitempty"`
+	Exclusion string `json:"exclusion,omitempty"`
+	// StickyRepeat is Sticky's ranker.Config.Repeat in the evaluation
+	// (learn, the default, or never: what a shop sets for films and books).
+	StickyRepeat string          `json:"sticky_repeat,omitempty"`
+	Scores       []quality.Score `json:"scores"`
 }

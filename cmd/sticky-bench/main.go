@@ -199,6 +199,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		qEvents      int
 		qInteract    bool
 		excludeSeen  bool
+		repeat       ranker.Repeat
 		noQuality    bool
 		k            int
 		targets      string
@@ -209,6 +210,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	fs.IntVar(&k, "k", 10, "list length asked for and scored (HR@K, NDCG@K)")
 	fs.IntVar(&qEvents, "quality-events", 300_000, "quality: evaluate on the first N events (0: all)")
 	fs.BoolVar(&qInteract, "quality-interactions", false, "quality: evaluate before every item interaction, not only purchases")
+	fs.TextVar(&repeat, "repeat", ranker.RepeatLearn, "quality: Sticky's --repeat, learn (the default) or never (nothing bought is shown again: films, books)")
 	fs.BoolVar(&excludeSeen, "exclude-seen", false, "quality: remove from every list each item the user interacted with before (default: only dismissed, bought and not repeatable, unavailable)")
 	if sub == "run" {
 		fs.StringVar(&brokers, "brokers", "", "Kafka brokers; empty starts an embedded kfake broker in the harness")
@@ -292,7 +294,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		if excludeSeen {
 			p = quality.ExcludeSeen
 		}
-		q := evaluateQuality(w, k, qInteract, p, stderr)
+		q := evaluateQuality(w, k, qInteract, p, repeat, stderr)
 		res.Quality = q
 	}
 	res.Seconds = time.Since(started).Seconds()
@@ -308,15 +310,18 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 }
 
 // evaluateQuality runs Sticky's ranker, the baseline's rules and the
-// reference baselines over the workload under protocol p, with a progress
+// reference baselines over the workload under protocol p (Sticky with
+// Config.Repeat repeat), with a progress
 // line on stderr every 5 s.
-func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, stderr io.Writer) *system.Quality {
-	recs := quality.Standard(w.Items, features.DefaultConfig(), ranker.DefaultConfig())
+func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, repeat ranker.Repeat, stderr io.Writer) *system.Quality {
+	rc := ranker.DefaultConfig()
+	rc.Repeat = repeat
+	recs := quality.Standard(w.Items, features.DefaultConfig(), rc)
 	fmt.Fprintf(stderr, "quality: protocol %s: %s\n", p, p.Rule())
 	scores := quality.Evaluate(w, recs, quality.Options{K: k, Interactions: interactions, Protocol: p,
 		Progress: func(pr quality.Progress) { fmt.Fprintln(stderr, pr) }})
 	return &system.Quality{Workload: w.Name, Events: len(w.Events), K: k, Interactions: interactions,
-		Protocol: p.String(), Exclusion: p.Rule(), Scores: scores}
+		Protocol: p.String(), Exclusion: p.Rule(), StickyRepeat: recs[0].(*quality.Sticky).Ranker().Config().Repeat.String(), Scores: scores}
 }
 
 func benchConvert(args []string, stdout, stderr io.Writer) error {

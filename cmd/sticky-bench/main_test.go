@@ -356,3 +356,33 @@ func TestHelpAndEnvironment(t *testing.T) {
 		t.Fatalf("a bad STICKY_BENCH_USERS: %v", err)
 	}
 }
+
+// TestQualityRepeat: `quality --repeat never` evaluates Sticky with
+// ranker.Config.Repeat never, and the result and the summary say so; the
+// default is learn, unstated in the summary.
+func TestQualityRepeat(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "learn"},
+		{[]string{"--repeat", "never"}, "never"},
+	} {
+		out := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"--users", "60", "--items", "80", "--days", "2", "--out", out}, tc.args...)
+		if err := benchRun(t.Context(), "quality", args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, stderr.String())
+		}
+		res, err := report.ReadJSON(filepath.Join(out, "result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Quality == nil || res.Quality.StickyRepeat != tc.want {
+			t.Fatalf("%v: quality %+v, want sticky_repeat %q", tc.args, res.Quality, tc.want)
+		}
+		if said := strings.Contains(stdout.String(), "sticky runs with --repeat never"); said != (tc.want == "never") {
+			t.Errorf("%v: summary states the repeat policy: %v\n%s", tc.args, said, stdout.String())
+		}
+	}
+}
