@@ -309,10 +309,9 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	return nil
 }
 
-// evaluateQuality runs Sticky's ranker, the baseline's rules and the
-// reference baselines over the workload under protocol p (Sticky with
-// Config.Repeat repeat), with a progress
-// line on stderr every 5 s.
+// evaluateQuality runs Sticky's ranker (with Config.Repeat repeat), the
+// baseline's rules and the reference baselines over the workload under
+// protocol p, with a progress line on stderr every 5 s.
 func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, repeat ranker.Repeat, stderr io.Writer) *system.Quality {
 	rc := ranker.DefaultConfig()
 	rc.Repeat = repeat
