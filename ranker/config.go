@@ -31,10 +31,14 @@ type Config struct {
 	// MaxK caps K. Default 100.
 	MaxK int
 	// Concurrent is how many requests are ranked at once; the others wait
-	// their turn before touching the index. Ranking is CPU-bound: more at
-	// once than there are cores only gets rankings preempted while they
-	// hold the index's read lock, which stalls its writer and every
-	// request behind it. Default 2 × GOMAXPROCS.
+	// their turn before touching the index. Ranking is CPU-bound, but the
+	// Go scheduler shares the cores among runnable goroutines alike: with
+	// ingest's workers, Badger's compactors and the GC runnable beside
+	// them, rankings get a share of the CPU in proportion to how many run
+	// at once, and a queue of waiting requests gets none. Measured in the
+	// harness at 1k req/s with live ingest (docs/design.md, "The serving
+	// path"): p99 414–648 ms with 2 × GOMAXPROCS, 133–217 ms with 8 to 32
+	// × GOMAXPROCS. Default 8 × GOMAXPROCS.
 	Concurrent int
 	// MaxPerCategory is the diversity rule: at most this many items of one
 	// category in the top K, unless too few other items remain. Default 3.
@@ -86,7 +90,7 @@ type Boost struct {
 func DefaultConfig() Config {
 	return Config{
 		DefaultK: 10, MaxK: 100, MaxPerCategory: 3, Seeds: 10, MinNeighbour: 0.05, Categories: 3, PerCategory: 20,
-		PerBucket: 20, Trending: 20, Popular: 30, Own: 30, Repeat: RepeatLearn, Concurrent: 2 * runtime.GOMAXPROCS(0),
+		PerBucket: 20, Trending: 20, Popular: 30, Own: 30, Repeat: RepeatLearn, Concurrent: 8 * runtime.GOMAXPROCS(0),
 		Model:   DefaultModelConfig(),
 		Weights: Weights{Cooc: 3, Category: 1.5, Context: 2, Brand: 1, Bucket: 1, Trend: 0.5, Popularity: 0.5, Price: 0.5},
 	}
