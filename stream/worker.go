@@ -23,9 +23,10 @@ type worker struct {
 	cl        *kgo.Client
 	partition int32
 
-	recs chan []*kgo.Record
-	quit chan struct{}
-	done chan struct{}
+	recs   chan []*kgo.Record
+	queued []*kgo.Record // gather's buffer, reused
+	quit   chan struct{}
+	done   chan struct{}
 
 	last      int64                  // last applied offset; -1 none
 	lastKnown bool                   // last was read from the store
@@ -90,7 +91,10 @@ func (w *worker) run() {
 		case now := <-tick.C:
 			w.maybeCheckpoint(now)
 		case recs := <-w.recs:
-			if !w.process(recs) {
+			recs = w.gather(recs)
+			ok := w.process(recs)
+			clear(w.queued) // the records are applied: do not pin them
+			if !ok {
 				return
 			}
 		}
@@ -148,6 +152,23 @@ func (w *worker) load() error {
 		t.Committed(w.partition, model)
 	}
 	return nil
+}
+
+// gather returns recs followed by the records already queued behind them
+// for this partition, up to BatchEvents: a worker that fell behind applies
+// what waits in one batch, with one commit, rather than a batch per fetch.
+// Nothing waits for records that have not arrived.
+func (w *worker) gather(recs []*kgo.Record) []*kgo.Record {
+	limit := w.c.cfg.BatchEvents
+	if len(recs) >= limit || len(w.recs) == 0 {
+		return recs
+	}
+	buf := append(w.queued[:0], recs...)
+	for len(buf) < limit && len(w.recs) > 0 {
+		buf = append(buf, <-w.recs...) // only this worker receives: it cannot block
+	}
+	w.queued = buf
+	return buf
 }
 
 // process applies records in batches of at most BatchEvents. Told to quit,
