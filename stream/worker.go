@@ -165,7 +165,15 @@ func (w *worker) gather(recs []*kgo.Record) []*kgo.Record {
 	}
 	buf := append(w.queued[:0], recs...)
 	for len(buf) < limit && len(w.recs) > 0 {
-		buf = append(buf, <-w.recs...) // only this worker receives: it cannot block
+		more := <-w.recs // only this worker receives: it cannot block
+		// A fetch that starts again below what buf holds (a re-delivery)
+		// joins from where buf ends, as process would have skipped what
+		// the batch before it applied.
+		i := 0
+		for i < len(more) && more[i].Offset <= buf[len(buf)-1].Offset {
+			i++
+		}
+		buf = append(buf, more[i:]...)
 	}
 	w.queued = buf
 	return buf

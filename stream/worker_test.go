@@ -41,4 +41,18 @@ func TestGatherJoinsQueuedFetches(t *testing.T) {
 	if got := w.gather(recs(20, 12)); len(got) != 12 || len(w.recs) != 1 {
 		t.Fatalf("a fetch of BatchEvents or more: got %d records with %d fetches queued, want it alone", len(got), len(w.recs))
 	}
+
+	// A queued fetch that overlaps the records before it (a re-delivery)
+	// joins from where they end: no record twice in a batch.
+	w = &worker{c: &Consumer{cfg: cfg}, recs: make(chan []*kgo.Record, 4)}
+	w.recs <- recs(2, 5)
+	got = w.gather(recs(0, 4))
+	if len(got) != 7 {
+		t.Fatalf("overlapping fetches 0-3 and 2-6: got %d records, want 7", len(got))
+	}
+	for i, r := range got {
+		if r.Offset != int64(i) {
+			t.Fatalf("record %d has offset %d: a record twice or out of order", i, r.Offset)
+		}
+	}
 }
