@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/stickyhq/sticky/bench/system"
-	"github.com/stickyhq/sticky/ranker"
 )
 
 // Markdown is the report of a run: title and date, the command, machine,
@@ -72,8 +71,8 @@ func Markdown(r *system.Result, plots []string) string {
 		if q.Exclusion != "" {
 			fmt.Fprintf(&b, "Protocol **%s**: %s; each recommender is asked for enough items, the harness removes the excluded ones and keeps the first %d. Seconds is the time each recommender spent recommending and learning.\n\n", q.Protocol, q.Exclusion, q.K)
 		}
-		if q.StickyRepeat != "" && q.StickyRepeat != ranker.RepeatLearn.String() {
-			fmt.Fprintf(&b, "Sticky runs with `--repeat %s`: nothing the user bought is among its candidates.\n\n", q.StickyRepeat)
+		if r := statedRepeat(q); r != "" {
+			fmt.Fprintf(&b, "Sticky runs with `--repeat %s`: nothing the user bought is among its candidates.\n\n", r)
 		}
 		b.WriteString(qualityTable(q).markdown())
 	}

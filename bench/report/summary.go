@@ -37,8 +37,8 @@ func Summary(r *system.Result) string {
 		if q.Exclusion != "" {
 			fmt.Fprintf(&b, "protocol %s: %s\n", q.Protocol, q.Exclusion)
 		}
-		if q.StickyRepeat != "" && q.StickyRepeat != ranker.RepeatLearn.String() {
-			fmt.Fprintf(&b, "sticky runs with --repeat %s: nothing the user bought is among its candidates\n", q.StickyRepeat)
+		if r := statedRepeat(q); r != "" {
+			fmt.Fprintf(&b, "sticky runs with --repeat %s: nothing the user bought is among its candidates\n", r)
 		}
 		b.WriteString(qualityTable(q).text())
 	}
@@ -99,4 +99,13 @@ func qualityScope(q *system.Quality) string {
 		s += " (" + fmtCount(int64(q.Events)) + " events)"
 	}
 	return s
+}
+
+// statedRepeat is Sticky's repeat policy in q when the report must state
+// it (not the default, learn); "" otherwise.
+func statedRepeat(q *system.Quality) string {
+	if q.StickyRepeat == ranker.RepeatLearn.String() {
+		return ""
+	}
+	return q.StickyRepeat
 }
