@@ -1,6 +1,8 @@
-// Package learn holds an online logistic regression trained with
-// FTRL-Proximal (McMahan et al., "Ad Click Prediction: a View from the
-// Trenches", KDD 2013) over dense feature vectors of a fixed dimension.
+// Package learn holds an online linear model trained with FTRL-Proximal
+// (McMahan et al., "Ad Click Prediction: a View from the Trenches", KDD
+// 2013) over dense feature vectors of a fixed dimension: a logistic
+// regression (Update), or steps on the gradient of any other loss
+// (UpdateGradient; the ranker's softmax over candidates).
 //
 // A Learner is one writer's state (the per-coordinate z and n); Snapshot is
 // an immutable weight set merged from several learners for readers. The
@@ -20,14 +22,14 @@ import (
 
 // Params are FTRL-Proximal's hyper-parameters.
 type Params struct {
-	Alpha float64 // learning rate scale. Default 0.05.
+	Alpha float64 // learning rate scale. Default 0.3.
 	Beta  float64 // learning rate smoothing. Default 1.
 	L1    float64 // L1 regularisation. Default 0.001.
 	L2    float64 // L2 regularisation. Default 0.01.
 }
 
 // DefaultParams returns the documented defaults.
-func DefaultParams() Params { return Params{Alpha: 0.05, Beta: 1, L1: 0.001, L2: 0.01} }
+func DefaultParams() Params { return Params{Alpha: 0.3, Beta: 1, L1: 0.001, L2: 0.01} }
 
 // Learner is the FTRL-Proximal state of one writer. It is not safe for
 // concurrent use.
@@ -83,15 +85,33 @@ func (l *Learner) Update(x []float64, prior, y, wt float64) {
 	}
 	g := (Sigmoid(margin) - y) * wt
 	for i, v := range x {
-		if v == 0 {
-			continue
-		}
-		gi := g * v
-		sigma := (math.Sqrt(l.n[i]+gi*gi) - math.Sqrt(l.n[i])) / l.p.Alpha
-		l.z[i] += gi - sigma*l.weight(i)
-		l.n[i] += gi * gi
+		l.step(i, g*v)
 	}
 	l.examples += wt
+}
+
+// UpdateGradient learns one example of weight wt from g, the gradient of
+// its loss with respect to the weights (for a softmax over candidates:
+// the candidates' features averaged by their probabilities, minus the
+// chosen one's).
+func (l *Learner) UpdateGradient(g []float64, wt float64) {
+	if len(g) != len(l.z) {
+		panic(fmt.Sprintf("BUG: learn: gradient of %d coordinates for a learner of %d", len(g), len(l.z)))
+	}
+	for i, v := range g {
+		l.step(i, v*wt)
+	}
+	l.examples += wt
+}
+
+// step is FTRL-Proximal's update of coordinate i with gradient g.
+func (l *Learner) step(i int, g float64) {
+	if g == 0 {
+		return
+	}
+	sigma := (math.Sqrt(l.n[i]+g*g) - math.Sqrt(l.n[i])) / l.p.Alpha
+	l.z[i] += g - sigma*l.weight(i)
+	l.n[i] += g * g
 }
 
 // Sigmoid is the logistic function.

@@ -23,6 +23,50 @@ func TestLearnsSeparable(t *testing.T) {
 	}
 }
 
+// TestUpdateGradient: a step on the logistic loss's gradient is Update,
+// and steps on a softmax's gradient learn which feature marks the choice.
+func TestUpdateGradient(t *testing.T) {
+	a, b := New(2, DefaultParams()), New(2, DefaultParams())
+	x := []float64{1, 0.5}
+	for range 50 {
+		a.Update(x, 0.2, 1, 0.5)
+		g := Sigmoid(0.2+Dot(b.Weights(nil), x)) - 1
+		b.UpdateGradient([]float64{g * x[0], g * x[1]}, 0.5)
+	}
+	wa, wb := a.Weights(nil), b.Weights(nil)
+	for i := range wa {
+		if math.Abs(wa[i]-wb[i]) > 1e-12 || wa[i] == 0 || a.Examples() != b.Examples() {
+			t.Fatalf("UpdateGradient with the logistic gradient differs from Update: %v vs %v", wa, wb)
+		}
+	}
+	// Three candidates, [marked, noise]: the chosen one is marked.
+	l := New(2, DefaultParams())
+	for i := range 2000 {
+		cands := [][]float64{{1, float64(i % 2)}, {0, float64(i / 2 % 2)}, {0, 1}}
+		w := l.Weights(nil)
+		var sum float64
+		p := make([]float64, len(cands))
+		for j, c := range cands {
+			p[j] = math.Exp(Dot(w, c))
+			sum += p[j]
+		}
+		g := make([]float64, 2)
+		for j, c := range cands {
+			pj := p[j] / sum
+			if j == 0 {
+				pj--
+			}
+			for f, v := range c {
+				g[f] += pj * v
+			}
+		}
+		l.UpdateGradient(g, 1)
+	}
+	if w := l.Weights(nil); w[0] < 1 || math.Abs(w[1]) > w[0]/4 {
+		t.Fatalf("weights %v: want a large weight on the mark, a small one on the noise", w)
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	l := New(4, DefaultParams())
 	l.Update([]float64{1, 0.5, 0, 0.2}, 0.3, 1, 1)
