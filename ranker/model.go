@@ -2,6 +2,7 @@ package ranker
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -183,10 +184,9 @@ func (m *Model) Publish(partition int32, data []byte) error {
 
 // Train learns from ev, which is about to be folded into u: call it before
 // FoldUser, with u as it stands. A positive event (purchase, add to cart,
-// click on an item) is a label-1 example for its item and label-0
-// examples for Negatives candidates the user did not choose, sampled by a
-// hash of the event id; an impression is label-0 examples for the items
-// shown. The candidates and features are the ranker's own (gather,
+// click on an item) is a choice of its item among the candidates the
+// ranker would have offered (learnChoice); an impression is label-0
+// examples (logistic loss) for the items shown, at most Negatives. The candidates and features are the ranker's own (gather,
 // featureVector) in the event's context, read from the index as it stands:
 // a replay after a crash may see slightly different item statistics, but
 // trains each event once. Train changes neither u nor the index; an event
@@ -265,38 +265,53 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	if pos == nil {
 		return
 	}
-	// Negatives: candidates the user did not choose, drawn from the ones
-	// ranked highest by the current weights (the ones a list would show,
-	// which is where the model must tell the chosen item apart), sampled
-	// by the event's hash so a replay draws the same ones.
-	list := s.ranked[:0]
-	for _, c := range s.list {
-		if c != pos {
-			list = append(list, c)
-		}
-	}
+	list := append(s.ranked[:0], s.list...)
 	s.ranked = list
 	s.signals(list)
-	w := m.weights()
+	sh.learnChoice(s, pos, list, wt)
+}
+
+// learnChoice learns that the user chose pos among the candidates list
+// (which holds it; their signals read): one step on the gradient of the
+// softmax cross-entropy of the choice, the listwise loss of a ranker.
+//
+// Its gradient is the chosen item's features minus the candidates'
+// features averaged by the probabilities the model gives them, so the
+// candidates the model wrongly ranks high weigh most, in proportion to
+// how wrong it is. Training on a few sampled label-0 candidates instead
+// (pointwise logistic loss, as before) let the model pick its own
+// negatives: those it ranked highest. Whatever feature it weighed up
+// filled its negatives, and was weighed down again, so every learned
+// weight settled near minus its prior and the score near a constant
+// (docs/design.md, "Ranking").
+func (sh *Share) learnChoice(s *scorer, pos *candidate, list []*candidate, wt float64) {
+	var w [numFeatures]float64
+	sh.l.Weights(w[:0])
+	for i := range w {
+		w[i] += sh.m.prior[i]
+	}
+	mx := math.Inf(-1)
 	for _, c := range list {
 		s.featureVector(c)
 		c.score = learn.Dot(w[:], c.f[:])
+		mx = max(mx, c.score)
 	}
-	list = list[:selectBest(list, m.cfg.Pool*m.cfg.Negatives)]
-	neg := s.picked[:0]
-	for i := 0; i < len(list) && len(neg) < m.cfg.Negatives; i++ {
-		h = h*6364136223846793005 + 1442695040888963407
-		j := i + int((h>>33)%uint64(len(list)-i))
-		list[i], list[j] = list[j], list[i]
-		neg = append(neg, list[i])
+	var sum float64
+	for _, c := range list {
+		c.score = math.Exp(c.score - mx)
+		sum += c.score
 	}
-	s.picked = neg
-	// The negatives' signals are read above; the chosen item's raise
-	// maxCooc, so the negatives' features are computed again after it.
-	s.single[0] = pos
-	s.signals(s.single[:])
-	sh.learn(s, s.single[:], 1, wt)
-	sh.learn(s, neg, 0, wt)
+	var g [numFeatures]float64
+	for _, c := range list {
+		p := c.score / sum
+		if c == pos {
+			p--
+		}
+		for i, v := range c.f {
+			g[i] += p * v
+		}
+	}
+	sh.l.UpdateGradient(g[:], wt)
 }
 
 // learn computes the features of list, whose signals are read, and learns

@@ -217,18 +217,32 @@ func TestExclusionRules(t *testing.T) {
 	}
 }
 
+// TestDiversity: with no cap (the default) a fan of one category gets
+// its items; with MaxPerCategory 3, at most 3 of them and the list is
+// still full.
 func TestDiversity(t *testing.T) {
 	w := newWorld(t)
 	for i := 0; i < 12; i++ {
 		w.fold(t, "fan", features.TypeAddToCart, fmt.Sprintf("ele-%02d", i), base.Add(-time.Duration(i)*time.Minute), "desktop", "")
 	}
-	resp := w.recommend(t, Request{UserID: "fan", K: 8, Context: Context{Time: base}})
-	per := map[string]int{}
-	for _, it := range resp.Items {
-		per[it.Category]++
+	count := func(resp Response) int {
+		n := 0
+		for _, it := range resp.Items {
+			if it.Category == "Electronics" {
+				n++
+			}
+		}
+		return n
 	}
-	if per["Electronics"] > DefaultConfig().MaxPerCategory {
-		t.Fatalf("%d Electronics items in top 8: %v", per["Electronics"], ids(resp))
+	if n := count(w.recommend(t, Request{UserID: "fan", K: 8, Context: Context{Time: base}})); n <= 3 {
+		t.Fatalf("%d Electronics items in top 8 with no cap, want more than 3", n)
+	}
+	cfg := DefaultConfig()
+	cfg.MaxPerCategory = 3
+	w.r = New(cfg, w.f, w.users, w.cat, w.idx)
+	resp := w.recommend(t, Request{UserID: "fan", K: 8, Context: Context{Time: base}})
+	if n := count(resp); n > 3 {
+		t.Fatalf("%d Electronics items in top 8: %v", n, ids(resp))
 	}
 	if len(resp.Items) != 8 {
 		t.Fatalf("%d items", len(resp.Items))

@@ -13,18 +13,25 @@ import (
 
 // reasons appends to dst the explanation of a candidate's score: the
 // model's largest positive contributions (weight × feature, the bias
-// aside), at most three, each at least 15% of the largest; features naming
-// the same reason (the co-occurrences, the user's own history) count once.
+// aside), at most three, each at least 15% of the largest. The features
+// naming one reason add up to its contribution (featureGroup: the
+// co-occurrences, the user's own history, a feature and its bins).
 func (s *scorer) reasons(dst []Reason, c *candidate) []Reason {
 	w := s.r.model.weights()
 	type contrib struct {
 		f int
 		v float64
 	}
+	var sums [numFeatures]float64
+	for i, v := range c.f {
+		if i != fBias {
+			sums[featureGroup[i]] += w[i] * v
+		}
+	}
 	var buf [numFeatures]contrib
 	cs := buf[:0]
-	for i, v := range c.f {
-		if x := w[i] * v; x > 0 && i != fBias {
+	for i, x := range sums {
+		if x > 0 {
 			cs = append(cs, contrib{i, x})
 		}
 	}
@@ -54,7 +61,7 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		cat, brand = c.item.Category, c.item.Brand
 	}
 	switch f {
-	case fCooc, fCosSum, fCosMax, fCosCur:
+	case fCooc:
 		if c.seed == "" {
 			return Reason{}, false
 		}
@@ -152,9 +159,10 @@ func (s *scorer) reason(c *candidate, f int) (Reason, bool) {
 		return Reason{"popular", "popular with shoppers"}, true
 	case fPrice:
 		return Reason{"price", "in your usual price range"}, true
-	case fBought, fRepeat:
-		return Reason{"history", "you bought this before"}, true
-	case fOwn, fOwnRecent:
+	case fBought:
+		if c.boughtN > 0 {
+			return Reason{"history", "you bought this before"}, true
+		}
 		return Reason{"history", "you looked at this recently"}, true
 	}
 	return Reason{}, false

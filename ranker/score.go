@@ -2,6 +2,7 @@ package ranker
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -29,16 +30,55 @@ const (
 	fOwnRecent  // how recent it is (1 now, 1/2 after a day)
 	fBought     // the user bought it: log2(1 + times) / 4, at most 1
 	fRepeat     // the item's purchases per interaction (a repeat-purchase proxy) × bought
-	numFeatures
+	fBins       // the binned features: nBins indicators each of binned's
+	numFeatures = fBins + nBins*len(binned)
 )
 
+const nBins = 4
+
+// binned are the features that also have indicator features, one per bin
+// of their value (binEdges), so that the linear model can give each a
+// non-linear shape.
+var binned = [...]int{fCooc, fCosSum, fCosMax, fPopularity, fBucket, fOwn, fOwnRecent, fBought}
+
+var binEdges = [nBins - 1]float64{0.1, 0.3, 0.6}
+
 // FeatureNames are the features of the model, in order.
-var FeatureNames = [numFeatures]string{
-	fBias: "bias", fCooc: "cooc", fCosSum: "cosine_sum", fCosMax: "cosine_max", fCosCur: "cosine_current",
-	fCategory: "category", fContext: "context", fBrand: "brand", fBucket: "bucket", fTrend: "trend",
-	fPopularity: "popularity", fPrice: "price", fOwn: "own", fOwnRecent: "own_recent", fBought: "bought",
-	fRepeat: "repeat",
-}
+var FeatureNames = func() (n [numFeatures]string) {
+	n = [numFeatures]string{
+		fBias: "bias", fCooc: "cooc", fCosSum: "cosine_sum", fCosMax: "cosine_max", fCosCur: "cosine_current",
+		fCategory: "category", fContext: "context", fBrand: "brand", fBucket: "bucket", fTrend: "trend",
+		fPopularity: "popularity", fPrice: "price", fOwn: "own", fOwnRecent: "own_recent", fBought: "bought",
+		fRepeat: "repeat"}
+	for j, f := range binned {
+		for b := range nBins {
+			n[fBins+j*nBins+b] = fmt.Sprintf("%s_bin%d", n[f], b)
+		}
+	}
+	return n
+}()
+
+// featureGroup maps each feature to the one that names its reason
+// (scorer.reasons): the co-occurrences to fCooc, the user's own history
+// with the item to fBought, a bin to its feature's group, the others to
+// themselves.
+var featureGroup = func() (g [numFeatures]int) {
+	for i := range g {
+		g[i] = i
+	}
+	for _, i := range []int{fCosSum, fCosMax, fCosCur} {
+		g[i] = fCooc
+	}
+	for _, i := range []int{fOwn, fOwnRecent, fRepeat} {
+		g[i] = fBought
+	}
+	for j, f := range binned {
+		for b := range nBins {
+			g[fBins+j*nBins+b] = g[f]
+		}
+	}
+	return g
+}()
 
 // prior maps the hand-set Weights onto the features.
 func (w Weights) prior() [numFeatures]float64 {
@@ -193,6 +233,17 @@ func (s *scorer) featureVector(c *candidate) {
 	for _, i := range s.r.model.drop {
 		f[i] = 0
 	}
+	for j, fi := range binned {
+		v := f[fi]
+		if v <= 0 {
+			continue
+		}
+		b := 0
+		for b < len(binEdges) && v > binEdges[b] {
+			b++
+		}
+		f[fBins+j*nBins+b] = 1
+	}
 }
 
 const day = 24 * 60 * 60 * 1000
@@ -313,7 +364,7 @@ func (s *scorer) diversify(list []*candidate, k int) []*candidate {
 		if c.item != nil {
 			cat = c.item.Category
 		}
-		if cat != "" && s.perCat[cat] >= s.r.cfg.MaxPerCategory {
+		if cat != "" && s.r.cfg.MaxPerCategory > 0 && s.perCat[cat] >= s.r.cfg.MaxPerCategory {
 			held = append(held, c)
 			continue
 		}

@@ -11,7 +11,7 @@
 //	StartRedis(ctx, dir) (*Redis, error)   // a private redis-server for a run
 //	Run(ctx, Options, *slog.Logger) error  // consumers + HTTP until ctx ends
 //	Rank(*Inputs, Catalogue, k, maxPerCategory) []Ranked
-//	NewMemory(items) *Memory               // the same rules in memory (bench/quality)
+//	NewMemory(items, maxPerCategory) *Memory  // the same rules in memory (bench/quality)
 //
 // Run serves:
 //

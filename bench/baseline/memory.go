@@ -34,10 +34,10 @@ type memUser struct {
 }
 
 // NewMemory returns the baseline over a fixed catalogue, with the default
-// RecentMax and MaxPerCategory of Options.
-func NewMemory(items []features.Item) *Memory {
+// RecentMax of Options and its diversity rule MaxPerCategory (0: none).
+func NewMemory(items []features.Item, maxPerCategory int) *Memory {
 	return &Memory{
-		cat: NewItems(items), recentMax: DefaultRecentMax, maxPerCategory: DefaultMaxPerCategory,
+		cat: NewItems(items), recentMax: DefaultRecentMax, maxPerCategory: maxPerCategory,
 		users: make(map[string]*memUser), popAll: make(map[string]float64),
 		catPop: make(map[string]map[string]float64), co: make(map[string]map[string]float64),
 	}

@@ -26,7 +26,7 @@ func TestMemoryMatchesService(t *testing.T) {
 		}
 		evs[i] = ev
 	}
-	mem := NewMemory(w.Items)
+	mem := NewMemory(w.Items, DefaultMaxPerCategory)
 	for i := range evs {
 		mem.Observe(&evs[i])
 	}

@@ -30,7 +30,8 @@ type Options struct {
 	// MaxK is the largest k a request may ask for. Default 100.
 	MaxK int
 	// MaxPerCategory is the diversity rule: at most this many items of one
-	// category in a list, unless too few others remain. Default 3.
+	// category in a list, unless too few others remain. Default 0: no
+	// cap, as Sticky's default (ranker.Config.MaxPerCategory).
 	MaxPerCategory int
 	// RecentMax bounds each user's recent-items list. Default 50.
 	RecentMax int
@@ -46,7 +47,7 @@ const (
 	DefaultGroup          = "sticky-baseline"
 	DefaultHTTP           = "127.0.0.1:8090"
 	DefaultMaxK           = 100
-	DefaultMaxPerCategory = 3
+	DefaultMaxPerCategory = 0
 	DefaultRecentMax      = 50
 	DefaultBatch          = 5000
 )
@@ -67,9 +68,6 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxK <= 0 {
 		o.MaxK = DefaultMaxK
-	}
-	if o.MaxPerCategory <= 0 {
-		o.MaxPerCategory = DefaultMaxPerCategory
 	}
 	if o.RecentMax <= 0 {
 		o.RecentMax = DefaultRecentMax

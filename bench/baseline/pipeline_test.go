@@ -68,7 +68,7 @@ func TestPipeline(t *testing.T) {
 	e.produceEvents(t, s.evs)
 
 	before := goleak.IgnoreCurrent()
-	r := e.run(t, nil)
+	r := e.run(t, func(o *Options) { o.MaxPerCategory = 3 }) // the diversity rule is checked below
 	e.waitConsumed(t, r.base, len(s.evs))
 
 	t.Run("profile", func(t *testing.T) {

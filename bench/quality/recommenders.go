@@ -156,7 +156,7 @@ func Standard(items []features.Item, fc features.Config, rc ranker.Config) []Rec
 	rc.MaxK = max(rc.MaxK, 1000)
 	return []Recommender{
 		NewSticky("sticky", items, fc, rc),
-		baseline.NewMemory(items),
+		baseline.NewMemory(items, rc.MaxPerCategory),
 		NewStreamingKNN(),
 		NewItemKNN(),
 		NewPopularity(),

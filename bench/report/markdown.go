@@ -74,6 +74,9 @@ func Markdown(r *system.Result, plots []string) string {
 		if r := statedRepeat(q); r != "" {
 			fmt.Fprintf(&b, "Sticky runs with `--repeat %s`: nothing the user bought is among its candidates.\n\n", r)
 		}
+		if q.MaxPerCategory > 0 {
+			fmt.Fprintf(&b, "Diversity: Sticky and the Redis baseline rules show at most %d items of one category in a list (`--max-per-category`).\n\n", q.MaxPerCategory)
+		}
 		b.WriteString(qualityTable(q).markdown())
 	}
 

@@ -40,6 +40,9 @@ func Summary(r *system.Result) string {
 		if r := statedRepeat(q); r != "" {
 			fmt.Fprintf(&b, "sticky runs with --repeat %s: nothing the user bought is among its candidates\n", r)
 		}
+		if q.MaxPerCategory > 0 {
+			fmt.Fprintf(&b, "diversity: sticky and the redis baseline rules show at most %d items of one category in a list\n", q.MaxPerCategory)
+		}
 		b.WriteString(qualityTable(q).text())
 	}
 	for i := range r.Targets {

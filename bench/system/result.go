@@ -223,6 +223,10 @@ type Quality struct {
 	Exclusion string `json:"exclusion,omitempty"`
 	// StickyRepeat is Sticky's ranker.Config.Repeat in the evaluation
 	// (learn, the default, or never: what a shop sets for films and books).
-	StickyRepeat string          `json:"sticky_repeat,omitempty"`
-	Scores       []quality.Score `json:"scores"`
+	StickyRepeat string `json:"sticky_repeat,omitempty"`
+	// MaxPerCategory is the diversity rule Sticky and the Redis rules
+	// both applied (at most this many items of one category in a list);
+	// 0: none, the default of both.
+	MaxPerCategory int             `json:"max_per_category,omitempty"`
+	Scores         []quality.Score `json:"scores"`
 }

@@ -200,6 +200,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		qInteract    bool
 		excludeSeen  bool
 		repeat       ranker.Repeat
+		maxPerCat    int
 		noQuality    bool
 		k            int
 		targets      string
@@ -211,6 +212,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	fs.IntVar(&qEvents, "quality-events", 300_000, "quality: evaluate on the first N events (0: all)")
 	fs.BoolVar(&qInteract, "quality-interactions", false, "quality: evaluate before every item interaction, not only purchases")
 	fs.TextVar(&repeat, "repeat", ranker.RepeatLearn, "quality: Sticky's --repeat, learn (the default) or never (nothing bought is shown again: films, books)")
+	fs.IntVar(&maxPerCat, "max-per-category", 0, "quality: the diversity rule of Sticky and of the Redis baseline rules alike, at most N items of one category in a list (0: none, the default of both)")
 	fs.BoolVar(&excludeSeen, "exclude-seen", false, "quality: remove from every list each item the user interacted with before (default: only dismissed, bought and not repeatable, unavailable)")
 	if sub == "run" {
 		fs.StringVar(&brokers, "brokers", "", "Kafka brokers; empty starts an embedded kfake broker in the harness")
@@ -294,7 +296,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		if excludeSeen {
 			p = quality.ExcludeSeen
 		}
-		q := evaluateQuality(w, k, qInteract, p, repeat, stderr)
+		q := evaluateQuality(w, k, qInteract, p, repeat, maxPerCat, stderr)
 		res.Quality = q
 	}
 	res.Seconds = time.Since(started).Seconds()
@@ -311,16 +313,18 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 
 // evaluateQuality runs Sticky's ranker (with Config.Repeat repeat), the
 // baseline's rules and the reference baselines over the workload under
-// protocol p, with a progress line on stderr every 5 s.
-func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, repeat ranker.Repeat, stderr io.Writer) *system.Quality {
+// protocol p, Sticky and the baseline's rules both with the diversity rule
+// maxPerCat (0: none), with a progress line on stderr every 5 s.
+func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, repeat ranker.Repeat, maxPerCat int, stderr io.Writer) *system.Quality {
 	rc := ranker.DefaultConfig()
-	rc.Repeat = repeat
+	rc.Repeat, rc.MaxPerCategory = repeat, maxPerCat
 	recs := quality.Standard(w.Items, features.DefaultConfig(), rc)
 	fmt.Fprintf(stderr, "quality: protocol %s: %s\n", p, p.Rule())
 	scores := quality.Evaluate(w, recs, quality.Options{K: k, Interactions: interactions, Protocol: p,
 		Progress: func(pr quality.Progress) { fmt.Fprintln(stderr, pr) }})
 	return &system.Quality{Workload: w.Name, Events: len(w.Events), K: k, Interactions: interactions,
-		Protocol: p.String(), Exclusion: p.Rule(), StickyRepeat: recs[0].(*quality.Sticky).Ranker().Config().Repeat.String(), Scores: scores}
+		Protocol: p.String(), Exclusion: p.Rule(), StickyRepeat: recs[0].(*quality.Sticky).Ranker().Config().Repeat.String(),
+		MaxPerCategory: maxPerCat, Scores: scores}
 }
 
 func benchConvert(args []string, stdout, stderr io.Writer) error {

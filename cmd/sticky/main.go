@@ -182,7 +182,7 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 		"how often, at most, committed item statistics are applied to the ranker's index (batches in between are applied together; negative: each at once)")
 	fs.IntVar(&c.Ranker.MaxK, "max-k", c.Ranker.MaxK, "largest k a recommendation request may ask for")
 	fs.IntVar(&c.Ranker.Concurrent, "rank-concurrent", c.Ranker.Concurrent, "recommendation requests ranked at once (8 per GOMAXPROCS); the others wait their turn")
-	fs.IntVar(&c.Ranker.MaxPerCategory, "max-per-category", c.Ranker.MaxPerCategory, "diversity: most items of one category in a list")
+	fs.IntVar(&c.Ranker.MaxPerCategory, "max-per-category", c.Ranker.MaxPerCategory, "diversity: most items of one category in a list (0: no cap)")
 	fs.TextVar(&c.Ranker.Repeat, "repeat", c.Ranker.Repeat, "items the user already bought or viewed: learn (the model weighs them; bought ones only if repeatable) or never (nothing bought is shown again)")
 	fs.IntVar(&c.Ranker.Model.Sample, "train-sample", c.Ranker.Model.Sample, "the ranker's model trains on one positive event in N (ingest cost)")
 	fs.IntVar(&c.Ranker.Model.BacklogSample, "train-backlog-sample", c.Ranker.Model.BacklogSample,
