@@ -14,11 +14,14 @@ import (
 
 // GateMargin is how Sticky's HR@10 must compare with the best baseline's
 // in the quality gate: Sticky >= GateMargin × best. Measured with the
-// learned ranker on the gate's slice: 1.11× (0.2062 vs the Redis rules'
-// 0.1857; the evaluation is deterministic), so a change that costs Sticky
-// about 5% of its hit rate fails the gate. Sticky's NDCG@10 must also be
-// at least the best baseline's NDCG@10 (measured: 1.32×).
-const GateMargin = 1.05
+// ranker learning choices with a softmax over its candidates, no
+// diversity cap: 1.27× on the gate's slice (0.2432 vs the Redis rules'
+// 0.1922; the evaluation is deterministic) and 1.22× on the slow shop's
+// (0.2054 vs 0.1680), so a change that costs Sticky about 6% of its hit
+// rate fails the gate; 1.15 is also the quality issue's target. Sticky's
+// NDCG@10 must also be at least the best baseline's NDCG@10 (measured:
+// 1.39×).
+const GateMargin = 1.15
 
 // The gate's slice of Online Retail: the first gateEvents sales in time
 // order (about three months, long enough for the learned ranker to warm
@@ -52,7 +55,7 @@ func TestQualityGate(t *testing.T) {
 // one shop's pace: with co-occurrence decaying over 30 days, Sticky fell
 // here to 0.29× the Redis rules' hit rate (0.0458 vs 0.1555) while at the
 // natural pace it led them (docs/design.md, "Time constants and a shop's
-// pace"); it now reaches 1.08×.
+// pace"); it now reaches 1.22×.
 func TestQualityGateSlowShop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the quality gate replays 80,000 Online Retail sales")
