@@ -13,12 +13,13 @@
 // the user's own items (Config.Repeat), and finally the catalogue, so even a
 // brand-new user gets K items. One function computes each candidate's
 // feature vector, for serving and training alike; the score is the prior
-// (hand-set Weights) plus a learned part (Model: a logistic regression
-// trained online with FTRL-Proximal, package learn), each times the
-// features. Partition workers train Shares of the Model as they fold
-// events (Share.Train) and Publish them once committed; requests read the
-// merged weights without a lock. Exclusion rules (purchased unless
-// repeatable, dismissed, unavailable, excluded by the request) and a
+// (hand-set Weights) plus a learned part (Model: a linear model trained
+// online with FTRL-Proximal, package learn, on each choice a shopper made
+// among the candidates: the softmax over them), each times the features.
+// Partition workers train Shares of the Model as they fold events
+// (Share.Train) and Publish them once committed; requests read the merged
+// weights without a lock. Exclusion rules (purchased unless repeatable,
+// dismissed, unavailable, excluded by the request) and an optional
 // diversity rule (at most MaxPerCategory per category) shape the top K,
 // and every item carries reasons: the model's largest contributions.
 //
