@@ -186,8 +186,9 @@ func (m *Model) Publish(partition int32, data []byte) error {
 // FoldUser, with u as it stands. A positive event (purchase, add to cart,
 // click on an item) is a choice of its item among the candidates the
 // ranker would have offered (learnChoice); an impression is label-0
-// examples (logistic loss) for the items shown, at most Negatives. The candidates and features are the ranker's own (gather,
-// featureVector) in the event's context, read from the index as it stands:
+// examples (logistic loss) for the items shown, at most Negatives. The
+// candidates and features are the ranker's own (gather, featureVector) in
+// the event's context, read from the index as it stands:
 // a replay after a crash may see slightly different item statistics, but
 // trains each event once. Train changes neither u nor the index; an event
 // u has already seen (a duplicate FoldUser will skip) is not learned.
@@ -286,7 +287,7 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 // (docs/design.md, "Ranking").
 func (sh *Share) learnChoice(s *scorer, pos *candidate, list []*candidate, wt float64) {
 	var w [numFeatures]float64
-	sh.l.Weights(w[:0])
+	sh.l.Weights(w[:0]) // fills w: its capacity is the learner's dimension
 	for i := range w {
 		w[i] += sh.m.prior[i]
 	}
