@@ -8,7 +8,7 @@ build: ## the server and the benchmark harness, bin/sticky and bin/sticky-bench
 
 test: ## every test, race detector on; then the quality gates (built without it)
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run '^TestQualityGate(SlowShop)?$$' ./bench/quality/
+	$(GO) test -count=1 -run '^TestQualityGate(SlowShop|FilmLike)?$$' ./bench/quality/
 
 check: ## gofmt and go vet
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -67,6 +67,23 @@ func TestQualityGateSlowShop(t *testing.T) {
 	gate(t, w, ExcludeSeen)
 }
 
+// TestQualityGateFilmLike is the gate on the same slice made into the log
+// of a shop where an item is consumed once (workload.FirstOnly: each
+// shopper's first purchase of each item, nothing repeatable), as a log of
+// films rated once is: the pattern of the held-out film-rating log in the
+// quality issue, where the Redis rules led Sticky. On this slice the
+// pointwise model of the earlier rounds reached 0.98× the rules (0.1999
+// vs 0.2038) and fails here; the softmax model reaches 1.24× (0.2357 vs
+// 0.1900; docs/design.md, "Ranking").
+func TestQualityGateFilmLike(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the quality gate replays 80,000 Online Retail sales")
+	}
+	w := onlineRetail(t, gateEvents)
+	w.FirstOnly()
+	gate(t, w, RepeatsAllowed)
+}
+
 // slowShop is the time scale of TestQualityGateSlowShop.
 const slowShop = 100
 

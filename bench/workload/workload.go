@@ -92,6 +92,34 @@ func (w *Workload) Scale(f float64) error {
 	return nil
 }
 
+// FirstOnly keeps, of each user's events with an item, only the first with
+// each item (events without an item stay), and makes every item not
+// repeatable: the log of a shop where an item is consumed once, as films
+// rated once are, made from a shop where it is not. It copies the events
+// and items it keeps.
+func (w *Workload) FirstOnly() {
+	type pair struct{ user, item string }
+	seen := make(map[pair]struct{})
+	evs := make([]features.Event, 0, len(w.Events))
+	for i := range w.Events {
+		ev := &w.Events[i]
+		if ev.ItemID != "" {
+			k := pair{ev.UserID, ev.ItemID}
+			if _, ok := seen[k]; ok {
+				continue
+			}
+			seen[k] = struct{}{}
+		}
+		evs = append(evs, *ev)
+	}
+	items := slices.Clone(w.Items)
+	for i := range items {
+		items[i].Repeatable = false
+	}
+	w.Events, w.Items = evs, items
+	w.Name += ", first of each item per user"
+}
+
 // SynthConfig sizes a synthetic workload.
 type SynthConfig struct {
 	synth.Config

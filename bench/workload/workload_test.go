@@ -4,6 +4,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,35 @@ func TestScale(t *testing.T) {
 		if err := w.Scale(f); err == nil {
 			t.Errorf("Scale(%v) accepted", f)
 		}
+	}
+}
+
+// TestFirstOnly: only each user's first event with an item stays, events
+// without an item stay, items become not repeatable, and the original
+// slices are untouched.
+func TestFirstOnly(t *testing.T) {
+	t0 := time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := &Workload{Name: "w", Items: []features.Item{{ID: "x", Repeatable: true}, {ID: "y"}}, Events: []features.Event{
+		{ID: "1", UserID: "u", ItemID: "x", Time: t0},
+		{ID: "2", UserID: "u", ItemID: "x", Time: t0.Add(time.Hour)},
+		{ID: "3", UserID: "v", ItemID: "x", Time: t0.Add(2 * time.Hour)},
+		{ID: "4", UserID: "u", Type: features.TypeSearch, Time: t0.Add(3 * time.Hour)},
+		{ID: "5", UserID: "u", Type: features.TypeSearch, Time: t0.Add(4 * time.Hour)},
+		{ID: "6", UserID: "u", ItemID: "y", Time: t0.Add(5 * time.Hour)},
+	}}
+	orig, items := w.Events, w.Items
+	w.FirstOnly()
+	var ids []string
+	for _, ev := range w.Events {
+		ids = append(ids, ev.ID)
+	}
+	if strings.Join(ids, ",") != "1,3,4,5,6" {
+		t.Fatalf("kept %v, want 1,3,4,5,6", ids)
+	}
+	if w.Items[0].Repeatable || !items[0].Repeatable || len(orig) != 6 || orig[1].ID != "2" {
+		t.Fatalf("items %+v (original %+v), original events %d", w.Items, items, len(orig))
+	}
+	if !strings.Contains(w.Name, "first") {
+		t.Fatalf("name %q does not say so", w.Name)
 	}
 }

@@ -131,6 +131,7 @@ type workloadFlags struct {
 	name, dataDir, events, items string
 	limit                        int
 	timeScale                    float64
+	firstOnly                    bool
 	synth                        workload.SynthConfig
 	seed                         uint64
 }
@@ -143,6 +144,7 @@ func (f *workloadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.items, "items-file", "", "with --events: catalogue file (JSON lines of items)")
 	fs.IntVar(&f.limit, "limit", 0, "replay only the first N events (0: all)")
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply every gap between events by this (20 replays a year of events as twenty: quality must not depend on the shop's pace)")
+	fs.BoolVar(&f.firstOnly, "first-only", false, "keep only each user's first event with each item and make every item not repeatable: a log of items consumed once (films rated once) made from any workload; before --limit")
 	fs.IntVar(&f.synth.Users, "users", f.synth.Users, "synthetic: shoppers")
 	fs.IntVar(&f.synth.Items, "items", f.synth.Items, "synthetic: catalogue items")
 	fs.IntVar(&f.synth.Days, "days", f.synth.Days, "synthetic: days of history")
@@ -177,6 +179,9 @@ func (f *workloadFlags) load() (*workload.Workload, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if f.firstOnly {
+		w.FirstOnly()
 	}
 	w.Limit(f.limit)
 	if f.timeScale != 1 {
