@@ -386,3 +386,27 @@ func TestQualityRepeat(t *testing.T) {
 		}
 	}
 }
+
+// TestQualityOptions: `quality --first-only --max-per-category 2` keeps
+// each user's first event with each item (the workload's name says so)
+// and gives Sticky and the Redis rules the cap, which the result and the
+// summary state.
+func TestQualityOptions(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"--users", "60", "--items", "80", "--days", "2", "--out", out, "--first-only", "--max-per-category", "2"}
+	if err := benchRun(t.Context(), "quality", args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	res, err := report.ReadJSON(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := res.Quality
+	if q == nil || q.MaxPerCategory != 2 || !strings.Contains(q.Workload, "first of each item per user") {
+		t.Fatalf("quality %+v: want max_per_category 2 and a first-only workload", q)
+	}
+	if !strings.Contains(stdout.String(), "at most 2 items of one category") {
+		t.Errorf("the summary does not state the cap:\n%s", stdout.String())
+	}
+}
