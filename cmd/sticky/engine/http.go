@@ -43,9 +43,29 @@ func (e *Engine) routes() http.Handler {
 	unlimited("GET /readyz", e.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			list := strings.Join(allow, ", ")
+			w.Header().Set("Allow", list)
+			writeError(w, http.StatusMethodNotAllowed, "method", r.Method+" is not served at "+r.URL.Path+"; allowed: "+list)
+			return
+		}
 		writeError(w, http.StatusNotFound, "path", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return mux
+}
+
+// allowed lists the methods mux serves r's path with (HEAD wherever GET
+// is), in alphabetical order; none when no route has the path. The
+// catch-all "/" does not count.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range [...]string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPost, http.MethodPut} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: r.Header}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // limiter bounds the API requests served at once. A request beyond the

@@ -162,3 +162,43 @@ func TestLimiterCountsReadsForIngest(t *testing.T) {
 		t.Errorf("%d requests counted after all were answered", n)
 	}
 }
+
+// TestWrongMethod: a known path with a method it does not serve is a 405
+// naming the method, with Allow listing the ones it serves; an unknown
+// path stays a 404.
+func TestWrongMethod(t *testing.T) {
+	e := start(t, testConfig(t, t.TempDir(), "methods"))
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"DELETE", "/v1/recommendations?user_id=u1", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"PUT", "/v1/campaigns/c1", http.StatusMethodNotAllowed, "DELETE, GET, HEAD"},
+		{"GET", "/v1/events", http.StatusMethodNotAllowed, "POST"},
+		{"POST", "/v1/nothing", http.StatusNotFound, ""},
+	} {
+		req, err := http.NewRequest(tc.method, "http://"+e.Addr()+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body apiError
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.method, tc.path, err)
+		}
+		want := "method"
+		if tc.code == http.StatusNotFound {
+			want = "path"
+		}
+		if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow || body.Field != want {
+			t.Errorf("%s %s: %d Allow %q %+v, want %d Allow %q field %q", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Allow"), body, tc.code, tc.allow, want)
+		}
+	}
+}
