@@ -266,10 +266,8 @@ func (sh *Share) Train(u *features.User, ev *features.Event) {
 	if pos == nil {
 		return
 	}
-	list := append(s.ranked[:0], s.list...)
-	s.ranked = list
-	s.signals(list)
-	sh.learnChoice(s, pos, list, wt)
+	s.signals(s.list)
+	sh.learnChoice(s, pos, s.list, wt)
 }
 
 // learnChoice learns that the user chose pos among the candidates list

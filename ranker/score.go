@@ -129,7 +129,6 @@ type scorer struct {
 	picked []*candidate
 	held   []*candidate
 	perCat map[string]int
-	single [1]*candidate
 }
 
 // boost is a configured Boost with its rule parsed.
