@@ -82,7 +82,7 @@ type Index struct {
 
 	amu sync.Mutex // serialises Apply and Add; held, they may read items without mu
 
-	mu      sync.RWMutex
+	mu      readerLock // readers are let in while a writer waits (readerLock)
 	items   map[string]*entry
 	global  *topN
 	byCat   map[string]*topN
@@ -134,11 +134,10 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 // to them, so a request hashes an id only to find its seeds. Entries are
 // never removed. st, nb and nbAt are read under the index's read lock.
 type entry struct {
-	id    string
-	st    *features.ItemStats // replaced, never changed, by Apply; never nil
-	nb    []nbRef
-	nbAt  int64
-	stamp uint64 // the Apply that last rebuilt nb
+	id   string
+	st   *features.ItemStats // replaced, never changed, by Apply; never nil
+	nb   []nbRef
+	nbAt int64
 
 	// item caches the catalogue's entry for id as of a catalogue
 	// version (scorer.itemOf), so that a request does not look up each
@@ -228,6 +227,23 @@ func (x *Index) Apply(d *features.Deltas) {
 		touched[p.Item] = bs
 	}
 
+	// The neighbour lists of the items a pair touched are made ready
+	// here too, so that the write lock is held for pointer swaps and list
+	// updates only: a writer preempted while holding it stalls every
+	// request (readerLock).
+	ready := make(map[string]readyNeighbours)
+	for _, p := range d.Pairs {
+		for _, id := range [2]string{p.A, p.B} {
+			if _, ok := ready[id]; !ok {
+				var old []nbRef
+				if e := x.items[id]; e != nil { // no other writer: amu
+					old = e.nb
+				}
+				ready[id] = x.prepare(old, fresh[id])
+			}
+		}
+	}
+
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for item, st := range fresh {
@@ -237,13 +253,8 @@ func (x *Index) Apply(d *features.Deltas) {
 		x.reindex(x.items[item], buckets)
 	}
 	x.changes++
-	for _, p := range d.Pairs {
-		for _, id := range [2]string{p.A, p.B} {
-			if e := x.items[id]; e.stamp != x.changes {
-				x.rebuild(e)
-				e.stamp = x.changes
-			}
-		}
+	for id, r := range ready {
+		x.install(x.items[id], r)
 	}
 }
 
@@ -257,21 +268,34 @@ func (x *Index) entry(item string) *entry {
 	return e
 }
 
-// rebuild rebuilds e's ready-for-requests neighbours from its
-// statistics. A merge keeps each neighbour's place in the list, drops the
-// weakest in order and appends new ones (features.Scores), so the old
-// list is walked alongside the new one to reuse its entries; only new
-// neighbours are looked up by id.
-func (x *Index) rebuild(e *entry) {
-	ns := e.st.Neighbours
-	old := e.nb
-	nb := slices.Grow(e.nb[:0], len(ns))[:len(ns)]
-	e.nbAt = 0
+// rebuild rebuilds e's ready-for-requests neighbours from its statistics,
+// under the write lock.
+func (x *Index) rebuild(e *entry) { x.install(e, x.prepare(e.nb, e.st)) }
+
+// readyNeighbours is an item's neighbour list made ready for requests
+// (entry.nb, entry.nbAt) from its statistics st; nb[i].e is nil for each i
+// of missing, a neighbour the index has no entry for yet.
+type readyNeighbours struct {
+	st      *features.ItemStats
+	nb      []nbRef
+	at      int64
+	missing []int
+}
+
+// prepare makes st's neighbours ready, in a new list. Apply calls it
+// outside the write lock (under amu, so reading the index is safe). A
+// merge keeps each neighbour's place in the list, drops the weakest in
+// order and appends new ones (features.Scores), so the item's old list is
+// walked alongside to reuse its entries; only new neighbours are looked up
+// by id.
+func (x *Index) prepare(old []nbRef, st *features.ItemStats) readyNeighbours {
+	ns := st.Neighbours
+	r := readyNeighbours{st: st, nb: make([]nbRef, len(ns))}
 	for _, n := range ns {
-		e.nbAt = max(e.nbAt, n.At)
+		r.at = max(r.at, n.At)
 	}
 	hl := x.f.HalfLives().Cooc
-	j := 0 // old[j:] not yet matched; nb[i] is written after old[i:] is read, and j ≥ i
+	j := 0 // old[j:] not yet matched
 	for i, n := range ns {
 		var ref *entry
 		for k := j; k < len(old); k++ {
@@ -281,14 +305,22 @@ func (x *Index) rebuild(e *entry) {
 			}
 		}
 		if ref == nil {
-			ref = x.entry(n.Key)
+			if ref = x.items[n.Key]; ref == nil {
+				r.missing = append(r.missing, i)
+			}
 		}
-		nb[i] = nbRef{e: ref, w: n.Value(e.nbAt, hl)}
+		r.nb[i] = nbRef{e: ref, w: n.Value(r.at, hl)}
 	}
-	if len(old) > len(ns) {
-		clear(old[len(ns):]) // references past the new end
+	return r
+}
+
+// install makes r e's neighbours, creating the entries it lacks; under the
+// write lock. r must have been prepared from e.st.
+func (x *Index) install(e *entry, r readyNeighbours) {
+	for _, i := range r.missing {
+		r.nb[i].e = x.entry(r.st.Neighbours[i].Key)
 	}
-	e.nb = nb
+	e.nb, e.nbAt = r.nb, r.at
 }
 
 // reindex offers e to the lists it belongs to; buckets nil means all of
