@@ -192,7 +192,7 @@ func TestCheckpointCutShort(t *testing.T) {
 	}
 	// Half the shares as of offset 7, written alone; every record stays.
 	at7 := l.fold(8)
-	wb := s.db.NewWriteBatch()
+	wb := s.newWriteBatch()
 	half := 0
 	for id, st := range at7 {
 		if half++; half%2 == 0 {
@@ -213,7 +213,7 @@ func TestCheckpointCutShort(t *testing.T) {
 	st := new(features.ItemStats)
 	st.ApplyPop(features.Pop{Item: "old", At: 1.7e12, W: 2}, l.f)
 	legacy["old"] = st
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.update(func(txn *badger.Txn) error {
 		return txn.Set(itemPartKey(nil, p, "old"), AppendItemStats(nil, st))
 	}); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func (s *Store) Push() PushStore { return PushStore{s} }
 // order), then the campaign, which makes the generation current at once.
 // Other generations of the campaign are removed afterwards.
 func (p PushStore) PutCampaign(id string, gen uint64, campaign []byte, chunks [][]byte) error {
-	wb := p.s.db.NewWriteBatch()
+	wb := p.s.newWriteBatch()
 	defer wb.Cancel()
 	for i, c := range chunks {
 		if err := wb.Set(binary.BigEndian.AppendUint32(pushGenPrefix('t', id, gen), uint32(i)), c); err != nil {
@@ -51,7 +51,7 @@ func (p PushStore) PutCampaign(id string, gen uint64, campaign []byte, chunks []
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("cannot store targets of campaign %s: %w", id, err)
 	}
-	err := p.s.db.Update(func(txn *badger.Txn) error { return txn.Set(pushPrefix('c', id), campaign) })
+	err := p.s.update(func(txn *badger.Txn) error { return txn.Set(pushPrefix('c', id), campaign) })
 	if err != nil {
 		return fmt.Errorf("cannot store campaign %s: %w", id, err)
 	}
@@ -61,7 +61,7 @@ func (p PushStore) PutCampaign(id string, gen uint64, campaign []byte, chunks []
 // PutAcks records acknowledgements (user -> value) of generation gen of a
 // campaign, in one transaction.
 func (p PushStore) PutAcks(id string, gen uint64, acks map[string][]byte) error {
-	err := p.s.db.Update(func(txn *badger.Txn) error {
+	err := p.s.update(func(txn *badger.Txn) error {
 		for user, v := range acks {
 			if err := txn.Set(append(pushGenPrefix('a', id, gen), user...), v); err != nil {
 				return err
@@ -78,7 +78,7 @@ func (p PushStore) PutAcks(id string, gen uint64, acks map[string][]byte) error 
 // DeleteCampaign removes a campaign (at once), then its targets and
 // acknowledgements.
 func (p PushStore) DeleteCampaign(id string) error {
-	err := p.s.db.Update(func(txn *badger.Txn) error { return txn.Delete(pushPrefix('c', id)) })
+	err := p.s.update(func(txn *badger.Txn) error { return txn.Delete(pushPrefix('c', id)) })
 	if err != nil {
 		return fmt.Errorf("cannot delete campaign %s: %w", id, err)
 	}
@@ -101,7 +101,7 @@ func (p PushStore) Sweep(id string, keep uint64) error {
 			return err
 		}
 	}
-	wb := p.s.db.NewWriteBatch()
+	wb := p.s.newWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
 		if err := wb.Delete(k); err != nil {

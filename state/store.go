@@ -193,7 +193,9 @@ type Store struct {
 
 	hits, misses atomic.Uint64
 	commits      atomic.Uint64
-	userBytes    atomic.Int64 // the mean encoded user of the latest commit, to size the next one's arena
+	ts           atomic.Uint64 // the latest commit timestamp handed out (commitTxn)
+	commitMu     sync.Mutex    // hands out commit timestamps in the order commits reach Badger
+	userBytes    atomic.Int64  // the mean encoded user of the latest commit, to size the next one's arena
 	checkpoints  atomic.Uint64
 	trimmed      atomic.Uint64 // bytes of table-builder buffers freed (trimLoop)
 
@@ -237,7 +239,12 @@ func Open(cfg Config) (*Store, error) {
 		WithValueThreshold(min(int64(cfg.ValueThreshold), 15*int64(cfg.MemTableSize)/100)).
 		WithMetricsEnabled(false)
 	bo.TableSizeMultiplier = cfg.TableSizeMultiplier // no WithTableSizeMultiplier
-	db, err := badger.Open(bo)
+	// Managed timestamps (see commitTxn): in Badger's own mode every
+	// transaction, a read's included, first waits until every commit
+	// handed a timestamp before it is written, so a request that missed
+	// the cache, or a worker's commit, queued behind other partitions'
+	// commits (a trace of the harness's live phase: waits of up to 120 ms).
+	db, err := badger.OpenManaged(bo)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open badger in %s: %w", cfg.Dir, err)
 	}
@@ -248,7 +255,11 @@ func Open(cfg Config) (*Store, error) {
 		log:   cfg.Logger,
 		stop:  make(chan struct{}),
 	}
+	s.ts.Store(db.MaxVersion())
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	// Every read is of the latest version (View reads at the largest
+	// timestamp), so every older version may go at the next compaction.
+	s.every(time.Second, s.discardOld)
 	s.every(cfg.GCInterval, s.gcValueLog)
 	// Badger's idle table-builder buffers (builderpool.go).
 	if p := builderPool(db); p != nil && cfg.BuilderTrimInterval > 0 {
@@ -268,6 +279,48 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// The store runs Badger with managed timestamps: reads (View) are of the
+// latest version and never wait; commits take their timestamps from
+// commitTxn and newWriteBatch. Readers may therefore see a transaction of
+// another key range half applied, which no reader depends on: each key
+// has one writer (Store), and each of its writes lands in timestamp order.
+
+// update runs fn in a read-write transaction and commits it.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	txn := s.db.NewTransactionAt(math.MaxUint64, true)
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	return s.commitTxn(txn)
+}
+
+// commitTxn commits txn at a new timestamp and waits until it is written.
+// Timestamps are handed out in the order the commits reach Badger's write
+// queue, as Badger's own oracle does, so that of two writes of one key
+// the later has the larger timestamp.
+func (s *Store) commitTxn(txn *badger.Txn) error {
+	done := make(chan error, 1)
+	s.commitMu.Lock()
+	err := txn.CommitAt(s.ts.Add(1), func(err error) { done <- err })
+	s.commitMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return <-done
+}
+
+// newWriteBatch returns a write batch at a new timestamp. Its writes land
+// when it is flushed, after writes with larger timestamps perhaps: it is
+// for keys no commit writes meanwhile.
+func (s *Store) newWriteBatch() *badger.WriteBatch {
+	return s.db.NewWriteBatchAt(s.ts.Add(1))
+}
+
+// discardOld lets compactions drop every version but the latest of each
+// key: with managed timestamps Badger keeps them all until told.
+func (s *Store) discardOld() { s.db.SetDiscardTs(s.ts.Load()) }
 
 // every runs fn every d until Close, on a goroutine the store owns.
 func (s *Store) every(d time.Duration, fn func()) {
@@ -460,7 +513,7 @@ type Batch struct {
 // state and the offset become durable together or not at all. A batch too
 // big for one transaction returns ErrBatchTooBig having written nothing.
 func (s *Store) Commit(b *Batch) error {
-	txn := s.db.NewTransaction(true)
+	txn := s.db.NewTransactionAt(math.MaxUint64, true)
 	defer txn.Discard()
 	// One arena for every key and value: the transaction keeps references
 	// until Commit, and growing the arena never moves bytes already sliced.
@@ -521,7 +574,7 @@ func (s *Store) Commit(b *Batch) error {
 	if err := set(offsetKey(b.Topic, b.Partition), binary.BigEndian.AppendUint64(nil, uint64(b.Offset))); err != nil {
 		return fmt.Errorf("cannot commit partition %d: %w", b.Partition, err)
 	}
-	if err := txn.Commit(); err != nil {
+	if err := s.commitTxn(txn); err != nil {
 		return fmt.Errorf("cannot commit partition %d at offset %d: %w", b.Partition, b.Offset, err)
 	}
 	s.commits.Add(1)
@@ -543,7 +596,7 @@ func (s *Store) Commit(b *Batch) error {
 // every share is written. A failed checkpoint leaves recovery exact; it may
 // simply be done again later.
 func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error {
-	w := s.db.NewWriteBatch()
+	w := s.newWriteBatch()
 	defer w.Cancel()
 	var arena []byte // grown in chunks; the write batch keeps references
 	for _, it := range items {
@@ -583,7 +636,7 @@ func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error 
 	if err != nil {
 		return fmt.Errorf("cannot list delta records of partition %d: %w", partition, err)
 	}
-	d := s.db.NewWriteBatch()
+	d := s.newWriteBatch()
 	defer d.Cancel()
 	for _, k := range covered {
 		if err := d.Delete(k); err != nil {
@@ -610,7 +663,8 @@ func deltasOffset(k, prefix []byte) (int64, error) {
 // checkpointed plus every delta record of the partition above the offset
 // the share is current up to, applied with fold in offset order. fold may
 // be nil when no delta record is pending (else ErrPendingDeltas). Shares and
-// records are read from one snapshot.
+// records are read at their latest versions: call it while the partition's
+// worker is stopped (its only writer), so that no checkpoint runs beside it.
 func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
 	err := s.db.View(func(txn *badger.Txn) error { return recoverPartition(txn, partition, fold, fn) })
 	if err != nil {
@@ -689,8 +743,8 @@ func (s *Store) LoadItemParts(partition int32, fn func(item string, st *features
 }
 
 // ScanItemParts calls fn for every item share of every partition, recovered
-// as RecoverItemParts does with Config.ApplyDeltas, partition by partition
-// in one snapshot.
+// as RecoverItemParts does with Config.ApplyDeltas, partition by partition;
+// like RecoverItemParts, while no partition's worker runs (at start-up).
 func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features.ItemStats) error) error {
 	err := s.db.View(func(txn *badger.Txn) error {
 		var parts []int32
@@ -755,7 +809,7 @@ func (s *Store) ScanUsers(fn func(u *features.User) error) error {
 // offset, atomically with that offset: puts are upserts, dels are
 // tombstones.
 func (s *Store) CommitCatalogue(topic string, partition int32, offset int64, puts []features.Item, dels []string) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn) error {
 		for i := range puts {
 			v, err := json.Marshal(&puts[i])
 			if err != nil {
@@ -824,7 +878,7 @@ func scanTxnPrefetch(txn *badger.Txn, prefix []byte, prefetch int, fn func(k, v 
 
 // PutMeta stores an engine metadata value under name.
 func (s *Store) PutMeta(name string, v []byte) error {
-	err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(append([]byte{prefixMeta}, name...), v) })
+	err := s.update(func(txn *badger.Txn) error { return txn.Set(append([]byte{prefixMeta}, name...), v) })
 	if err != nil {
 		return fmt.Errorf("cannot store %s: %w", name, err)
 	}
