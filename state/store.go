@@ -57,7 +57,9 @@ type Config struct {
 	// to about 15% of it. Each memtable costs its skiplist arena (about
 	// 1.2x this, on the Go heap, allocated whole) plus the pages written to
 	// its mmapped write-ahead log, and every flush builds an L0 table of
-	// this size in memory. Default 16 MiB.
+	// this size in memory. Default 64 MiB (with 16 MiB, reads that miss the
+	// cache, bulk writes and the harness's live phase were slower:
+	// docs/design.md, Storage).
 	MemTableSize bytesize.Size
 
 	// NumMemtables is how many memtables (the active one and those waiting
@@ -67,11 +69,15 @@ type Config struct {
 	// NumLevelZeroTables is how many L0 tables trigger a compaction into
 	// L1. Every read that misses the user cache and the memtables checks
 	// each L0 table (bloom filter, then index): few L0 tables keep those
-	// reads short. Default 2.
+	// reads short, but every L0 compaction rewrites the L1 tables its keys
+	// overlap, which for users (random keys) is nearly all of L1: more
+	// tables per compaction rewrite L1 less often for the same writes.
+	// Default 6 (at 2, compactions took the cores the harness's live
+	// requests waited for: docs/design.md, Storage).
 	NumLevelZeroTables int
 
 	// NumLevelZeroTablesStall is how many L0 tables stall writes until
-	// compaction catches up; at least NumLevelZeroTables+1. Default 8.
+	// compaction catches up; at least NumLevelZeroTables+1. Default 12.
 	NumLevelZeroTablesStall int
 
 	// BaseTableSize is the size of tables in L1 (larger levels have larger
@@ -140,7 +146,7 @@ const minCacheBytes = 32 * bytesize.MiB
 func DefaultConfig() Config {
 	return Config{
 		CacheBytes: 64 * bytesize.MiB, GCInterval: 5 * time.Minute, BuilderTrimInterval: time.Second,
-		MemTableSize: 16 * bytesize.MiB, NumMemtables: 2, NumLevelZeroTables: 2, NumLevelZeroTablesStall: 8,
+		MemTableSize: 64 * bytesize.MiB, NumMemtables: 2, NumLevelZeroTables: 6, NumLevelZeroTablesStall: 12,
 		BaseTableSize: 2 * bytesize.MiB, TableSizeMultiplier: 1, NumCompactors: 2, ValueThreshold: bytesize.MiB, ValueLogFileSize: 64 * bytesize.MiB,
 	}
 }
