@@ -13,33 +13,23 @@ func TestReaderLockExcludes(t *testing.T) {
 	var l readerLock
 	var data [8]int
 	var readers, writers atomic.Int32
-	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				l.RLock()
-				readers.Add(1)
-				if writers.Load() != 0 {
-					t.Error("a reader is in beside a writer")
-				}
-				first := data[0]
-				for _, v := range data {
-					if v != first {
-						t.Errorf("a reader saw a write in progress: %v", data)
-						break
-					}
-				}
-				readers.Add(-1)
-				l.RUnlock()
+	wg := readers4(stop, func() {
+		l.RLock()
+		readers.Add(1)
+		if writers.Load() != 0 {
+			t.Error("a reader is in beside a writer")
+		}
+		first := data[0]
+		for _, v := range data {
+			if v != first {
+				t.Errorf("a reader saw a write in progress: %v", data)
+				break
 			}
-		})
-	}
+		}
+		readers.Add(-1)
+		l.RUnlock()
+	})
 	for w := range 2 {
 		wg.Go(func() {
 			for i := range 500 {
@@ -112,21 +102,11 @@ func TestReaderLockLetsReadersPastAWaitingWriter(t *testing.T) {
 func TestReaderLockWriterNotStarved(t *testing.T) {
 	var l readerLock
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				l.RLock()
-				time.Sleep(time.Millisecond)
-				l.RUnlock()
-			}
-		})
-	}
+	wg := readers4(stop, func() {
+		l.RLock()
+		time.Sleep(time.Millisecond)
+		l.RUnlock()
+	})
 	done := make(chan struct{})
 	go func() {
 		l.Lock()
@@ -140,4 +120,23 @@ func TestReaderLockWriterNotStarved(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// readers4 runs read on four goroutines, over and over, until stop is
+// closed; wait for them on the group returned.
+func readers4(stop chan struct{}, read func()) *sync.WaitGroup {
+	wg := new(sync.WaitGroup)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				read()
+			}
+		})
+	}
+	return wg
 }
