@@ -228,6 +228,7 @@ func (s *scorer) reset(u *features.User, at time.Time, tz, region, device string
 	s.u, s.now, s.daypart, s.region, s.device = u, at.UnixMilli(), features.DaypartOf(at.In(loc).Hour()), region, lowerASCII(device)
 	s.catalogued, s.catVer = r.cat.Len() > 0, r.cat.Version()
 	s.maxCooc, s.topPop, s.topBuck, s.topAny = 0, 0, 0, 0
+	s.lnPop, s.lnBuck, s.lnAny = 0, 0, 0
 	s.anyBucket, s.bucket = anyBuckets[s.daypart], ""
 	if u.Price.W > 0 {
 		s.priceSD = u.Price.Spread()

@@ -110,6 +110,7 @@ type scorer struct {
 
 	maxCooc                 float64 // the largest raw co-occurrence among the candidates
 	topPop, topBuck, topAny float64 // the most popular item's popularity, overall and in the buckets
+	lnPop, lnBuck, lnAny    float64 // log1p of each, once per request
 	bucket, anyBucket       string  // the request's context buckets; bucket "" without a region
 	priceSD                 float64 // the user's PriceBand.Spread, once per request
 
@@ -180,6 +181,7 @@ func (s *scorer) signals(list []*candidate) {
 	}
 	n := len(list)
 	s.topPop, s.topBuck, s.topAny = sig[n].Popularity, sig[n+1].Bucket, sig[n+2].AnyBucket
+	s.lnPop, s.lnBuck, s.lnAny = math.Log1p(s.topPop), math.Log1p(s.topBuck), math.Log1p(s.topAny)
 	clear(es)
 	s.es, s.sigs = es[:0], sig[:0]
 }
@@ -204,15 +206,15 @@ func (s *scorer) featureVector(c *candidate) {
 		}
 	}
 	if c.sig.Bucket > 0 && s.topBuck > 0 {
-		f[fBucket] = math.Min(math.Log1p(c.sig.Bucket)/math.Log1p(s.topBuck), 1)
+		f[fBucket] = math.Min(math.Log1p(c.sig.Bucket)/s.lnBuck, 1)
 	} else if s.topAny > 0 {
-		f[fBucket] = math.Min(math.Log1p(c.sig.AnyBucket)/math.Log1p(s.topAny), 1)
+		f[fBucket] = math.Min(math.Log1p(c.sig.AnyBucket)/s.lnAny, 1)
 	}
 	if c.sig.Trend > 1 {
 		f[fTrend] = math.Min((c.sig.Trend-1)/4, 1)
 	}
 	if s.topPop > 0 {
-		f[fPopularity] = math.Min(math.Log1p(c.sig.Popularity)/math.Log1p(s.topPop), 1)
+		f[fPopularity] = math.Min(math.Log1p(c.sig.Popularity)/s.lnPop, 1)
 	}
 	// The user's own history with the item.
 	if !c.hist {
@@ -253,8 +255,12 @@ func squash(v float64) float64 {
 	if v <= 0 {
 		return 0
 	}
-	return math.Min(math.Log1p(100*v)/math.Log1p(100)*0.96, 1)
+	return math.Min(math.Log1p(100*v)/ln101*0.96, 1)
 }
+
+// ln101 is squash's scale (Go does not fold math.Log1p(100) into a
+// constant).
+var ln101 = math.Log1p(100)
 
 // rank scores every candidate and returns them best first (ties by id, so
 // the order does not depend on how they were gathered): the best m in
