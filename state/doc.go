@@ -6,7 +6,11 @@
 // partition worker's Batch (its users, its item deltas and its offset) is
 // written in one Badger transaction, so after a crash the state and the
 // offset agree and no record is applied twice. Encoded user vectors are
-// cached in fastcache, refreshed after each commit.
+// cached in fastcache, refreshed after each commit. Badger runs with
+// timestamps the store hands out (managed mode): reads are of each key's
+// latest version and never wait for commits in flight, which holds because
+// each key has one writer at a time (a partition's worker) and nothing
+// reads across partitions while their workers run.
 //
 // Item shares are not rewritten by every batch: a batch stores its item
 // deltas as one record, and the partition's worker checkpoints the shares
