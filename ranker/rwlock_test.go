@@ -54,8 +54,8 @@ func TestReaderLockExcludes(t *testing.T) {
 // sync.RWMutex would block it), until the writer has waited its patience;
 // then the writer gets in.
 func TestReaderLockLetsReadersPastAWaitingWriter(t *testing.T) {
-	l := readerLock{wait: 300 * time.Millisecond}
-	l.RLock() // a slow reader
+	l := readerLock{wait: time.Second} // margins for a loaded machine
+	l.RLock()                          // a slow reader
 	locked := make(chan struct{})
 	go func() {
 		l.Lock()
@@ -79,7 +79,7 @@ func TestReaderLockLetsReadersPastAWaitingWriter(t *testing.T) {
 	select {
 	case <-locked:
 		t.Fatal("the writer got in beside a reader")
-	case <-time.After(l.wait + 50*time.Millisecond):
+	case <-time.After(l.wait + 300*time.Millisecond):
 	}
 	// The writer has waited long enough: new readers now wait for it.
 	blocked := make(chan struct{})
