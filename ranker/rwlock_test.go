@@ -54,8 +54,9 @@ func TestReaderLockExcludes(t *testing.T) {
 // sync.RWMutex would block it), until the writer has waited its patience;
 // then the writer gets in.
 func TestReaderLockLetsReadersPastAWaitingWriter(t *testing.T) {
-	l := readerLock{wait: time.Second} // margins for a loaded machine
-	l.RLock()                          // a slow reader
+	// Patience and waits with margins for a loaded machine.
+	l := readerLock{wait: time.Second}
+	l.RLock() // a slow reader
 	locked := make(chan struct{})
 	go func() {
 		l.Lock()
