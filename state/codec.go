@@ -15,7 +15,12 @@ const (
 	userV1 = 1 // up to the value features
 	userV2 = 2 // + purchase days, repeat spend, return time, loyalty points
 	userV3 = 3 // + recent pushes, push responsiveness
-	itemV1 = 1
+	// storedUser marks a user vector as the store keeps it (key u): the
+	// offset of its partition it is current up to (varint), then the
+	// user encoding. A vector without it (written before write-behind)
+	// is current up to its partition's stored offset.
+	storedUser = 0xF5
+	itemV1     = 1
 	// itemShareV2 is a stored share (key i): the offset it is current up
 	// to (varint), then the version-1 item statistics. A stored share of
 	// version 1 predates delta records: every delta record applies to it.
@@ -126,8 +131,30 @@ func AppendUser(dst []byte, u *features.User) []byte {
 	return w.b
 }
 
-// DecodeUser decodes b into u, replacing its contents except u.ID. The
-// decoded value does not alias b.
+// appendStoredUser appends the stored form of u, current up to offset
+// upTo of its partition.
+func appendStoredUser(dst []byte, upTo int64, u *features.User) []byte {
+	dst = append(dst, storedUser)
+	dst = binary.AppendVarint(dst, upTo)
+	return AppendUser(dst, u)
+}
+
+// storedUpTo returns the offset a stored user vector is current up to; -1
+// when it does not say (a plain encoding) or cannot be read.
+func storedUpTo(b []byte) int64 {
+	if len(b) == 0 || b[0] != storedUser {
+		return -1
+	}
+	v, n := binary.Varint(b[1:])
+	if n <= 0 {
+		return -1
+	}
+	return v
+}
+
+// DecodeUser decodes b (AppendUser's encoding, or the store's form of
+// it) into u, replacing its contents except u.ID. The decoded value does
+// not alias b.
 func DecodeUser(b []byte, u *features.User) error {
 	id := u.ID
 	*u = features.User{ID: id}
@@ -153,6 +180,10 @@ func DecodeUserView(b []byte, u *features.User) error {
 // a capacity to reuse).
 func (r *reader) user(u *features.User) error {
 	version := r.byte()
+	if version == storedUser { // the store's form: skip the offset
+		r.varint()
+		version = r.byte()
+	}
 	if version < userV1 || version > userV3 {
 		if r.err != nil {
 			return fmt.Errorf("cannot decode user: %w", r.err)

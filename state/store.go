@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -203,6 +204,7 @@ type Store struct {
 	commitMu     sync.Mutex    // hands out commit timestamps in the order commits reach Badger
 	userBytes    atomic.Int64  // the mean encoded user of the latest commit, to size the next one's arena
 	checkpoints  atomic.Uint64
+	flushes      atomic.Uint64
 	trimmed      atomic.Uint64 // bytes of table-builder buffers freed (trimLoop)
 
 	// fill serialises, per key stripe, filling the cache from Badger with
@@ -210,12 +212,23 @@ type Store struct {
 	// never overwrite a newer commit's entry.
 	fill [64]sync.Mutex
 
+	// pins hold the users staged (Stage) and not yet flushed (Flush), by
+	// key stripe: readers find them before the cache, which may evict
+	// them, and Badger, which holds an older version.
+	pins [64]pinStripe
+
 	bufs sync.Pool // *[]byte scratch for reads
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// pinStripe is one stripe of Store.pins: stored user vectors by key.
+type pinStripe struct {
+	mu sync.RWMutex
+	m  map[string][]byte
 }
 
 // Open opens (creating if needed) the store in cfg.Dir; zero fields of cfg
@@ -366,8 +379,19 @@ func (s *Store) gcValueLog() {
 }
 
 // User reads the vector of user id into u (whose ID is set). It reports
-// false, leaving u zero but for its ID, when the user is unknown.
+// false, leaving u zero but for its ID, when the user is unknown. A user
+// staged and not yet flushed is read as staged.
 func (s *Store) User(id string, u *features.User) (bool, error) {
+	found, _, err := s.user(id, u, DecodeUser)
+	return found, err
+}
+
+// UserAt is User that also returns the offset of the user's partition the
+// vector is current up to: every event of the user at or below it is in
+// the vector. It is -1 for a vector that does not say (stored before
+// write-behind, or by Commit's callers that do not), which is current up to
+// its partition's stored offset, and for an unknown user.
+func (s *Store) UserAt(id string, u *features.User) (found bool, upTo int64, err error) {
 	return s.user(id, u, DecodeUser)
 }
 
@@ -382,7 +406,8 @@ type Views struct{ s *Store }
 
 // User is Store.User with DecodeUserView.
 func (v Views) User(id string, u *features.User) (bool, error) {
-	return v.s.user(id, u, DecodeUserView)
+	found, _, err := v.s.user(id, u, DecodeUserView)
+	return found, err
 }
 
 // keepBuf keeps v's array as the pooled buffer bp if fastcache had to
@@ -393,28 +418,37 @@ func keepBuf(bp *[]byte, v []byte, n int) {
 	}
 }
 
-func (s *Store) user(id string, u *features.User, decode func([]byte, *features.User) error) (bool, error) {
+func (s *Store) user(id string, u *features.User, decode func([]byte, *features.User) error) (bool, int64, error) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	key := userKey((*bp)[:0], id)
 	u.ID = id
+	stripe := xxhash.Sum64(key) % uint64(len(s.fill))
+	if v := s.pinned(stripe, key); v != nil {
+		return true, storedUpTo(v), decode(v, u)
+	}
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		s.hits.Add(1)
 		keepBuf(bp, v, len(key))
-		return true, decode(v, u)
+		return true, storedUpTo(v), decode(v, u)
 	}
 	s.misses.Add(1)
 	// Miss: read Badger and fill the cache under the key's stripe lock. A
-	// commit refreshes the cache under the same lock after it is durable,
-	// so whichever of the two comes second writes the newer value.
-	mu := &s.fill[xxhash.Sum64(key)%uint64(len(s.fill))]
+	// commit or a stage refreshes the cache under the same lock after it
+	// is durable or pinned, so whichever of the two comes second writes the
+	// newer value.
+	mu := &s.fill[stripe]
 	mu.Lock()
 	defer mu.Unlock()
+	if v := s.pinned(stripe, key); v != nil {
+		return true, storedUpTo(v), decode(v, u)
+	}
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		keepBuf(bp, v, len(key))
-		return true, decode(v, u)
+		return true, storedUpTo(v), decode(v, u)
 	}
 	var found bool
+	upTo := int64(-1)
 	err := s.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -425,6 +459,7 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 		}
 		found = true
 		return it.Value(func(v []byte) error {
+			upTo = storedUpTo(v)
 			if err := decode(v, u); err != nil {
 				return err
 			}
@@ -433,12 +468,22 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 		})
 	})
 	if err != nil {
-		return false, fmt.Errorf("cannot read user %q: %w", id, err)
+		return false, -1, fmt.Errorf("cannot read user %q: %w", id, err)
 	}
 	if !found {
 		*u = features.User{ID: id}
 	}
-	return found, nil
+	return found, upTo, nil
+}
+
+// pinned returns the staged vector of key, in the given stripe; nil if
+// none.
+func (s *Store) pinned(stripe uint64, key []byte) []byte {
+	p := &s.pins[stripe]
+	p.mu.RLock()
+	v := p.m[string(key)]
+	p.mu.RUnlock()
+	return v
 }
 
 // maxCacheEntry is fastcache's limit on key + value; larger values would be
@@ -543,7 +588,7 @@ func (s *Store) Commit(b *Batch) error {
 		start := len(arena)
 		arena = userKey(arena, u.ID)
 		mid := len(arena)
-		arena = AppendUser(arena, u)
+		arena = appendStoredUser(arena, b.Offset, u)
 		k, v := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
 		userBytes += len(arena) - start
 		if err := set(k, v); err != nil {
@@ -591,6 +636,170 @@ func (s *Store) Commit(b *Batch) error {
 		mu.Unlock()
 	}
 	return nil
+}
+
+// Stage makes users, each current up to offset upTo of its partition,
+// what readers of the store read, before they are durable: each is pinned
+// in memory (and cached) until a Flush that names it writes it. Only the
+// partition's writer stages and flushes its users.
+func (s *Store) Stage(upTo int64, users []*features.User) {
+	per := max(s.userBytes.Load(), 256)
+	for _, u := range users {
+		k := userKey(make([]byte, 0, 1+len(u.ID)), u.ID)
+		v := appendStoredUser(make([]byte, 0, per+per/8), upTo, u)
+		stripe := xxhash.Sum64(k) % uint64(len(s.fill))
+		p := &s.pins[stripe]
+		p.mu.Lock()
+		if p.m == nil {
+			p.m = make(map[string][]byte)
+		}
+		p.m[string(k)] = v
+		p.mu.Unlock()
+		mu := &s.fill[stripe]
+		mu.Lock()
+		s.cacheSet(k, v)
+		mu.Unlock()
+		s.userBytes.Store(int64(len(v)))
+	}
+}
+
+// Flush is what a partition's writer makes durable at once: the users it
+// staged since its last flush, the item deltas of the events it applied
+// since, its model share and the offset of the last record applied.
+type Flush struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Users     []string // ids of the users staged since the last flush
+	// Deltas are the item deltas of the events applied since the last
+	// flush, in offset order; Marks say where each event's end.
+	Deltas *features.Deltas
+	Marks  []DeltaMark
+	Model  []byte // the partition's model share; nil: none
+}
+
+// DeltaMark says where, in a Flush's Deltas, the deltas of the events up
+// to Offset end.
+type DeltaMark struct {
+	Offset      int64
+	Pops, Pairs int
+}
+
+// Flush writes f: first the item deltas, as delta records (state.Checkpoint)
+// each in its own transaction and in offset order, so that after a crash
+// the records present are those of a prefix of the events; then the staged
+// users, each as staged (current up to the offset of its last event);
+// last, the model share and the offset, in one transaction. A crash part
+// way leaves the records and users it wrote: recovery resumes after the
+// stored offset, skipping the item deltas of events at or below the last
+// record (DeltasUpTo) and every event a user's vector is already current
+// up to (UserAt). The users stay pinned until the flush succeeds; a failed
+// flush may simply be done again.
+func (s *Store) Flush(f *Flush) error {
+	if err := s.writeDeltas(f); err != nil {
+		return err
+	}
+	keys := make([][]byte, 0, len(f.Users))
+	if len(f.Users) > 0 {
+		w := s.newWriteBatch()
+		defer w.Cancel()
+		for _, id := range f.Users {
+			k := userKey(nil, id)
+			v := s.pinned(xxhash.Sum64(k)%uint64(len(s.fill)), k)
+			if v == nil {
+				return fmt.Errorf("cannot flush partition %d: user %q was not staged", f.Partition, id)
+			}
+			if err := w.SetEntry(badger.NewEntry(k, v)); err != nil {
+				return fmt.Errorf("cannot flush the users of partition %d: %w", f.Partition, err)
+			}
+			keys = append(keys, k)
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("cannot flush the users of partition %d: %w", f.Partition, err)
+		}
+	}
+	err := s.update(func(txn *badger.Txn) error {
+		if f.Model != nil {
+			if err := txn.Set(modelKey(f.Partition), f.Model); err != nil {
+				return err
+			}
+		}
+		return txn.Set(offsetKey(f.Topic, f.Partition), binary.BigEndian.AppendUint64(nil, uint64(f.Offset)))
+	})
+	if err != nil {
+		return fmt.Errorf("cannot flush partition %d at offset %d: %w", f.Partition, f.Offset, err)
+	}
+	for _, k := range keys {
+		p := &s.pins[xxhash.Sum64(k)%uint64(len(s.fill))]
+		p.mu.Lock()
+		delete(p.m, string(k))
+		p.mu.Unlock()
+	}
+	s.flushes.Add(1)
+	return nil
+}
+
+// writeDeltas writes f's item deltas as delta records keyed by the offset
+// of their last event, each in one transaction, cut at event boundaries to
+// what fits one.
+func (s *Store) writeDeltas(f *Flush) error {
+	if f.Deltas == nil {
+		return nil
+	}
+	limit := s.db.MaxBatchSize() * 3 / 4
+	marks := f.Marks
+	var pops, pairs int // where the next record starts
+	var buf []byte
+	for len(marks) > 0 {
+		n := len(marks)
+		for {
+			m := marks[n-1]
+			d := features.Deltas{Pops: f.Deltas.Pops[pops:m.Pops], Pairs: f.Deltas.Pairs[pairs:m.Pairs]}
+			entries := len(d.Pops) + len(d.Pairs)
+			if entries == 0 {
+				break
+			}
+			buf = AppendDeltas(buf[:0], &d)
+			if n > 1 && (int64(len(buf))+64 > limit || entries > maxDeltas) {
+				n = max(n/2, 1)
+				continue
+			}
+			k := deltasKey(nil, f.Partition, m.Offset)
+			err := s.update(func(txn *badger.Txn) error { return txn.Set(k, buf) })
+			if err != nil {
+				return fmt.Errorf("cannot write the delta record of partition %d at offset %d: %w", f.Partition, m.Offset, err)
+			}
+			break
+		}
+		pops, pairs = marks[n-1].Pops, marks[n-1].Pairs
+		marks = marks[n:]
+	}
+	return nil
+}
+
+// DeltasUpTo returns the offset of the newest delta record of a partition:
+// the item deltas of every event at or below it are stored (and recovered
+// by RecoverItemParts). It reports false when the partition has none.
+func (s *Store) DeltasUpTo(partition int32) (int64, bool, error) {
+	var off int64
+	var found bool
+	prefix := deltasPrefix(partition)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		it.Seek(append(slices.Clone(prefix), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF))
+		if !it.Valid() {
+			return nil
+		}
+		var err error
+		off, err = deltasOffset(it.Item().Key(), prefix)
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("cannot read the delta records of partition %d: %w", partition, err)
+	}
+	return off, found, nil
 }
 
 // Checkpoint makes items, a partition's item shares as of offset upTo
@@ -789,7 +998,7 @@ func (s *Store) ScanItemParts(fn func(partition int32, item string, st *features
 // ScanUsersLenient calls fn for every stored user vector it can decode and
 // corrupt for every one it cannot, going on past them.
 func (s *Store) ScanUsersLenient(fn func(u *features.User) error, corrupt func(id string, err error)) error {
-	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
+	return s.scanUsers(func(k, v []byte) error {
 		u := &features.User{ID: string(k[1:])}
 		if err := DecodeUser(v, u); err != nil {
 			corrupt(u.ID, err)
@@ -802,13 +1011,57 @@ func (s *Store) ScanUsersLenient(fn func(u *features.User) error, corrupt func(i
 // ScanUsers calls fn for every stored user vector; a vector that cannot be
 // decoded stops the scan with an error.
 func (s *Store) ScanUsers(fn func(u *features.User) error) error {
-	return s.scan([]byte{prefixUser}, func(k, v []byte) error {
+	return s.scanUsers(func(k, v []byte) error {
 		u := &features.User{ID: string(k[1:])}
 		if err := DecodeUser(v, u); err != nil {
 			return fmt.Errorf("user %q: %w", k[1:], err)
 		}
 		return fn(u)
 	})
+}
+
+// scanUsers calls fn for every user, each once: as staged when it is
+// pinned (Stage), else as stored; the users staged and not yet in Badger
+// come last. A user staged while the scan runs may be seen as it was
+// before, and, staged first and flushed while the scan runs, not at all.
+func (s *Store) scanUsers(fn func(k, v []byte) error) error {
+	var seen map[string]bool // pinned users met in Badger
+	err := s.scan([]byte{prefixUser}, func(k, v []byte) error {
+		if p := s.pinned(xxhash.Sum64(k)%uint64(len(s.fill)), k); p != nil {
+			if seen == nil {
+				seen = make(map[string]bool)
+			}
+			seen[string(k)], v = true, p
+		}
+		return fn(k, v)
+	})
+	if err != nil {
+		return err
+	}
+	type kv struct{ k, v []byte }
+	var rest []kv
+	for i := range s.pins {
+		p := &s.pins[i]
+		p.mu.RLock()
+		for k, v := range p.m {
+			if !seen[k] {
+				rest = append(rest, kv{[]byte(k), v})
+			}
+		}
+		p.mu.RUnlock()
+	}
+	slices.SortFunc(rest, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	for _, e := range rest {
+		if v, err := s.get(e.k); err != nil {
+			return err
+		} else if v != nil {
+			continue // staged after the scan met its stored vector
+		}
+		if err := fn(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CommitCatalogue writes catalogue changes read from topic/partition up to
@@ -926,6 +1179,8 @@ type Stats struct {
 	CacheMaxBytes uint64
 	Commits       uint64 // batches committed
 	Checkpoints   uint64 // item-share checkpoints written
+	Flushes       uint64 // flushes of staged users and item deltas
+	Pinned        int    // users staged and not yet flushed
 	BuilderFreed  uint64 // bytes of Badger's table-builder buffers freed by the trim
 	LSMBytes      int64  // Badger LSM tree size on disk
 	VLogBytes     int64  // Badger value log size on disk
@@ -936,7 +1191,14 @@ func (s *Store) Stats() Stats {
 	var cs fastcache.Stats
 	s.cache.UpdateStats(&cs)
 	lsm, vlog := s.db.Size()
-	return Stats{
+	pinned := 0
+	for i := range s.pins {
+		p := &s.pins[i]
+		p.mu.RLock()
+		pinned += len(p.m)
+		p.mu.RUnlock()
+	}
+	return Stats{Flushes: s.flushes.Load(), Pinned: pinned,
 		CacheHits: s.hits.Load(), CacheMisses: s.misses.Load(),
 		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
 		Commits: s.commits.Load(), Checkpoints: s.checkpoints.Load(), BuilderFreed: s.trimmed.Load(),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,6 +43,14 @@ func newItemsFixture(t *testing.T, users, days int) *itemsFixture {
 // fold returns the shares after the records up to offset last.
 func (fx *itemsFixture) fold(t *testing.T, last int64) map[string]*features.ItemStats {
 	t.Helper()
+	_, items := fx.foldAll(t, last)
+	return items
+}
+
+// foldAll returns the users and the shares after the records up to offset
+// last.
+func (fx *itemsFixture) foldAll(t *testing.T, last int64) (map[string]*features.User, map[string]*features.ItemStats) {
+	t.Helper()
 	users := map[string]*features.User{}
 	items := map[string]*features.ItemStats{}
 	for _, r := range fx.recs[:last+1] {
@@ -67,7 +76,40 @@ func (fx *itemsFixture) fold(t *testing.T, last int64) map[string]*features.Item
 			return items[id]
 		})
 	}
-	return items
+	return users, items
+}
+
+// sameUsers compares the stored users with want, byte for byte.
+func sameUsers(st *state.Store, want map[string]*features.User) error {
+	n := 0
+	err := st.ScanUsers(func(u *features.User) error {
+		n++
+		w := want[u.ID]
+		if w == nil {
+			return fmt.Errorf("user %q is stored but not in the fold", u.ID)
+		}
+		if !bytes.Equal(state.AppendUser(nil, u), state.AppendUser(nil, w)) {
+			return fmt.Errorf("user %q differs: %d events stored, %d folded", u.ID, u.Events, w.Events)
+		}
+		return nil
+	})
+	if err == nil && n != len(want) {
+		err = fmt.Errorf("%d users stored, %d folded", n, len(want))
+	}
+	return err
+}
+
+// applyAll applies recs in batches of n, each flushed when a flush is due.
+func applyAll(t *testing.T, w *worker, recs []*kgo.Record, n int) {
+	t.Helper()
+	for i := 0; i < len(recs); i += n {
+		if err := w.apply(recs[i:min(i+n, len(recs))]); err != nil {
+			t.Fatal(err)
+		}
+		if !w.maybeFlush(time.Now()) {
+			t.Fatal("maybeFlush gave up")
+		}
+	}
 }
 
 func (fx *itemsFixture) worker(st *state.Store, mod func(*Config)) *worker {
@@ -125,17 +167,13 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 	fx := newItemsFixture(t, 60, 4)
 	dir := t.TempDir()
 	st := openTestStore(t, dir, 0)
-	few := func(c *Config) { c.CheckpointBatches = 5 }
+	few := func(c *Config) { c.CheckpointBatches, c.FlushInterval = 5, -1 }
 	w := fx.worker(st, few)
 	if err := w.load(); err != nil {
 		t.Fatal(err)
 	}
 	cut := len(fx.recs) * 3 / 5
-	for i := 0; i < cut; i += 7 {
-		if err := w.apply(fx.recs[i:min(i+7, cut)]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyAll(t, w, fx.recs[:cut], 7)
 	if st.Stats().Checkpoints == 0 || w.pending == 0 {
 		t.Fatalf("%d checkpoints, %d batches pending: the crash must fall between checkpoints", st.Stats().Checkpoints, w.pending)
 	}
@@ -163,11 +201,7 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 	if w.pending == 0 || len(w.dirty) == 0 {
 		t.Fatalf("recovery replayed %d records dirtying %d items: the next checkpoint must cover them", w.pending, len(w.dirty))
 	}
-	for i := cut; i < len(fx.recs); i += 3 {
-		if err := w.apply(fx.recs[i:min(i+3, len(fx.recs))]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyAll(t, w, fx.recs[cut:], 3)
 	want := fx.fold(t, int64(len(fx.recs)-1))
 	if err := sameShares(w.items, want); err != nil {
 		t.Fatalf("after the restart: %v", err)
@@ -191,55 +225,46 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 	}
 }
 
-// TestFailedBatchAppliesItemDeltasOnce: a batch too big for one transaction
-// fails, changing nothing the worker keeps, and is split in two; each half
-// commits and applies its deltas once. The run loop's release checkpoint
-// then covers every record.
-func TestFailedBatchAppliesItemDeltasOnce(t *testing.T) {
+// TestFlushBiggerThanOneTransaction: a flush whose item deltas do not fit
+// one transaction writes them as several delta records, cut at event
+// boundaries; recovery from them, and the release checkpoint that follows,
+// equal a single fold.
+func TestFlushBiggerThanOneTransaction(t *testing.T) {
 	fx := newItemsFixture(t, 400, 1)
 	st := openTestStore(t, t.TempDir(), 1<<19) // about 80 KiB per transaction
-	w := fx.worker(st, nil)
+	w := fx.worker(st, func(c *Config) { c.FlushInterval, c.FlushUsers, c.FlushDeltas = time.Hour, 1<<20, 1<<30 })
 	if err := w.load(); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.apply(fx.recs[:50]); err != nil {
+	applyAll(t, w, fx.recs, 97)
+	if w.unflushed == 0 {
+		t.Fatal("flushed before the end: the flush must cover the whole log")
+	}
+	if err := w.flush(); err != nil {
 		t.Fatal(err)
 	}
-	before := map[string][]byte{}
-	for id, s := range w.items {
-		before[id] = state.AppendItemStats(nil, s)
-	}
-	pending, commits := w.pending, st.Stats().Commits
-	big := fx.recs[50:]
-	if err := w.apply(big); !errors.Is(err, state.ErrBatchTooBig) {
-		t.Fatalf("applying %d records at once: %v, want ErrBatchTooBig", len(big), err)
-	}
-	if w.last != 49 || w.pending != pending || len(w.items) != len(before) {
-		t.Fatalf("a failed batch changed the worker: last %d, %d pending, %d items", w.last, w.pending, len(w.items))
-	}
-	for id, s := range w.items {
-		if !bytes.Equal(before[id], state.AppendItemStats(nil, s)) {
-			t.Fatalf("a failed batch changed the share of %q", id)
-		}
-	}
-	if !w.applyRetrying(big) {
-		t.Fatal("applyRetrying gave up")
-	}
-	if n := st.Stats().Commits - commits; n < 2 {
-		t.Fatalf("%d commits for a batch too big for one", n)
-	}
-	// The batches that follow are cut to what fitted, not folded twice.
-	if w.batchMax <= 0 || w.batchMax >= len(big) {
-		t.Fatalf("after a split of %d records the worker still batches %d", len(big), w.batchMax)
-	}
-	want := fx.fold(t, int64(len(fx.recs)-1))
-	if err := sameShares(w.items, want); err != nil {
+	users, want := fx.foldAll(t, int64(len(fx.recs)-1))
+	if err := sameUsers(st, users); err != nil {
 		t.Fatal(err)
+	}
+	// A second worker recovers the shares from the records.
+	r := fx.worker(st, nil)
+	if err := r.load(); err != nil {
+		t.Fatal(err)
+	}
+	if r.pending < 2 {
+		t.Fatalf("%d delta records: the flush did not cut its deltas", r.pending)
+	}
+	if r.last != int64(len(fx.recs)-1) {
+		t.Fatalf("stored offset %d, want %d", r.last, len(fx.recs)-1)
+	}
+	if err := sameShares(r.items, want); err != nil {
+		t.Fatalf("recovered from the records: %v", err)
 	}
 	// Stop the worker through its run loop: the release checkpoints.
-	go w.run()
-	close(w.quit)
-	<-w.done
+	go r.run()
+	close(r.quit)
+	<-r.done
 	got, err := storedShares(st, nil)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
@@ -248,3 +273,89 @@ func TestFailedBatchAppliesItemDeltasOnce(t *testing.T) {
 		t.Fatalf("stored after release: %v", err)
 	}
 }
+
+// TestFlushCutShortResumesExactly: a crash in the middle of a flush, after
+// its delta records and half of its users were written but before the
+// offset, leaves the stored offset behind both. The next worker replays
+// from the offset: it skips the events the written users hold and drops
+// the item deltas the records hold, and ends equal to a single fold.
+func TestFlushCutShortResumesExactly(t *testing.T) {
+	fx := newItemsFixture(t, 60, 4)
+	dir := t.TempDir()
+	st := openTestStore(t, dir, 0)
+	w := fx.worker(st, func(c *Config) { c.FlushInterval, c.CheckpointBatches = -1, 4 })
+	if err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	cut1, cut2 := len(fx.recs)*2/5, len(fx.recs)*3/5
+	applyAll(t, w, fx.recs[:cut1], 7)
+	w.c.cfg.FlushInterval, w.c.cfg.CheckpointBatches = time.Hour, 1<<20
+	applyAll(t, w, fx.recs[cut1:cut2], 7)
+	if w.unflushed == 0 || len(w.staged) < 4 {
+		t.Fatalf("%d batches, %d users unflushed", w.unflushed, len(w.staged))
+	}
+	// The flush cut short: its records and half its users, and the offset
+	// of another topic, not the partition's.
+	ids := make([]string, 0, len(w.staged))
+	for id := range w.staged {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	err := st.Flush(&state.Flush{Topic: "elsewhere", Partition: 0, Offset: w.last, Users: ids[:len(ids)/2], Deltas: &w.pend, Marks: w.marks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = openTestStore(t, dir, 0)
+	// Checkpoints every few batches, while it replays too.
+	w = fx.worker(st, func(c *Config) { c.FlushInterval, c.CheckpointBatches = -1, 1 })
+	if err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	if w.last != int64(cut1-1) || w.deltasUpTo <= w.last {
+		t.Fatalf("resumed after %d with delta records up to %d; want %d and beyond", w.last, w.deltasUpTo, cut1-1)
+	}
+	obs := &countObserver{}
+	w.c.deps.Observer = obs
+	// A checkpoint before the replay passes the records: the shares it
+	// writes hold those records, and a recovery must not apply them again.
+	checkpoints := st.Stats().Checkpoints
+	applyAll(t, w, fx.recs[cut1:cut1+5], 5)
+	if st.Stats().Checkpoints == checkpoints || w.last >= w.deltasUpTo {
+		t.Fatalf("no checkpoint while replaying below the delta records (last %d, records up to %d)", w.last, w.deltasUpTo)
+	}
+	if got, err := storedShares(st, fx.f.ApplyDeltas); err != nil {
+		t.Fatal(err)
+	} else if err := sameShares(got, w.items); err != nil {
+		t.Fatalf("recovered after a checkpoint in the replay: %v", err)
+	}
+	applyAll(t, w, fx.recs[cut1+5:], 5)
+	if obs.skipped == 0 {
+		t.Fatal("no event was skipped: the users written by the cut flush were folded again")
+	}
+	users, items := fx.foldAll(t, int64(len(fx.recs)-1))
+	if err := sameUsers(st, users); err != nil {
+		t.Fatal(err)
+	}
+	if err := sameShares(w.items, items); err != nil {
+		t.Fatalf("the worker's shares: %v", err)
+	}
+	got, err := storedShares(st, fx.f.ApplyDeltas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameShares(got, items); err != nil {
+		t.Fatalf("stored: %v", err)
+	}
+}
+
+// countObserver counts events skipped as already applied (Duplicates is
+// not one of them: it counts only event ids seen twice).
+type countObserver struct {
+	NopObserver
+	skipped int
+}
+
+func (o *countObserver) Replayed(n int) { o.skipped += n }

@@ -77,8 +77,30 @@ type Config struct {
 	// timestamp (or, over HTTP, after now) is rejected. Default 1h.
 	MaxFutureSkew time.Duration
 
-	// Item-share checkpoints. A batch commits its item deltas (a compact
-	// record), not the item shares they change; each worker keeps its
+	// Write-behind. A batch changes the state in memory and what readers
+	// see at once; each worker makes what it applied durable by flushes
+	// (state.Store.Flush): the users changed since the last flush, once
+	// each however many events they had, the item deltas of those events
+	// and the offset, when the first of these limits is reached, and when
+	// it stops. A crash loses what was not flushed, which the events topic
+	// still holds: the partition resumes after the last flush. The limits
+	// bound that replay, the memory of staged users and how far Kafka's
+	// committed offsets (lag monitoring) trail, not correctness.
+
+	// FlushInterval is the age of the oldest batch not yet flushed after
+	// which a flush is written; negative: flush after every batch. Default
+	// 1s.
+	FlushInterval time.Duration
+	// FlushUsers is the number of users changed since the last flush
+	// (kept decoded, and encoded for readers, until it) after which a
+	// flush is written. Default 2048.
+	FlushUsers int
+	// FlushDeltas is the number of item deltas of the events applied since
+	// the last flush after which a flush is written. Default 200,000.
+	FlushDeltas int
+
+	// Item-share checkpoints. A flush writes the item deltas of its events
+	// (compact records), not the item shares they change; each worker keeps its
 	// partition's shares in memory and checkpoints them: it writes the
 	// shares changed since the last checkpoint whole and deletes the delta
 	// records they cover, when the first of these limits is reached, and
@@ -86,7 +108,7 @@ type Config struct {
 	// applies the records written since, so the limits bound the work of a
 	// restart after a crash and the space of the records, not correctness.
 
-	// CheckpointBatches is the number of batches with item deltas after
+	// CheckpointBatches is the number of flushes with item deltas after
 	// which a checkpoint is written. Default 4096.
 	CheckpointBatches int
 	// CheckpointDeltas is the number of item deltas (popularity
@@ -108,6 +130,7 @@ func DefaultConfig() Config {
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20, YieldMax: 2 * time.Millisecond,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
+		FlushInterval: time.Second, FlushUsers: 2048, FlushDeltas: 200_000,
 		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute,
 	}
 }
@@ -142,6 +165,9 @@ func (c *Config) EnsureDefaults() {
 	num.Positive(&c.LagInterval, d.LagInterval)
 	num.Positive(&c.DLQTimeout, d.DLQTimeout)
 	num.Positive(&c.MaxFutureSkew, d.MaxFutureSkew)
+	num.Unset(&c.FlushInterval, d.FlushInterval)
+	num.Positive(&c.FlushUsers, d.FlushUsers)
+	num.Positive(&c.FlushDeltas, d.FlushDeltas)
 	num.Positive(&c.CheckpointBatches, d.CheckpointBatches)
 	num.Positive(&c.CheckpointDeltas, d.CheckpointDeltas)
 	num.Positive(&c.CheckpointInterval, d.CheckpointInterval)

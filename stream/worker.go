@@ -18,6 +18,11 @@ import (
 // applies the records the poll loop hands it, batch by batch, until told to
 // quit. It is the only writer of its partition's users, item shares and
 // offset.
+//
+// Applying a batch changes the state in memory and what readers see at
+// once; it becomes durable at the next flush (Config.FlushInterval), which
+// writes the users changed since the last one, their events' item deltas,
+// the model share and the offset (state.Store.Flush).
 type worker struct {
 	c         *Consumer
 	cl        *kgo.Client
@@ -33,18 +38,39 @@ type worker struct {
 	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
-	items     map[string]*features.ItemStats // this partition's item shares, as committed; publish changes them in place
-	deltas    features.Deltas                // the batch in flight's item deltas; reused
+	items     map[string]*features.ItemStats // this partition's item shares, as applied; publish changes them in place
 	events    []features.Event               // the batch in flight's valid events; reused
-	model     []byte                         // the partition's model share, as committed; nil none
-	batchMax  int                            // records per batch: BatchEvents, less after a batch did not fit a transaction
+	offsets   []int64                        // their offsets
+	model     []byte                         // the partition's model share, as applied; nil none
+
+	// Since the last flush:
+	staged     map[string]*userState // users changed, decoded; the next batches fold into them
+	pend       features.Deltas       // item deltas of the events applied, in offset order
+	marks      []state.DeltaMark     // where each event's deltas end in pend
+	unflushed  int                   // batches applied
+	firstSince time.Time             // when the first of them was applied
+	flushRec   kgo.Record            // the last record applied (topic, partition, offset, epoch), marked for Kafka at the flush
+	nextFlush  time.Time             // after a failed flush: no new attempt before
+	scratch    features.Deltas       // deltas of replayed events already in delta records: dropped
+
+	// After a crash, the records between the stored offset and the last
+	// delta record (DeltasUpTo) have their item deltas stored already.
+	deltasUpTo int64
 
 	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
 	dirty     map[string]struct{} // the items whose share changed
-	pending   int                 // delta records committed
+	pending   int                 // batches with item deltas (at load: delta records)
 	pendingN  int                 // item deltas in them
-	since     time.Time           // when the first of them was committed
+	since     time.Time           // when the first of them was applied
 	nextCheck time.Time           // after a failed checkpoint: no new attempt before
+}
+
+// userState is a user a worker folds into: its vector and the offset the
+// vector was current up to when read from the store (-1: it did not say).
+type userState struct {
+	u       *features.User
+	upTo    int64
+	changed bool // in the batch in flight
 }
 
 // newWorker returns the worker of a partition whose last applied offset is
@@ -73,23 +99,36 @@ func (w *worker) run() {
 		case <-time.After(backoff):
 		}
 	}
-	// Stopping, checkpoint what is pending: the next owner in this
-	// process (or this one after a restart) then replays nothing.
+	// Stopping, flush what is applied and checkpoint what is pending: the
+	// next owner in this process (or this one after a restart) then
+	// replays nothing.
 	defer func() {
+		if w.unflushed > 0 {
+			if err := w.flush(); err != nil {
+				log.Error("cannot flush on release; the next owner replays from the last flush", "offset", w.last, "err", err)
+				return
+			}
+		}
 		if w.pending > 0 {
 			if err := w.checkpoint(); err != nil {
 				log.Warn("cannot checkpoint item shares on release (recovery replays their deltas)", "err", err)
 			}
 		}
 	}()
-	tick := time.NewTicker(w.c.cfg.CheckpointInterval)
+	every := w.c.cfg.CheckpointInterval
+	if f := w.c.cfg.FlushInterval; f > 0 {
+		every = min(every, f)
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
 		case <-w.quit:
 			return
 		case now := <-tick.C:
-			w.maybeCheckpoint(now)
+			if !w.maybeFlush(now) {
+				return
+			}
 		case recs := <-w.recs:
 			recs = w.gather(recs)
 			ok := w.process(recs)
@@ -102,8 +141,9 @@ func (w *worker) run() {
 }
 
 func (w *worker) load() error {
+	st := w.c.deps.Store
 	if !w.lastKnown {
-		last, found, err := w.c.deps.Store.Offset(w.c.cfg.EventsTopic, w.partition)
+		last, found, err := st.Offset(w.c.cfg.EventsTopic, w.partition)
 		if err != nil {
 			return err
 		}
@@ -112,6 +152,14 @@ func (w *worker) load() error {
 		}
 		w.last, w.lastKnown = last, true
 		w.applied.Store(last)
+	}
+	// Delta records above the stored offset: a flush cut short wrote
+	// them, and the shares below hold them already.
+	w.deltasUpTo = -1
+	if d, found, err := st.DeltasUpTo(w.partition); err != nil {
+		return err
+	} else if found {
+		w.deltasUpTo = d
 	}
 	// The shares as checkpointed plus the delta records written since;
 	// the items those records touch are dirty until the next checkpoint,
@@ -128,7 +176,7 @@ func (w *worker) load() error {
 			return stats(id)
 		})
 	}
-	err := w.c.deps.Store.RecoverItemParts(w.partition, fold, func(item string, st *features.ItemStats) error {
+	err := st.RecoverItemParts(w.partition, fold, func(item string, st *features.ItemStats) error {
 		items[item] = st
 		return nil
 	})
@@ -137,8 +185,9 @@ func (w *worker) load() error {
 	}
 	w.items, w.dirty, w.pending, w.pendingN = items, dirty, pending, pendingN
 	w.since = time.Now()
+	w.staged = make(map[string]*userState)
 	if t := w.c.deps.Trainer; t != nil {
-		model, err := w.c.deps.Store.Model(w.partition)
+		model, err := st.Model(w.partition)
 		if err != nil {
 			return err
 		}
@@ -156,8 +205,8 @@ func (w *worker) load() error {
 
 // gather returns recs followed by the records already queued behind them
 // for this partition, up to BatchEvents: a worker that fell behind applies
-// what waits in one batch, with one commit, rather than a batch per fetch.
-// Nothing waits for records that have not arrived.
+// what waits in one batch rather than a batch per fetch. Nothing waits for
+// records that have not arrived.
 func (w *worker) gather(recs []*kgo.Record) []*kgo.Record {
 	limit := w.c.cfg.BatchEvents
 	if len(recs) >= limit || len(w.recs) == 0 {
@@ -179,9 +228,10 @@ func (w *worker) gather(recs []*kgo.Record) []*kgo.Record {
 	return buf
 }
 
-// process applies records in batches of at most BatchEvents. Told to quit,
-// it stops after the batch in flight: the rest was never applied, so whoever
-// owns the partition next fetches it again. It returns false when it quit.
+// process applies records in batches of at most BatchEvents, flushing when
+// a flush is due. Told to quit, it stops after the batch in flight: the rest
+// was never applied, so whoever owns the partition next fetches it again.
+// It returns false when it quit.
 func (w *worker) process(recs []*kgo.Record) bool {
 	i := 0
 	for i < len(recs) && recs[i].Offset <= w.last {
@@ -194,36 +244,26 @@ func (w *worker) process(recs []*kgo.Record) bool {
 			return false
 		default:
 		}
-		if w.batchMax <= 0 {
-			w.batchMax = w.c.cfg.BatchEvents
-		}
-		n := min(len(recs), w.batchMax)
+		n := min(len(recs), w.c.cfg.BatchEvents)
 		if !w.applyRetrying(recs[:n]) {
 			return false
 		}
 		recs = recs[n:]
+		if !w.maybeFlush(time.Now()) {
+			return false
+		}
 	}
 	return true
 }
 
-// applyRetrying applies one batch, retrying until it commits or the worker
-// quits; a batch too big for one transaction is split in two.
+// applyRetrying applies one batch, retrying until it is applied or the
+// worker quits.
 func (w *worker) applyRetrying(recs []*kgo.Record) bool {
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		err := w.apply(recs)
 		if err == nil {
 			w.stalled.Store(nil)
-			if len(recs) == w.batchMax { // it fitted: try a little more next time
-				w.batchMax = min(w.batchMax+w.batchMax/8+1, w.c.cfg.BatchEvents)
-			}
 			return true
-		}
-		if errors.Is(err, state.ErrBatchTooBig) && len(recs) > 1 {
-			// Folding a batch costs far more than committing it: batches
-			// that follow are cut to what fits, rather than folded twice.
-			w.batchMax = max(len(recs)/2, 1)
-			h := len(recs) / 2
-			return w.applyRetrying(recs[:h]) && w.applyRetrying(recs[h:])
 		}
 		w.c.log.Error("cannot apply batch; retrying", "partition", w.partition,
 			"from", recs[0].Offset, "to", recs[len(recs)-1].Offset, "err", err)
@@ -248,8 +288,11 @@ type batch struct {
 	users []*features.User // the users the batch changed, in order of first event
 	model []byte           // the model share after the batch; nil without a Trainer
 
+	pops, pairs int // where the batch's item deltas start in worker.pend
+
 	consumed, applied [256]int // records by features.Type
 	dups              int      // events skipped as duplicates
+	replayed          int      // events skipped as already in their user's stored vector
 }
 
 // badRecord is a malformed record, to be parked on the dead-letter topic.
@@ -259,37 +302,33 @@ type badRecord struct {
 	err error
 }
 
-// apply applies one batch of records: it folds them into fresh copies of the
-// users they touch and commits those, the item deltas and the offset of the
-// last record. Until the commit succeeds nothing the worker keeps (item
-// shares, offset) and nothing readers see changes, so a failed batch can be
-// applied again; after it, the deltas are applied to the item shares kept,
-// which are checkpointed when one of the Checkpoint limits is reached.
+// apply applies one batch of records: it folds them into their users and
+// the partition's item shares, and hands the result to readers. Every step
+// that can fail (parking dead letters, reading users) comes before the
+// first change, so a failed batch has changed nothing and can be applied
+// again; the fold itself cannot fail.
 func (w *worker) apply(recs []*kgo.Record) error {
 	b := batch{recs: recs, yield: w.c.cfg.YieldMax}
 	w.yield(&b)
 	b.start = time.Now()
-	// While requests are in flight, one worker at a time folds, and
-	// commits and publishes, so that the workers leave the other cores to
-	// them; not while parking dead letters, which waits on the broker.
+	// While requests are in flight, one worker at a time decodes and folds,
+	// so that the workers leave the other cores to them; not while parking
+	// dead letters, which waits on the broker.
 	release := w.turn()
 	w.decode(&b)
-	err := w.foldUsers(&b)
 	release()
-	if err != nil {
-		return err
-	}
 	if err := w.park(&b); err != nil {
 		return err
 	}
 	release = w.turn()
 	defer release()
-	if err := w.commit(&b); err != nil {
+	users, err := w.readUsers(&b)
+	if err != nil {
 		return err
 	}
+	w.fold(&b, users)
 	w.publish(&b)
 	w.report(&b)
-	w.maybeCheckpoint(time.Now())
 	return nil
 }
 
@@ -316,7 +355,7 @@ func (w *worker) yield(b *batch) {
 func (w *worker) decode(b *batch) {
 	c := w.c
 	zones := c.deps.Extractor.Zones()
-	w.events = w.events[:0]
+	w.events, w.offsets = w.events[:0], w.offsets[:0]
 	for _, rec := range b.recs {
 		ev, err := DecodeRecord(rec, zones, c.cfg.MaxFutureSkew)
 		b.consumed[ev.Type]++
@@ -325,24 +364,58 @@ func (w *worker) decode(b *batch) {
 			continue
 		}
 		w.events = append(w.events, ev)
+		w.offsets = append(w.offsets, rec.Offset)
 	}
 }
 
-// foldUsers folds the decoded events into their users, each loaded from the
-// store once per batch, and collects the item deltas in w.deltas.
-func (w *worker) foldUsers(b *batch) error {
-	c, d := w.c, &w.deltas
-	d.Reset()
+// readUsers returns the user of every event of the batch: as folded by an
+// earlier batch since the last flush, else read from the store.
+func (w *worker) readUsers(b *batch) (map[string]*userState, error) {
+	c := w.c
+	users := make(map[string]*userState, len(b.recs))
+	for i := range w.events {
+		id := w.events[i].UserID
+		if _, ok := users[id]; ok {
+			continue
+		}
+		if st := w.staged[id]; st != nil {
+			users[id] = st
+			continue
+		}
+		u := new(features.User)
+		_, upTo, err := c.deps.Store.UserAt(id, u)
+		if err != nil {
+			if !errors.Is(err, state.ErrCorrupt) {
+				return nil, err
+			}
+			// One unreadable vector must not stall the partition:
+			// the user starts afresh, and the operator is told.
+			c.log.Error("stored user vector is corrupt; starting the user afresh", "user", id, "err", err)
+			*u, upTo = features.User{ID: id}, -1
+		}
+		users[id] = &userState{u: u, upTo: upTo}
+	}
+	return users, nil
+}
+
+// fold folds the decoded events into their users, appending their item
+// deltas to w.pend (marked per event in w.marks) and training the model
+// share on each first. An event a user's stored vector already holds (a
+// flush cut short by a crash wrote it) is skipped; the item deltas of an
+// event at or below w.deltasUpTo, already in a delta record, are dropped.
+func (w *worker) fold(b *batch, users map[string]*userState) {
+	c := w.c
 	defer clear(w.events) // keep no event past its batch
-	users := make(map[string]*features.User, len(b.recs))
-	b.users = make([]*features.User, 0, len(b.recs))
-	// The share trains from the committed one, so a batch that fails and
-	// is applied again trains each event once.
+	b.users = make([]*features.User, 0, len(users))
+	b.pops, b.pairs = len(w.pend.Pops), len(w.pend.Pairs)
+	// The share trains from the applied one, decoded afresh; a stored
+	// share that cannot be decoded was replaced at load.
 	var share TrainerShare
 	if t := c.deps.Trainer; t != nil {
 		var err error
 		if share, err = t.Share(w.model); err != nil {
-			return fmt.Errorf("cannot decode the committed model share: %w", err)
+			c.log.Error("model share is corrupt; starting it afresh", "partition", w.partition, "err", err)
+			share, _ = t.Share(nil)
 		}
 		if bs, ok := share.(BatchSizer); ok {
 			bs.Batch(len(b.recs))
@@ -352,22 +425,13 @@ func (w *worker) foldUsers(b *batch) error {
 		if i%64 == 63 {
 			w.yield(b)
 		}
-		ev := &w.events[i]
-		u := users[ev.UserID]
-		if u == nil {
-			u = new(features.User)
-			if _, err := c.deps.Store.User(ev.UserID, u); err != nil {
-				if !errors.Is(err, state.ErrCorrupt) {
-					return err
-				}
-				// One unreadable vector must not stall the partition:
-				// the user starts afresh, and the operator is told.
-				c.log.Error("stored user vector is corrupt; starting the user afresh", "user", ev.UserID, "err", err)
-				*u = features.User{ID: ev.UserID}
-			}
-			users[ev.UserID] = u
-			b.users = append(b.users, u)
+		ev, off := &w.events[i], w.offsets[i]
+		st := users[ev.UserID]
+		if off <= st.upTo {
+			b.replayed++
+			continue
 		}
+		u := st.u
 		var item *features.Item
 		if ev.ItemID != "" {
 			item = c.deps.Catalogue.Get(ev.ItemID)
@@ -375,21 +439,37 @@ func (w *worker) foldUsers(b *batch) error {
 		if share != nil {
 			share.Train(u, ev)
 		}
-		if c.deps.Extractor.FoldUser(u, ev, item, d) {
-			b.applied[ev.Type]++
-		} else {
-			b.dups++
+		d := &w.pend
+		if off <= w.deltasUpTo {
+			d = &w.scratch
+			d.Reset()
 		}
+		if !c.deps.Extractor.FoldUser(u, ev, item, d) {
+			b.dups++
+			continue
+		}
+		b.applied[ev.Type]++
+		if d == &w.pend {
+			if m := w.marks; len(m) == 0 || m[len(m)-1].Pops != len(d.Pops) || m[len(m)-1].Pairs != len(d.Pairs) {
+				w.marks = append(w.marks, state.DeltaMark{Offset: off, Pops: len(d.Pops), Pairs: len(d.Pairs)})
+			}
+		}
+		if !st.changed {
+			st.changed = true
+			b.users = append(b.users, u)
+			w.staged[ev.UserID] = st
+		}
+	}
+	for _, st := range users {
+		st.changed = false
 	}
 	if share != nil {
 		b.model = share.AppendBinary(nil)
 	}
-	return nil
 }
 
 // park produces the malformed records to the dead-letter topic before the
-// commit moves past them, each once even when this batch is retried or
-// split.
+// batch is applied, each once even when this batch is retried.
 func (w *worker) park(b *batch) error {
 	c := w.c
 	var dl []*kgo.Record
@@ -411,43 +491,105 @@ func (w *worker) park(b *batch) error {
 	return nil
 }
 
-// commit writes the batch's users, item deltas, model share and the offset
-// of its last record in one Badger transaction.
-func (w *worker) commit(b *batch) error {
-	c := w.c
-	return c.deps.Store.Commit(&state.Batch{Topic: c.cfg.EventsTopic, Partition: w.partition, Offset: b.recs[len(b.recs)-1].Offset,
-		Users: b.users, Deltas: &w.deltas, Model: b.model})
-}
-
-// publish makes a committed batch the worker's state (its item deltas
-// applied to the item shares kept), hands its users and item deltas to the
-// Sink (the index and the audience), and marks its last record for the
-// Kafka offset commit.
+// publish makes a folded batch what readers see: its users are staged in
+// the store, its item deltas applied to the partition's item shares, both
+// handed to the Sink (the index and the audience), and its model share to
+// the Trainer. The next flush makes them durable.
 func (w *worker) publish(b *batch) {
-	if n := len(w.deltas.Pops) + len(w.deltas.Pairs); n > 0 {
-		if w.dirty == nil {
-			w.dirty = make(map[string]struct{})
-		}
-		w.c.deps.Extractor.ApplyDeltas(&w.deltas, w.share)
+	last := b.recs[len(b.recs)-1]
+	w.c.deps.Store.Stage(last.Offset, b.users)
+	d := features.Deltas{Pops: w.pend.Pops[b.pops:], Pairs: w.pend.Pairs[b.pairs:]}
+	if len(d.Pops)+len(d.Pairs) > 0 {
+		w.c.deps.Extractor.ApplyDeltas(&d, w.share)
+	}
+	if b.model != nil {
+		w.model = b.model
+		w.c.deps.Trainer.Committed(w.partition, b.model)
+	}
+	w.last = last.Offset
+	w.applied.Store(last.Offset)
+	w.flushRec = kgo.Record{Topic: last.Topic, Partition: last.Partition, Offset: last.Offset, LeaderEpoch: last.LeaderEpoch}
+	if w.unflushed == 0 {
+		w.firstSince = b.start
+	}
+	w.unflushed++
+	if n := len(d.Pops) + len(d.Pairs); n > 0 {
 		if w.pending == 0 {
 			w.since = b.start
 		}
 		w.pending++
 		w.pendingN += n
 	}
-	if b.model != nil {
-		w.model = b.model
-		w.c.deps.Trainer.Committed(w.partition, b.model)
-	}
-	last := b.recs[len(b.recs)-1]
-	w.last = last.Offset
-	w.applied.Store(last.Offset)
 	if w.c.deps.Sink != nil {
-		w.c.deps.Sink.Committed(b.users, &w.deltas)
+		w.c.deps.Sink.Committed(b.users, &d)
 	}
+}
+
+// maybeFlush flushes when a flush is due (Config.FlushInterval,
+// FlushUsers, FlushDeltas) or a checkpoint of the item shares is, which
+// follows it. A failed flush is logged and tried again later; only when
+// what waits for one reaches four times a limit does the worker stop
+// applying, retrying until a flush succeeds or it is told to quit (then it
+// returns false).
+func (w *worker) maybeFlush(now time.Time) bool {
+	cfg := &w.c.cfg
+	over := func(k int) bool {
+		return len(w.staged) >= k*cfg.FlushUsers || len(w.pend.Pops)+len(w.pend.Pairs) >= k*cfg.FlushDeltas
+	}
+	due := w.unflushed > 0 && (cfg.FlushInterval < 0 || now.Sub(w.firstSince) >= cfg.FlushInterval || over(1) || w.checkpointDue(now))
+	for backoff := 100 * time.Millisecond; due; backoff = min(2*backoff, 5*time.Second) {
+		if now.Before(w.nextFlush) && !over(4) {
+			return true
+		}
+		err := w.flush()
+		if err == nil {
+			w.stalled.Store(nil)
+			break
+		}
+		w.c.log.Error("cannot flush applied state; retrying", "partition", w.partition, "offset", w.last, "err", err)
+		w.nextFlush = now.Add(backoff)
+		if !over(4) {
+			return true
+		}
+		why := fmt.Sprintf("partition %d cannot flush at offset %d: %v", w.partition, w.last, err)
+		w.stalled.Store(&why)
+		select {
+		case <-w.quit:
+			return false
+		case <-time.After(backoff):
+		}
+		now = time.Now()
+	}
+	if w.unflushed == 0 && w.checkpointDue(now) {
+		if err := w.checkpoint(); err != nil {
+			w.c.log.Error("cannot checkpoint item shares; retrying later", "partition", w.partition, "err", err)
+			w.nextCheck = now.Add(min(5*time.Second, cfg.CheckpointInterval))
+		}
+	}
+	return true
+}
+
+// flush makes what the worker applied since the last flush durable (see
+// state.Store.Flush) and marks its last record for the Kafka offset commit.
+func (w *worker) flush() error {
+	ids := make([]string, 0, len(w.staged))
+	for id := range w.staged {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	err := w.c.deps.Store.Flush(&state.Flush{Topic: w.c.cfg.EventsTopic, Partition: w.partition, Offset: w.last,
+		Users: ids, Deltas: &w.pend, Marks: w.marks, Model: w.model})
+	if err != nil {
+		return err
+	}
+	w.pend.Reset()
+	w.marks = w.marks[:0]
+	clear(w.staged)
+	w.unflushed = 0
 	if w.cl != nil {
-		w.cl.MarkCommitRecords(last)
+		w.cl.MarkCommitRecords(&w.flushRec)
 	}
+	return nil
 }
 
 // share returns the kept share of item id to change, creating it, and marks
@@ -462,23 +604,21 @@ func (w *worker) share(id string) *features.ItemStats {
 	return s
 }
 
-// maybeCheckpoint checkpoints the item shares when one of the Checkpoint
-// limits is reached. A failed checkpoint leaves recovery exact (the delta
-// records stay until one succeeds): it is logged and tried again later.
-func (w *worker) maybeCheckpoint(now time.Time) {
+// checkpointDue says whether one of the Checkpoint limits is reached (the
+// item shares are then checkpointed after a flush). A failed checkpoint
+// leaves recovery exact (the delta records stay until one succeeds): it is
+// logged and tried again later.
+func (w *worker) checkpointDue(now time.Time) bool {
 	cfg := &w.c.cfg
-	if w.pending == 0 || now.Before(w.nextCheck) ||
-		w.pending < cfg.CheckpointBatches && w.pendingN < cfg.CheckpointDeltas && now.Sub(w.since) < cfg.CheckpointInterval {
-		return
-	}
-	if err := w.checkpoint(); err != nil {
-		w.c.log.Error("cannot checkpoint item shares; retrying later", "partition", w.partition, "err", err)
-		w.nextCheck = now.Add(min(5*time.Second, cfg.CheckpointInterval))
-	}
+	return w.pending > 0 && !now.Before(w.nextCheck) &&
+		(w.pending >= cfg.CheckpointBatches || w.pendingN >= cfg.CheckpointDeltas || now.Sub(w.since) >= cfg.CheckpointInterval)
 }
 
-// checkpoint writes the item shares changed since the last checkpoint, as
-// of the last committed offset, and deletes the delta records they cover.
+// checkpoint writes the item shares changed since the last checkpoint and
+// deletes the delta records they cover. The worker calls it with nothing
+// unflushed: the shares are current up to the last offset applied, or,
+// while it replays records whose deltas a flush cut short had stored
+// (deltasUpTo), up to the last of those, which they hold already.
 func (w *worker) checkpoint() error {
 	t0 := time.Now()
 	ids := make([]string, 0, len(w.dirty))
@@ -490,17 +630,18 @@ func (w *worker) checkpoint() error {
 	for i, id := range ids {
 		parts[i] = state.ItemPart{Item: id, Stats: w.items[id]}
 	}
-	if err := w.c.deps.Store.Checkpoint(w.partition, w.last, parts); err != nil {
+	upTo := max(w.last, w.deltasUpTo)
+	if err := w.c.deps.Store.Checkpoint(w.partition, upTo, parts); err != nil {
 		return err
 	}
-	w.c.log.Debug("item shares checkpointed", "partition", w.partition, "offset", w.last, "batches", w.pending,
+	w.c.log.Debug("item shares checkpointed", "partition", w.partition, "offset", upTo, "batches", w.pending,
 		"item_deltas", w.pendingN, "items", len(parts), "took", time.Since(t0).Round(time.Millisecond))
 	clear(w.dirty)
 	w.pending, w.pendingN = 0, 0
 	return nil
 }
 
-// report tells the Observer what a committed batch did, and logs its
+// report tells the Observer what an applied batch did, and logs its
 // malformed records (rate-limited).
 func (w *worker) report(b *batch) {
 	c := w.c
@@ -516,6 +657,9 @@ func (w *worker) report(b *batch) {
 	}
 	if b.dups > 0 {
 		obs.Duplicates(b.dups)
+	}
+	if b.replayed > 0 {
+		obs.Replayed(b.replayed)
 	}
 	for _, bad := range b.bad {
 		field := "body"

@@ -20,6 +20,7 @@ type metrics struct {
 	consumed   *prometheus.CounterVec
 	applied    *prometheus.CounterVec
 	duplicates prometheus.Counter
+	replayed   prometheus.Counter
 	invalid    *prometheus.CounterVec
 	batch      prometheus.Histogram
 	batchSize  prometheus.Histogram
@@ -32,7 +33,7 @@ type metrics struct {
 	pushSelect                            prometheus.Histogram
 
 	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
-	diskDesc, trimmedDesc, yieldDesc, yieldsDesc, commitsDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
+	diskDesc, trimmedDesc, yieldDesc, yieldsDesc, flushesDesc, stagedDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 	audLoadedDesc, audLoadDesc                                                                 *prometheus.Desc
 }
@@ -49,6 +50,9 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		}, []string{"type"}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sticky_stream_events_duplicate_total", Help: "Events skipped because their event_id was already applied.",
+		}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sticky_stream_events_replayed_total", Help: "Events skipped on recovery because their user's stored vector already held them (a flush cut short by a crash).",
 		}),
 		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sticky_stream_events_invalid_total", Help: "Malformed events parked on the dead-letter topic, by event type and offending field.",
@@ -101,7 +105,8 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		trimmedDesc:      prometheus.NewDesc("sticky_state_builder_freed_bytes_total", "Bytes of Badger's idle table-builder buffers freed by the store (state.Config.BuilderTrimInterval).", nil, nil),
 		yieldDesc:        prometheus.NewDesc("sticky_stream_yield_seconds_total", "Time partition workers waited for API requests in flight before folding (stream.Config.YieldMax).", nil, nil),
 		yieldsDesc:       prometheus.NewDesc("sticky_stream_yields_total", "Waits of partition workers for API requests in flight.", nil, nil),
-		commitsDesc:      prometheus.NewDesc("sticky_state_commits_total", "Batches committed to Badger.", nil, nil),
+		flushesDesc:      prometheus.NewDesc("sticky_state_flushes_total", "Flushes of a partition's applied state (users, item deltas, offset) to Badger.", nil, nil),
+		stagedDesc:       prometheus.NewDesc("sticky_state_staged_users", "Users applied and not yet flushed to Badger (held in memory).", nil, nil),
 		checkpointsDesc:  prometheus.NewDesc("sticky_state_item_checkpoints_total", "Checkpoints of a partition's item shares written to Badger.", nil, nil),
 		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
 		catDesc:          prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
@@ -122,7 +127,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 	for _, s := range []string{"sent", "failed"} {
 		m.pushAcks.WithLabelValues(s)
 	}
-	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m.httpShed, m,
+	reg.MustRegister(m.consumed, m.applied, m.duplicates, m.replayed, m.invalid, m.batch, m.batchSize, m.freshness, m.httpDur, m.httpShed, m,
 		m.pushSelected, m.pushHanded, m.pushExpired, m.pushAcks, m.pushSelect,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -140,6 +145,7 @@ func (m *metrics) Applied(t features.Type, n int) {
 	m.applied.WithLabelValues(t.String()).Add(float64(n))
 }
 func (m *metrics) Duplicates(n int) { m.duplicates.Add(float64(n)) }
+func (m *metrics) Replayed(n int)   { m.replayed.Add(float64(n)) }
 func (m *metrics) Invalid(t features.Type, field string) {
 	m.invalid.WithLabelValues(t.String(), field).Inc()
 }
@@ -163,7 +169,7 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
-		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.yieldDesc, m.yieldsDesc, m.commitsDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.yieldDesc, m.yieldsDesc, m.flushesDesc, m.stagedDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
 		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc,
 		m.audLoadedDesc, m.audLoadDesc} {
 		ch <- d
@@ -190,7 +196,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	waited, waits := e.limit.gate.Waited()
 	ch <- prometheus.MustNewConstMetric(m.yieldDesc, prometheus.CounterValue, waited.Seconds())
 	ch <- prometheus.MustNewConstMetric(m.yieldsDesc, prometheus.CounterValue, float64(waits))
-	ch <- prometheus.MustNewConstMetric(m.commitsDesc, prometheus.CounterValue, float64(ss.Commits))
+	ch <- prometheus.MustNewConstMetric(m.flushesDesc, prometheus.CounterValue, float64(ss.Flushes))
+	ch <- prometheus.MustNewConstMetric(m.stagedDesc, prometheus.GaugeValue, float64(ss.Pinned))
 	ch <- prometheus.MustNewConstMetric(m.checkpointsDesc, prometheus.CounterValue, float64(ss.Checkpoints))
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
 	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
