@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,10 +194,11 @@ func (c *Config) EnsureDefaults() {
 // fastcache. It is safe for concurrent use; each partition's keys must have
 // a single writer (the partition's worker).
 type Store struct {
-	cfg   Config
-	db    *badger.DB
-	cache *fastcache.Cache
-	log   *slog.Logger
+	cfg            Config
+	valueThreshold int64
+	db             *badger.DB
+	cache          *fastcache.Cache
+	log            *slog.Logger
 
 	hits, misses atomic.Uint64
 	commits      atomic.Uint64
@@ -223,6 +225,11 @@ type Store struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// valueThreshold is the value threshold the store opens Badger with.
+func valueThreshold(cfg Config) int64 {
+	return min(int64(cfg.ValueThreshold), 15*int64(cfg.MemTableSize)/100)
 }
 
 // pinStripe is one stripe of Store.pins: stored user vectors by key.
@@ -255,7 +262,7 @@ func Open(cfg Config) (*Store, error) {
 		WithBlockCacheSize(int64(cfg.BlockCacheSize)).
 		WithIndexCacheSize(int64(cfg.IndexCacheSize)).
 		WithValueLogFileSize(int64(cfg.ValueLogFileSize)).
-		WithValueThreshold(min(int64(cfg.ValueThreshold), 15*int64(cfg.MemTableSize)/100)).
+		WithValueThreshold(valueThreshold(cfg)).
 		WithMetricsEnabled(false)
 	bo.TableSizeMultiplier = cfg.TableSizeMultiplier // no WithTableSizeMultiplier
 	// Managed timestamps (see commitTxn): in Badger's own mode every
@@ -268,11 +275,12 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("cannot open badger in %s: %w", cfg.Dir, err)
 	}
 	s := &Store{
-		cfg:   cfg,
-		db:    db,
-		cache: fastcache.New(int(cfg.CacheBytes)),
-		log:   cfg.Logger,
-		stop:  make(chan struct{}),
+		cfg:            cfg,
+		valueThreshold: valueThreshold(cfg),
+		db:             db,
+		cache:          fastcache.New(int(cfg.CacheBytes)),
+		log:            cfg.Logger,
+		stop:           make(chan struct{}),
 	}
 	s.ts.Store(db.MaxVersion())
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -640,7 +648,8 @@ func (s *Store) Commit(b *Batch) error {
 
 // Stage makes users, each current up to offset upTo of its partition,
 // what readers of the store read, before they are durable: each is pinned
-// in memory (and cached) until a Flush that names it writes it. Only the
+// in memory until a Flush that names it writes it (and caches it: a user
+// changed by many batches between two flushes enters the cache once). Only the
 // partition's writer stages and flushes its users.
 func (s *Store) Stage(upTo int64, users []*features.User) {
 	per := max(s.userBytes.Load(), 256)
@@ -655,10 +664,6 @@ func (s *Store) Stage(upTo int64, users []*features.User) {
 		}
 		p.m[string(k)] = v
 		p.mu.Unlock()
-		mu := &s.fill[stripe]
-		mu.Lock()
-		s.cacheSet(k, v)
-		mu.Unlock()
 		s.userBytes.Store(int64(len(v)))
 	}
 }
@@ -729,11 +734,18 @@ func (s *Store) Flush(f *Flush) error {
 	if err != nil {
 		return fmt.Errorf("cannot flush partition %d at offset %d: %w", f.Partition, f.Offset, err)
 	}
+	// Unpinned, each user is read from the cache (refreshed here, under
+	// the stripe lock readers fill it under) or Badger, both current.
 	for _, k := range keys {
-		p := &s.pins[xxhash.Sum64(k)%uint64(len(s.fill))]
+		stripe := xxhash.Sum64(k) % uint64(len(s.fill))
+		p := &s.pins[stripe]
+		mu := &s.fill[stripe]
+		mu.Lock()
 		p.mu.Lock()
+		s.cacheSet(k, p.m[string(k)])
 		delete(p.m, string(k))
 		p.mu.Unlock()
+		mu.Unlock()
 	}
 	s.flushes.Add(1)
 	return nil
@@ -741,27 +753,32 @@ func (s *Store) Flush(f *Flush) error {
 
 // writeDeltas writes f's item deltas as delta records keyed by the offset
 // of their last event, each in one transaction, cut at event boundaries to
-// what fits one.
+// at most deltaRecordBytes.
 func (s *Store) writeDeltas(f *Flush) error {
 	if f.Deltas == nil {
 		return nil
 	}
-	limit := s.db.MaxBatchSize() * 3 / 4
+	limit := s.deltaRecordBytes()
 	marks := f.Marks
 	var pops, pairs int // where the next record starts
 	var buf []byte
+	per := 48.0 // bytes per delta, as last encoded
+	entries := func(m DeltaMark) int { return m.Pops - pops + m.Pairs - pairs }
 	for len(marks) > 0 {
-		n := len(marks)
+		// The most events whose deltas fit at per bytes each, fewer if
+		// the encoding says otherwise.
+		budget := min(int(float64(limit)/per), maxDeltas)
+		n := max(sort.Search(len(marks), func(i int) bool { return entries(marks[i]) > budget }), 1)
 		for {
 			m := marks[n-1]
 			d := features.Deltas{Pops: f.Deltas.Pops[pops:m.Pops], Pairs: f.Deltas.Pairs[pairs:m.Pairs]}
-			entries := len(d.Pops) + len(d.Pairs)
-			if entries == 0 {
+			if len(d.Pops)+len(d.Pairs) == 0 {
 				break
 			}
 			buf = AppendDeltas(buf[:0], &d)
-			if n > 1 && (int64(len(buf))+64 > limit || entries > maxDeltas) {
-				n = max(n/2, 1)
+			per = max(per, float64(len(buf))/float64(len(d.Pops)+len(d.Pairs)))
+			if n > 1 && len(buf) > limit {
+				n = max(n*limit/len(buf), 1)
 				continue
 			}
 			k := deltasKey(nil, f.Partition, m.Offset)
@@ -775,6 +792,14 @@ func (s *Store) writeDeltas(f *Flush) error {
 		marks = marks[n:]
 	}
 	return nil
+}
+
+// deltaRecordBytes is the size a flush cuts its delta records to: well
+// within one transaction, and within the LSM tree's value threshold, so
+// that the records, deleted at the next checkpoint, are reclaimed by
+// compaction rather than kept in the value log until its GC.
+func (s *Store) deltaRecordBytes() int {
+	return int(min(s.db.MaxBatchSize()/2, s.valueThreshold*3/4, 512<<10))
 }
 
 // DeltasUpTo returns the offset of the newest delta record of a partition:
