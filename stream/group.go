@@ -18,11 +18,17 @@ import (
 	"github.com/stickyhq/sticky/state"
 )
 
-// Sink learns what every batch changed, once it is committed: the new
-// vectors of its users and the item-statistics deltas of its events. It
-// must not keep d, and must not change the users.
+// Sink learns what the workers change. It must not keep what it is handed
+// (the worker changes users in place in later batches, and reuses d), and
+// must not change it.
 type Sink interface {
+	// Committed hands over each batch once it is applied (readers see it;
+	// the next flush makes it durable): the vectors of the users it
+	// changed and the item-statistics deltas of its events.
 	Committed(users []*features.User, d *features.Deltas)
+	// Flushed hands over the vectors of the users a flush wrote, each
+	// once however many batches changed it since the flush before.
+	Flushed(users []*features.User)
 }
 
 // Trainer learns from events as they are folded (the engine wires the
@@ -31,9 +37,9 @@ type Sink interface {
 type Trainer interface {
 	// Share decodes a partition's share as stored (nil: a fresh one).
 	Share(data []byte) (TrainerShare, error)
-	// Committed says data is now the committed share of partition, e.g.
-	// to rebuild what requests read. It must not keep a reference to data
-	// it changes.
+	// Committed says data is now the applied share of partition (the
+	// next flush stores it), e.g. to rebuild what requests read. It must
+	// not keep a reference to data it changes.
 	Committed(partition int32, data []byte)
 }
 

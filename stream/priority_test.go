@@ -18,6 +18,8 @@ type overlapSink struct {
 	batches   atomic.Int32
 }
 
+func (*overlapSink) Flushed([]*features.User) {}
+
 func (s *overlapSink) Committed([]*features.User, *features.Deltas) {
 	n := s.now.Add(1)
 	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {

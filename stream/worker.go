@@ -582,6 +582,13 @@ func (w *worker) flush() error {
 	if err != nil {
 		return err
 	}
+	if sink := w.c.deps.Sink; sink != nil && len(w.staged) > 0 {
+		users := make([]*features.User, len(ids))
+		for i, id := range ids {
+			users[i] = w.staged[id].u
+		}
+		sink.Flushed(users)
+	}
 	w.pend.Reset()
 	w.marks = w.marks[:0]
 	clear(w.staged)
