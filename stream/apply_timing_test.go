@@ -149,7 +149,7 @@ func (ab *applyBench) warm(b *testing.B) {
 type indexSink struct{ idx *ranker.Index }
 
 func (s indexSink) Committed(_ []*features.User, d *features.Deltas) { s.idx.Apply(d) }
-func (indexSink) Flushed([]*features.User)                          {}
+func (indexSink) Flushed([]*features.User)                           {}
 
 type modelTrainer struct{ m *ranker.Model }
 
