@@ -41,6 +41,24 @@ type User struct {
 	Seen [SeenIDs]uint64
 }
 
+// CopyInto makes dst a copy of u that shares no memory a later change of u
+// writes: every slice is copied, into dst's own arrays where their
+// capacity allows; strings, which never change, are shared.
+func (u *User) CopyInto(dst *User) {
+	cats, brands, ctx, devices := dst.Categories[:0], dst.Brands[:0], dst.CtxCategories[:0], dst.Devices[:0]
+	recent, purchased, dismissed, points, pushed := dst.Recent[:0], dst.Purchased[:0], dst.Dismissed[:0], dst.Points[:0], dst.Push.Recent[:0]
+	*dst = *u
+	dst.Categories = append(cats, u.Categories...)
+	dst.Brands = append(brands, u.Brands...)
+	dst.CtxCategories = append(ctx, u.CtxCategories...)
+	dst.Devices = append(devices, u.Devices...)
+	dst.Recent = append(recent, u.Recent...)
+	dst.Purchased = append(purchased, u.Purchased...)
+	dst.Dismissed = append(dismissed, u.Dismissed...)
+	dst.Points = append(points, u.Points...)
+	dst.Push.Recent = append(pushed, u.Push.Recent...)
+}
+
 // SeenIDs is how many recent event ids a user remembers for de-duplication.
 const SeenIDs = 16
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -385,5 +386,43 @@ func TestCoocNeverDecays(t *testing.T) {
 	s.ApplyPair("b", 4, 0, f)
 	if got, _ := s.Neighbours.Get("b"); got.Value(10*365*24*3600*1000, f.HalfLives().Cooc) != 4 {
 		t.Fatalf("pair weight ten years later: %v, want 4", got)
+	}
+}
+
+// TestCopyIntoSharesNoSlice: CopyInto copies every slice of a User (found
+// by reflection, so that a slice field added later without a copy fails
+// here), into the destination's own arrays when they are big enough.
+func TestCopyIntoSharesNoSlice(t *testing.T) {
+	sc := Scores{{Key: "k", Decayed: Decayed{V: 1, At: 2}}}
+	u := &User{ID: "u", Categories: sc, Brands: slices.Clone(sc), CtxCategories: slices.Clone(sc), Devices: slices.Clone(sc),
+		Recent: []Recent{{Item: "i", Type: TypeView, At: 3}}, Purchased: []Mark{{Item: "i", At: 3, N: 1}}, Dismissed: []Mark{{Item: "j", At: 4, N: 1}},
+		Points: []PointsBucket{{Month: 1, Source: TypePurchase, Points: 5}}, Push: Push{Recent: []PushSend{{At: 5, Campaign: 7}}}}
+	reused := &User{Recent: make([]Recent, 0, 8)}
+	keep := &reused.Recent[:1][0]
+	for _, dst := range []*User{{}, reused} {
+		u.CopyInto(dst)
+		if !reflect.DeepEqual(dst, u) {
+			t.Fatalf("copy %+v\nwant %+v", dst, u)
+		}
+		var walk func(path string, a, b reflect.Value)
+		walk = func(path string, a, b reflect.Value) {
+			switch a.Kind() {
+			case reflect.Struct:
+				for i := range a.NumField() {
+					walk(path+"."+a.Type().Field(i).Name, a.Field(i), b.Field(i))
+				}
+			case reflect.Slice:
+				if a.Len() == 0 {
+					t.Fatalf("%s is empty in the fixture: give it an element", path)
+				}
+				if a.Pointer() == b.Pointer() {
+					t.Fatalf("%s shares its array with the original", path)
+				}
+			}
+		}
+		walk("User", reflect.ValueOf(dst).Elem(), reflect.ValueOf(u).Elem())
+	}
+	if &reused.Recent[0] != keep {
+		t.Fatal("CopyInto did not reuse the destination's array")
 	}
 }

@@ -2,8 +2,10 @@ package state
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stickyhq/sticky/features"
 )
@@ -25,7 +27,8 @@ func TestStagedUsersAreReadUntilFlushed(t *testing.T) {
 	}
 	staged, fresh := randomUser(rng, f, 30), randomUser(rng, f, 10)
 	staged.ID, fresh.ID = "u-old", "u-new"
-	s.Stage(14, []*features.User{staged, fresh})
+	ps := &Staged{User: staged}
+	s.Stage(14, []*Staged{ps, {User: fresh}})
 	s.cache.Reset() // the cache may evict staged users: the pins still hold them
 
 	same := func(what string, got, want *features.User) {
@@ -39,6 +42,20 @@ func TestStagedUsersAreReadUntilFlushed(t *testing.T) {
 		t.Fatalf("UserAt of a staged user: %v %d %v", ok, upTo, err)
 	}
 	same("staged user", &u, staged)
+	// The worker changes a staged user in place: readers see the change,
+	// and a copy read before it does not.
+	before := features.User{}
+	s.User("u-old", &before)
+	ps.Lock()
+	staged.Events++
+	staged.Recent[0].At++
+	ps.Unlock()
+	if s.User("u-old", &u); u.Events != staged.Events || u.Recent[0].At != staged.Recent[0].At {
+		t.Fatal("a change of a staged user is not read")
+	}
+	if before.Events == staged.Events || before.Recent[0].At == staged.Recent[0].At {
+		t.Fatal("a copy read before a change of the staged user changed with it")
+	}
 	scanned := map[string]*features.User{}
 	if err := s.ScanUsers(func(u *features.User) error { scanned[u.ID] = u; return nil }); err != nil {
 		t.Fatal(err)
@@ -64,7 +81,7 @@ func TestStagedUsersAreReadUntilFlushed(t *testing.T) {
 	}
 
 	// Staged again, then flushed with item deltas and a model share.
-	s.Stage(14, []*features.User{staged, fresh})
+	s.Stage(14, []*Staged{{User: staged}, {User: fresh}})
 	d := &features.Deltas{Pops: []features.Pop{{Item: "sku-1", At: 1.7e12, W: 1, Type: features.TypeView}, {Item: "sku-2", At: 1.7e12, W: 1, Type: features.TypeView}}}
 	err := s.Flush(&Flush{Topic: "events", Partition: 1, Offset: 15, Users: []string{"u-new", "u-old"}, Deltas: d,
 		Marks: []DeltaMark{{Offset: 12, Pops: 1}, {Offset: 14, Pops: 2}}, Model: []byte("m")})
@@ -100,5 +117,47 @@ func TestStagedUsersAreReadUntilFlushed(t *testing.T) {
 	})
 	if err != nil || len(got) != 2 || got["sku-1"] != 1 || got["sku-2"] != 1 {
 		t.Fatalf("item shares from the flushed records: %v %v", got, err)
+	}
+}
+
+// TestStagedUserReadWhileChanged: readers copy a staged user while its
+// worker keeps folding events into it (under the race detector in
+// make test): every copy is one the worker made whole.
+func TestStagedUserReadWhileChanged(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	f := features.NewExtractor(features.DefaultConfig())
+	rng := rand.New(rand.NewPCG(3, 4))
+	u := randomUser(rng, f, 5)
+	u.ID = "u-1"
+	p := &Staged{User: u}
+	s.Stage(1, []*Staged{p})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var got features.User
+		for range 2000 {
+			if ok, _, err := s.UserAt("u-1", &got); !ok || err != nil {
+				t.Errorf("read: %v %v", ok, err)
+				return
+			}
+			if int(got.Events) < 5 || len(got.Recent) == 0 {
+				t.Errorf("a torn copy: %d events, %d recent", got.Events, len(got.Recent))
+				return
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		ev := features.Event{UserID: "u-1", ID: fmt.Sprint("e", i), Type: features.TypeView, ItemID: fmt.Sprint("sku-", i%50),
+			Time: time.UnixMilli(u.LastSeen).Add(time.Minute)}
+		var d features.Deltas
+		p.Lock()
+		f.FoldUser(u, &ev, nil, &d)
+		p.Unlock()
+		s.Stage(int64(i+2), []*Staged{p})
 	}
 }

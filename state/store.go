@@ -232,10 +232,35 @@ func valueThreshold(cfg Config) int64 {
 	return min(int64(cfg.ValueThreshold), 15*int64(cfg.MemTableSize)/100)
 }
 
-// pinStripe is one stripe of Store.pins: stored user vectors by key.
+// pinStripe is one stripe of Store.pins: staged users by key.
 type pinStripe struct {
 	mu sync.RWMutex
-	m  map[string][]byte
+	m  map[string]*Staged
+}
+
+// Staged is a user vector its partition's worker keeps changing in place
+// while readers of the store read it (Stage): the worker holds Lock while
+// it changes User, readers hold RLock while they copy it.
+type Staged struct {
+	sync.RWMutex
+	User *features.User
+	upTo int64 // the offset User is current up to, as of the last Stage
+}
+
+// read copies the staged vector into u and returns the offset it is
+// current up to.
+func (p *Staged) read(u *features.User) int64 {
+	p.RLock()
+	defer p.RUnlock()
+	p.User.CopyInto(u)
+	return p.upTo
+}
+
+// encode appends the stored form of the staged vector to dst.
+func (p *Staged) encode(dst []byte) []byte {
+	p.RLock()
+	defer p.RUnlock()
+	return appendStoredUser(dst, p.upTo, p.User)
 }
 
 // Open opens (creating if needed) the store in cfg.Dir; zero fields of cfg
@@ -432,8 +457,8 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 	key := userKey((*bp)[:0], id)
 	u.ID = id
 	stripe := xxhash.Sum64(key) % uint64(len(s.fill))
-	if v := s.pinned(stripe, key); v != nil {
-		return true, storedUpTo(v), decode(v, u)
+	if p := s.pinned(stripe, key); p != nil {
+		return true, p.read(u), nil
 	}
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		s.hits.Add(1)
@@ -448,8 +473,8 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 	mu := &s.fill[stripe]
 	mu.Lock()
 	defer mu.Unlock()
-	if v := s.pinned(stripe, key); v != nil {
-		return true, storedUpTo(v), decode(v, u)
+	if p := s.pinned(stripe, key); p != nil {
+		return true, p.read(u), nil
 	}
 	if v := s.cache.Get(key[len(key):], key); len(v) > 0 {
 		keepBuf(bp, v, len(key))
@@ -484,9 +509,9 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 	return found, upTo, nil
 }
 
-// pinned returns the staged vector of key, in the given stripe; nil if
+// pinned returns the staged user of key, in the given stripe; nil if
 // none.
-func (s *Store) pinned(stripe uint64, key []byte) []byte {
+func (s *Store) pinned(stripe uint64, key []byte) *Staged {
 	p := &s.pins[stripe]
 	p.mu.RLock()
 	v := p.m[string(key)]
@@ -649,22 +674,25 @@ func (s *Store) Commit(b *Batch) error {
 // Stage makes users, each current up to offset upTo of its partition,
 // what readers of the store read, before they are durable: each is pinned
 // in memory until a Flush that names it writes it (and caches it: a user
-// changed by many batches between two flushes enters the cache once). Only the
-// partition's writer stages and flushes its users.
-func (s *Store) Stage(upTo int64, users []*features.User) {
-	per := max(s.userBytes.Load(), 256)
+// changed by many batches between two flushes is encoded and enters the
+// cache once). Readers copy a staged user under its read lock; only the
+// partition's writer stages, changes (under the write lock) and flushes
+// its users.
+func (s *Store) Stage(upTo int64, users []*Staged) {
 	for _, u := range users {
-		k := userKey(make([]byte, 0, 1+len(u.ID)), u.ID)
-		v := appendStoredUser(make([]byte, 0, per+per/8), upTo, u)
-		stripe := xxhash.Sum64(k) % uint64(len(s.fill))
-		p := &s.pins[stripe]
+		u.Lock()
+		u.upTo = upTo
+		u.Unlock()
+		k := userKey(make([]byte, 0, 1+len(u.User.ID)), u.User.ID)
+		p := &s.pins[xxhash.Sum64(k)%uint64(len(s.fill))]
 		p.mu.Lock()
 		if p.m == nil {
-			p.m = make(map[string][]byte)
+			p.m = make(map[string]*Staged)
 		}
-		p.m[string(k)] = v
+		if p.m[string(k)] != u {
+			p.m[string(k)] = u
+		}
 		p.mu.Unlock()
-		s.userBytes.Store(int64(len(v)))
 	}
 }
 
@@ -705,19 +733,30 @@ func (s *Store) Flush(f *Flush) error {
 		return err
 	}
 	keys := make([][]byte, 0, len(f.Users))
+	vals := make([][]byte, 0, len(f.Users))
 	if len(f.Users) > 0 {
 		w := s.newWriteBatch()
 		defer w.Cancel()
+		per := max(s.userBytes.Load(), 256)
+		var arena []byte // grown in chunks; the write batch keeps references
 		for _, id := range f.Users {
 			k := userKey(nil, id)
-			v := s.pinned(xxhash.Sum64(k)%uint64(len(s.fill)), k)
-			if v == nil {
+			p := s.pinned(xxhash.Sum64(k)%uint64(len(s.fill)), k)
+			if p == nil {
 				return fmt.Errorf("cannot flush partition %d: user %q was not staged", f.Partition, id)
 			}
+			if cap(arena)-len(arena) < int(2*per) {
+				arena = make([]byte, 0, max(256<<10, 4*per))
+			}
+			start := len(arena)
+			arena = p.encode(arena)
+			v := arena[start:len(arena):len(arena)]
+			s.userBytes.Store(int64(len(v)))
 			if err := w.SetEntry(badger.NewEntry(k, v)); err != nil {
 				return fmt.Errorf("cannot flush the users of partition %d: %w", f.Partition, err)
 			}
 			keys = append(keys, k)
+			vals = append(vals, v)
 		}
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("cannot flush the users of partition %d: %w", f.Partition, err)
@@ -736,13 +775,13 @@ func (s *Store) Flush(f *Flush) error {
 	}
 	// Unpinned, each user is read from the cache (refreshed here, under
 	// the stripe lock readers fill it under) or Badger, both current.
-	for _, k := range keys {
+	for i, k := range keys {
 		stripe := xxhash.Sum64(k) % uint64(len(s.fill))
 		p := &s.pins[stripe]
 		mu := &s.fill[stripe]
 		mu.Lock()
 		p.mu.Lock()
-		s.cacheSet(k, p.m[string(k)])
+		s.cacheSet(k, vals[i])
 		delete(p.m, string(k))
 		p.mu.Unlock()
 		mu.Unlock()
@@ -1056,7 +1095,7 @@ func (s *Store) scanUsers(fn func(k, v []byte) error) error {
 			if seen == nil {
 				seen = make(map[string]bool)
 			}
-			seen[string(k)], v = true, p
+			seen[string(k)], v = true, p.encode(nil)
 		}
 		return fn(k, v)
 	})
@@ -1068,9 +1107,9 @@ func (s *Store) scanUsers(fn func(k, v []byte) error) error {
 	for i := range s.pins {
 		p := &s.pins[i]
 		p.mu.RLock()
-		for k, v := range p.m {
+		for k, u := range p.m {
 			if !seen[k] {
-				rest = append(rest, kv{[]byte(k), v})
+				rest = append(rest, kv{[]byte(k), u.encode(nil)})
 			}
 		}
 		p.mu.RUnlock()

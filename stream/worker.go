@@ -65,10 +65,11 @@ type worker struct {
 	nextCheck time.Time           // after a failed checkpoint: no new attempt before
 }
 
-// userState is a user a worker folds into: its vector and the offset the
-// vector was current up to when read from the store (-1: it did not say).
+// userState is a user a worker folds into: its vector, staged in the store
+// once changed, and the offset the vector was current up to when read from
+// the store (-1: it did not say).
 type userState struct {
-	u       *features.User
+	st      *state.Staged
 	upTo    int64
 	changed bool // in the batch in flight
 }
@@ -284,9 +285,10 @@ type batch struct {
 	start time.Time
 	yield time.Duration // what is left of Config.YieldMax for this batch
 
-	bad   []badRecord      // malformed records, in offset order
-	users []*features.User // the users the batch changed, in order of first event
-	model []byte           // the model share after the batch; nil without a Trainer
+	bad    []badRecord      // malformed records, in offset order
+	users  []*features.User // the users the batch changed, in order of first event
+	staged []*state.Staged  // the same, as staged in the store
+	model  []byte           // the model share after the batch; nil without a Trainer
 
 	pops, pairs int // where the batch's item deltas start in worker.pend
 
@@ -378,8 +380,8 @@ func (w *worker) readUsers(b *batch) (map[string]*userState, error) {
 		if _, ok := users[id]; ok {
 			continue
 		}
-		if st := w.staged[id]; st != nil {
-			users[id] = st
+		if us := w.staged[id]; us != nil {
+			users[id] = us
 			continue
 		}
 		u := new(features.User)
@@ -393,7 +395,7 @@ func (w *worker) readUsers(b *batch) (map[string]*userState, error) {
 			c.log.Error("stored user vector is corrupt; starting the user afresh", "user", id, "err", err)
 			*u, upTo = features.User{ID: id}, -1
 		}
-		users[id] = &userState{u: u, upTo: upTo}
+		users[id] = &userState{st: &state.Staged{User: u}, upTo: upTo}
 	}
 	return users, nil
 }
@@ -407,6 +409,7 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 	c := w.c
 	defer clear(w.events) // keep no event past its batch
 	b.users = make([]*features.User, 0, len(users))
+	b.staged = make([]*state.Staged, 0, len(users))
 	b.pops, b.pairs = len(w.pend.Pops), len(w.pend.Pairs)
 	// The share trains from the applied one, decoded afresh; a stored
 	// share that cannot be decoded was replaced at load.
@@ -426,12 +429,12 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 			w.yield(b)
 		}
 		ev, off := &w.events[i], w.offsets[i]
-		st := users[ev.UserID]
-		if off <= st.upTo {
+		us := users[ev.UserID]
+		if off <= us.upTo {
 			b.replayed++
 			continue
 		}
-		u := st.u
+		u := us.st.User
 		var item *features.Item
 		if ev.ItemID != "" {
 			item = c.deps.Catalogue.Get(ev.ItemID)
@@ -444,7 +447,10 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 			d = &w.scratch
 			d.Reset()
 		}
-		if !c.deps.Extractor.FoldUser(u, ev, item, d) {
+		us.st.Lock() // readers copy staged users under the read lock
+		folded := c.deps.Extractor.FoldUser(u, ev, item, d)
+		us.st.Unlock()
+		if !folded {
 			b.dups++
 			continue
 		}
@@ -454,14 +460,15 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 				w.marks = append(w.marks, state.DeltaMark{Offset: off, Pops: len(d.Pops), Pairs: len(d.Pairs)})
 			}
 		}
-		if !st.changed {
-			st.changed = true
+		if !us.changed {
+			us.changed = true
 			b.users = append(b.users, u)
-			w.staged[ev.UserID] = st
+			b.staged = append(b.staged, us.st)
+			w.staged[ev.UserID] = us
 		}
 	}
-	for _, st := range users {
-		st.changed = false
+	for _, us := range users {
+		us.changed = false
 	}
 	if share != nil {
 		b.model = share.AppendBinary(nil)
@@ -497,7 +504,7 @@ func (w *worker) park(b *batch) error {
 // the Trainer. The next flush makes them durable.
 func (w *worker) publish(b *batch) {
 	last := b.recs[len(b.recs)-1]
-	w.c.deps.Store.Stage(last.Offset, b.users)
+	w.c.deps.Store.Stage(last.Offset, b.staged)
 	d := features.Deltas{Pops: w.pend.Pops[b.pops:], Pairs: w.pend.Pairs[b.pairs:]}
 	if len(d.Pops)+len(d.Pairs) > 0 {
 		w.c.deps.Extractor.ApplyDeltas(&d, w.share)
@@ -585,7 +592,7 @@ func (w *worker) flush() error {
 	if sink := w.c.deps.Sink; sink != nil && len(w.staged) > 0 {
 		users := make([]*features.User, len(ids))
 		for i, id := range ids {
-			users[i] = w.staged[id].u
+			users[i] = w.staged[id].st.User
 		}
 		sink.Flushed(users)
 	}
