@@ -29,6 +29,8 @@ type candidate struct {
 
 	// The user's own history with the item, read once per request
 	// (scorer.history) rather than by a scan per candidate.
+	cat, brand int32 // the item's category and brand numbers plus one (terms); 0: look up by name
+
 	hist    bool          // the fields below are filled in
 	ownAt   int64         // the latest interaction, Unix ms; 0 none
 	ownType features.Type // its strongest type
@@ -59,7 +61,12 @@ func (s *scorer) admitEntry(e *entry) *candidate {
 			return c
 		}
 	}
-	return s.admitNew(e, e.id, s.itemOf(e))
+	ref := s.itemRef(e)
+	c := s.admitNew(e, e.id, ref.it)
+	if c != nil {
+		c.cat, c.brand = ref.cat, ref.brand
+	}
+	return c
 }
 
 // admitNew applies the rules to an item seen for the first time.
@@ -115,15 +122,20 @@ func (s *scorer) find(id string) *candidate {
 // admitted is how many ids have been admitted or excluded.
 func (s *scorer) admitted() int { return len(s.cands) + len(s.extra) }
 
-// itemOf returns e's catalogue entry, cached in e per catalogue version.
-// The ranker's catalogue must be the one its index was built with.
-func (s *scorer) itemOf(e *entry) *features.Item {
+// itemRef returns e's catalogue entry with its category and brand
+// numbers, cached in e per catalogue version. The ranker's catalogue must
+// be the one its index was built with.
+func (s *scorer) itemRef(e *entry) *itemRef {
 	if r := e.item.Load(); r != nil && r.ver == s.catVer {
-		return r.it
+		return r
 	}
-	it := s.r.cat.Get(e.id)
-	e.item.Store(&itemRef{it: it, ver: s.catVer})
-	return it
+	r := &itemRef{it: s.r.cat.Get(e.id), ver: s.catVer}
+	if r.it != nil {
+		t := &s.r.idx.terms
+		r.cat, r.brand = t.id(r.it.Category), t.id(r.it.Brand)
+	}
+	e.item.Store(r)
+	return r
 }
 
 // newCandidate returns a zeroed candidate from the scorer's pool.

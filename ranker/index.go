@@ -82,6 +82,8 @@ type Index struct {
 
 	amu sync.Mutex // serialises Apply and Add; held, they may read items without mu
 
+	terms terms // numbers of the items' categories and brands
+
 	mu      readerLock // readers are let in while a writer waits (readerLock)
 	items   map[string]*entry
 	global  *topN
@@ -140,7 +142,7 @@ type entry struct {
 	nbAt int64
 
 	// item caches the catalogue's entry for id as of a catalogue
-	// version (scorer.itemOf), so that a request does not look up each
+	// version (scorer.itemRef), so that a request does not look up each
 	// candidate in the catalogue.
 	item atomic.Pointer[itemRef]
 }
@@ -148,8 +150,9 @@ type entry struct {
 // itemRef is a catalogue entry (nil: not in the catalogue) as of a
 // catalogue version.
 type itemRef struct {
-	it  *features.Item
-	ver uint64
+	it         *features.Item
+	ver        uint64
+	cat, brand int32 // the item's category and brand numbers plus one (terms); 0 none
 }
 
 type nbRef struct {

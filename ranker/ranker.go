@@ -191,6 +191,10 @@ func (r *Ranker) putScorer(s *scorer) {
 	clear(s.catAff)
 	clear(s.ctxAff)
 	clear(s.brandAff)
+	for _, i := range s.touched {
+		s.catVec[i], s.ctxVec[i], s.brandVec[i] = 0, 0, 0
+	}
+	s.touched, s.dense = s.touched[:0], false
 	clear(s.list)
 	clear(s.ranked)
 	clear(s.picked)

@@ -97,7 +97,7 @@ type scorer struct {
 	region     string
 	device     string
 	catalogued bool
-	catVer     uint64                // the catalogue's version (scorer.itemOf)
+	catVer     uint64                // the catalogue's version (scorer.itemRef)
 	cands      map[*entry]*candidate // by the index's entry; nil: excluded
 	extra      map[string]*candidate // by id, items without an entry when admitted; nil: excluded
 	own        map[*entry]ownMark    // the user's own items (resolveOwn)
@@ -107,6 +107,11 @@ type scorer struct {
 
 	catAff, ctxAff, brandAff map[string]float64 // normalised to max 1 (negatives kept)
 	topCats                  []string
+	// The same by category and brand number (terms), for candidates that
+	// carry theirs; filled once per request (denseAffinities).
+	catVec, ctxVec, brandVec []float64
+	touched                  []int32 // the numbers set in them
+	dense                    bool
 
 	maxCooc                 float64 // the largest raw co-occurrence among the candidates
 	topPop, topBuck, topAny float64 // the most popular item's popularity, overall and in the buckets
@@ -186,6 +191,31 @@ func (s *scorer) signals(list []*candidate) {
 	s.es, s.sigs = es[:0], sig[:0]
 }
 
+// denseAffinities fills catVec, ctxVec and brandVec from the affinity maps,
+// which are complete once candidates are gathered.
+func (s *scorer) denseAffinities() {
+	s.dense = true
+	t := &s.r.idx.terms
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if n := len(t.ids); len(s.catVec) < n {
+		s.catVec = append(s.catVec, make([]float64, n-len(s.catVec))...)
+		s.ctxVec = append(s.ctxVec, make([]float64, n-len(s.ctxVec))...)
+		s.brandVec = append(s.brandVec, make([]float64, n-len(s.brandVec))...)
+	}
+	set := func(vec []float64, m map[string]float64) {
+		for name, v := range m {
+			if i, ok := t.ids[name]; ok && int(i) < len(vec) {
+				vec[i] = v
+				s.touched = append(s.touched, i)
+			}
+		}
+	}
+	set(s.catVec, s.catAff)
+	set(s.ctxVec, s.ctxAff)
+	set(s.brandVec, s.brandAff)
+}
+
 // featureVector computes the features of candidate c for the scorer's user
 // and context into c.f: the one function behind both serving and training.
 func (s *scorer) featureVector(c *candidate) {
@@ -198,9 +228,19 @@ func (s *scorer) featureVector(c *candidate) {
 	f[fCosMax] = squash(c.cosMax)
 	f[fCosCur] = squash(c.cosCur)
 	if c.item != nil {
-		f[fCategory] = s.catAff[c.item.Category]
-		f[fContext] = s.ctxAff[c.item.Category]
-		f[fBrand] = s.brandAff[c.item.Brand]
+		if !s.dense {
+			s.denseAffinities()
+		}
+		if i := int(c.cat) - 1; i >= 0 && i < len(s.catVec) {
+			f[fCategory], f[fContext] = s.catVec[i], s.ctxVec[i]
+		} else {
+			f[fCategory], f[fContext] = s.catAff[c.item.Category], s.ctxAff[c.item.Category]
+		}
+		if i := int(c.brand) - 1; i >= 0 && i < len(s.brandVec) {
+			f[fBrand] = s.brandVec[i]
+		} else {
+			f[fBrand] = s.brandAff[c.item.Brand]
+		}
 		if c.item.Price > 0 && s.u.Price.W > 0 {
 			f[fPrice] = s.u.Price.FitSpread(c.item.Price, s.priceSD) - 0.5
 		}
