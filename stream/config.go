@@ -96,7 +96,8 @@ type Config struct {
 	// flush is written. Default 2048.
 	FlushUsers int
 	// FlushDeltas is the number of item deltas of the events applied since
-	// the last flush after which a flush is written. Default 200,000.
+	// the last flush (about 50 bytes each in memory) after which a flush
+	// is written. Default 50,000.
 	FlushDeltas int
 
 	// Item-share checkpoints. A flush writes the item deltas of its events
@@ -130,7 +131,7 @@ func DefaultConfig() Config {
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
 		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20, YieldMax: 2 * time.Millisecond,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
-		FlushInterval: time.Second, FlushUsers: 2048, FlushDeltas: 200_000,
+		FlushInterval: time.Second, FlushUsers: 2048, FlushDeltas: 50_000,
 		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute,
 	}
 }

@@ -596,6 +596,17 @@ func (w *worker) flush() error {
 		}
 		sink.Flushed(users)
 	}
+	// A backlog grows the buffers to FlushDeltas; live flushes hold far
+	// fewer: do not keep a backlog's arrays for the rest of the run.
+	if n := len(w.pend.Pops); cap(w.pend.Pops) > 2*max(n, 4096) {
+		w.pend.Pops = nil
+	}
+	if n := len(w.pend.Pairs); cap(w.pend.Pairs) > 2*max(n, 4096) {
+		w.pend.Pairs = nil
+	}
+	if n := len(w.marks); cap(w.marks) > 2*max(n, 4096) {
+		w.marks = nil
+	}
 	w.pend.Reset()
 	w.marks = w.marks[:0]
 	clear(w.staged)
