@@ -14,10 +14,11 @@ import (
 )
 
 // BenchmarkApplyBatch measures a partition worker applying batches of
-// synthetic events into Badger: decode, fold, item shares, one commit per
-// batch. No broker: the records are handed to the worker directly. The
-// "index+train" case adds what the engine wires: the ranker's item index
-// fed by each committed batch and the ranker's model trained on each event.
+// synthetic events into Badger: decode, fold, item shares, staging, and
+// the flushes that fall due (Config.FlushInterval and its limits). No
+// broker: the records are handed to the worker directly. The "index+train"
+// case adds what the engine wires: the ranker's item index fed by each
+// applied batch and the ranker's model trained on each event.
 // The "batch=4" case applies 4 events per batch, as live ingest sees them,
 // after the first four fifths of the history have been applied in full
 // batches (untimed), so that item statistics are as large as a running
@@ -68,6 +69,9 @@ func BenchmarkApplyBatch(b *testing.B) {
 				batch := ab.recs[j:end]
 				if err := ab.wk.apply(batch); err != nil {
 					b.Fatal(err)
+				}
+				if !ab.wk.maybeFlush(time.Now()) {
+					b.Fatal("flush gave up")
 				}
 				n += len(batch)
 				ab.next += len(batch)
@@ -120,7 +124,11 @@ func newApplyBench(b *testing.B, dir string, users int, train bool) *applyBench 
 		c.deps.Sink = indexSink{idx}
 		c.deps.Trainer = modelTrainer{ranker.New(ranker.DefaultConfig(), f, st, cat, idx).Model()}
 	}
-	ab := &applyBench{recs: recs, st: st, c: c, wk: &worker{c: c, last: -1, items: map[string]*features.ItemStats{}}}
+	wk := newWorker(c, nil, 0, -1, true)
+	if err := wk.load(); err != nil {
+		b.Fatal(err)
+	}
+	ab := &applyBench{recs: recs, st: st, c: c, wk: wk}
 	// The floor: only decoding the same records, measured in the same
 	// run; the ratio apply/decode is what the fold and the commit cost on
 	// top of JSON.
@@ -142,6 +150,9 @@ func (ab *applyBench) warm(b *testing.B) {
 	for j := 0; j < ab.from; j += size {
 		if err := ab.wk.apply(ab.recs[j:min(j+size, ab.from)]); err != nil {
 			b.Fatal(err)
+		}
+		if !ab.wk.maybeFlush(time.Now()) {
+			b.Fatal("flush gave up")
 		}
 	}
 }
