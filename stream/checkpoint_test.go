@@ -203,20 +203,11 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 	}
 	applyAll(t, w, fx.recs[cut:], 3)
 	want := fx.fold(t, int64(len(fx.recs)-1))
-	if err := sameShares(w.items, want); err != nil {
-		t.Fatalf("after the restart: %v", err)
-	}
-	got, err := storedShares(st, fx.f.ApplyDeltas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sameShares(got, want); err != nil {
-		t.Fatalf("stored after the restart: %v", err)
-	}
+	checkShares(t, "after the restart", w, st, fx.f.ApplyDeltas, want)
 	if err := w.checkpoint(); err != nil {
 		t.Fatal(err)
 	}
-	got, err = storedShares(st, nil) // no fold: fails if any record is left
+	got, err := storedShares(st, nil) // no fold: fails if any record is left
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,15 +330,22 @@ func TestFlushCutShortResumesExactly(t *testing.T) {
 	if err := sameUsers(st, users); err != nil {
 		t.Fatal(err)
 	}
-	if err := sameShares(w.items, items); err != nil {
-		t.Fatalf("the worker's shares: %v", err)
+	checkShares(t, "after the replay", w, st, fx.f.ApplyDeltas, items)
+}
+
+// checkShares compares the worker's shares, and those recovered from the
+// store with fold, with want.
+func checkShares(t *testing.T, when string, w *worker, st *state.Store, fold state.DeltaFold, want map[string]*features.ItemStats) {
+	t.Helper()
+	if err := sameShares(w.items, want); err != nil {
+		t.Fatalf("%s, the worker's shares: %v", when, err)
 	}
-	got, err := storedShares(st, fx.f.ApplyDeltas)
+	got, err := storedShares(st, fold)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sameShares(got, items); err != nil {
-		t.Fatalf("stored: %v", err)
+	if err := sameShares(got, want); err != nil {
+		t.Fatalf("%s, stored: %v", when, err)
 	}
 }
 
