@@ -27,10 +27,10 @@ type candidate struct {
 	score    float64
 	boost    *boost // the first boost applied, for its reason
 
-	// The user's own history with the item, read once per request
-	// (scorer.history) rather than by a scan per candidate.
 	cat, brand int32 // the item's category and brand numbers plus one (terms); 0: look up by name
 
+	// The user's own history with the item, read once per request
+	// (scorer.history) rather than by a scan per candidate.
 	hist    bool          // the fields below are filled in
 	ownAt   int64         // the latest interaction, Unix ms; 0 none
 	ownType features.Type // its strongest type

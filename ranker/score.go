@@ -205,7 +205,7 @@ func (s *scorer) denseAffinities() {
 	}
 	set := func(vec []float64, m map[string]float64) {
 		for name, v := range m {
-			if i, ok := t.ids[name]; ok && int(i) < len(vec) {
+			if i, ok := t.ids[name]; ok { // vec holds every number
 				vec[i] = v
 				s.touched = append(s.touched, i)
 			}

@@ -5,7 +5,9 @@ import "sync"
 // terms numbers the category and brand names of the items the index
 // holds, so that a request reads each candidate's affinities from slices
 // indexed by number (scorer.denseAffinities) rather than from maps keyed by
-// name: three string hashes per candidate were a tenth of a request's CPU.
+// name, three string hashes per candidate (featureVector 0.94 -> 0.78 s of
+// a 20,000-request profile: go test -run '^$' -bench 'BenchmarkRecommend$'
+// -benchtime 20000x -cpu 1 -cpuprofile cpu.out ./ranker/).
 // Numbers are never reused; the table grows with the names ever seen.
 type terms struct {
 	mu  sync.RWMutex

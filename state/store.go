@@ -194,17 +194,16 @@ func (c *Config) EnsureDefaults() {
 // fastcache. It is safe for concurrent use; each partition's keys must have
 // a single writer (the partition's worker).
 type Store struct {
-	cfg            Config
-	valueThreshold int64
-	db             *badger.DB
-	cache          *fastcache.Cache
-	log            *slog.Logger
+	cfg   Config
+	db    *badger.DB
+	cache *fastcache.Cache
+	log   *slog.Logger
 
 	hits, misses atomic.Uint64
 	commits      atomic.Uint64
 	ts           atomic.Uint64 // the latest commit timestamp handed out (commitTxn)
 	commitMu     sync.Mutex    // hands out commit timestamps in the order commits reach Badger
-	userBytes    atomic.Int64  // the mean encoded user of the latest commit, to size the next one's arena
+	userBytes    atomic.Int64  // an encoded user of the latest commit or flush, to size the next arena
 	checkpoints  atomic.Uint64
 	flushes      atomic.Uint64
 	trimmed      atomic.Uint64 // bytes of table-builder buffers freed (trimLoop)
@@ -300,12 +299,11 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("cannot open badger in %s: %w", cfg.Dir, err)
 	}
 	s := &Store{
-		cfg:            cfg,
-		valueThreshold: valueThreshold(cfg),
-		db:             db,
-		cache:          fastcache.New(int(cfg.CacheBytes)),
-		log:            cfg.Logger,
-		stop:           make(chan struct{}),
+		cfg:   cfg,
+		db:    db,
+		cache: fastcache.New(int(cfg.CacheBytes)),
+		log:   cfg.Logger,
+		stop:  make(chan struct{}),
 	}
 	s.ts.Store(db.MaxVersion())
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -467,9 +465,9 @@ func (s *Store) user(id string, u *features.User, decode func([]byte, *features.
 	}
 	s.misses.Add(1)
 	// Miss: read Badger and fill the cache under the key's stripe lock. A
-	// commit or a stage refreshes the cache under the same lock after it
-	// is durable or pinned, so whichever of the two comes second writes the
-	// newer value.
+	// commit or a flush refreshes the cache under the same lock after it
+	// is durable, so whichever of the two comes second writes the newer
+	// value.
 	mu := &s.fill[stripe]
 	mu.Lock()
 	defer mu.Unlock()
@@ -683,13 +681,14 @@ func (s *Store) Stage(upTo int64, users []*Staged) {
 		u.Lock()
 		u.upTo = upTo
 		u.Unlock()
-		k := userKey(make([]byte, 0, 1+len(u.User.ID)), u.User.ID)
+		var buf [64]byte
+		k := userKey(buf[:0], u.User.ID)
 		p := &s.pins[xxhash.Sum64(k)%uint64(len(s.fill))]
 		p.mu.Lock()
 		if p.m == nil {
 			p.m = make(map[string]*Staged)
 		}
-		if p.m[string(k)] != u {
+		if p.m[string(k)] != u { // a lookup by string(k) does not copy k; an insert does
 			p.m[string(k)] = u
 		}
 		p.mu.Unlock()
@@ -705,7 +704,7 @@ type Flush struct {
 	Offset    int64
 	Users     []string // ids of the users staged since the last flush
 	// Deltas are the item deltas of the events applied since the last
-	// flush, in offset order; Marks say where each event's end.
+	// flush, in offset order; Marks say where each event's deltas end.
 	Deltas *features.Deltas
 	Marks  []DeltaMark
 	Model  []byte // the partition's model share; nil: none
@@ -718,8 +717,8 @@ type DeltaMark struct {
 	Pops, Pairs int
 }
 
-// Flush writes f: first the item deltas, as delta records (state.Checkpoint)
-// each in its own transaction and in offset order, so that after a crash
+// Flush writes f: first the item deltas, as delta records (see
+// Checkpoint), each in its own transaction and in offset order, so that after a crash
 // the records present are those of a prefix of the events; then the staged
 // users, each as staged (current up to the offset of its last event);
 // last, the model share and the offset, in one transaction. A crash part
@@ -838,7 +837,7 @@ func (s *Store) writeDeltas(f *Flush) error {
 // that the records, deleted at the next checkpoint, are reclaimed by
 // compaction rather than kept in the value log until its GC.
 func (s *Store) deltaRecordBytes() int {
-	return int(min(s.db.MaxBatchSize()/2, s.valueThreshold*3/4, 512<<10))
+	return int(min(s.db.MaxBatchSize()/2, valueThreshold(s.cfg)*3/4, 512<<10))
 }
 
 // DeltasUpTo returns the offset of the newest delta record of a partition:

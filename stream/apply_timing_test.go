@@ -159,8 +159,8 @@ func (ab *applyBench) warm(b *testing.B) {
 
 type indexSink struct{ idx *ranker.Index }
 
-func (s indexSink) Committed(_ []*features.User, d *features.Deltas) { s.idx.Apply(d) }
-func (indexSink) Flushed([]*features.User)                           {}
+func (s indexSink) Applied(_ []*features.User, d *features.Deltas) { s.idx.Apply(d) }
+func (indexSink) Flushed([]*features.User)                         {}
 
 type modelTrainer struct{ m *ranker.Model }
 

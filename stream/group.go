@@ -22,10 +22,10 @@ import (
 // (the worker changes users in place in later batches, and reuses d), and
 // must not change it.
 type Sink interface {
-	// Committed hands over each batch once it is applied (readers see it;
+	// Applied hands over each batch once it is applied (readers see it;
 	// the next flush makes it durable): the vectors of the users it
 	// changed and the item-statistics deltas of its events.
-	Committed(users []*features.User, d *features.Deltas)
+	Applied(users []*features.User, d *features.Deltas)
 	// Flushed hands over the vectors of the users a flush wrote, each
 	// once however many batches changed it since the flush before.
 	Flushed(users []*features.User)

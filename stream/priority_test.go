@@ -20,7 +20,7 @@ type overlapSink struct {
 
 func (*overlapSink) Flushed([]*features.User) {}
 
-func (s *overlapSink) Committed([]*features.User, *features.Deltas) {
+func (s *overlapSink) Applied([]*features.User, *features.Deltas) {
 	n := s.now.Add(1)
 	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
 	}

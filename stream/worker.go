@@ -528,7 +528,7 @@ func (w *worker) publish(b *batch) {
 		w.pendingN += n
 	}
 	if w.c.deps.Sink != nil {
-		w.c.deps.Sink.Committed(b.users, &d)
+		w.c.deps.Sink.Applied(b.users, &d)
 	}
 }
 
@@ -598,23 +598,22 @@ func (w *worker) flush() error {
 	}
 	// A backlog grows the buffers to FlushDeltas; live flushes hold far
 	// fewer: do not keep a backlog's arrays for the rest of the run.
-	if n := len(w.pend.Pops); cap(w.pend.Pops) > 2*max(n, 4096) {
-		w.pend.Pops = nil
-	}
-	if n := len(w.pend.Pairs); cap(w.pend.Pairs) > 2*max(n, 4096) {
-		w.pend.Pairs = nil
-	}
-	if n := len(w.marks); cap(w.marks) > 2*max(n, 4096) {
-		w.marks = nil
-	}
-	w.pend.Reset()
-	w.marks = w.marks[:0]
+	w.pend.Pops, w.pend.Pairs, w.marks = emptied(w.pend.Pops), emptied(w.pend.Pairs), emptied(w.marks)
 	clear(w.staged)
 	w.unflushed = 0
 	if w.cl != nil {
 		w.cl.MarkCommitRecords(&w.flushRec)
 	}
 	return nil
+}
+
+// emptied returns s empty, keeping its array unless it is more than twice
+// what s held (and than 4096).
+func emptied[T any](s []T) []T {
+	if cap(s) > 2*max(len(s), 4096) {
+		return nil
+	}
+	return s[:0]
 }
 
 // share returns the kept share of item id to change, creating it, and marks

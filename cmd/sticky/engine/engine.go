@@ -366,7 +366,7 @@ type sink struct {
 	aud *audience.Table
 }
 
-func (s sink) Committed(_ []*features.User, d *features.Deltas) { s.idx.Apply(d) }
+func (s sink) Applied(_ []*features.User, d *features.Deltas) { s.idx.Apply(d) }
 
 func (s sink) Flushed(users []*features.User) { s.aud.Update(users) }
 
