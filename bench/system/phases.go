@@ -259,6 +259,11 @@ func (m *measure) memory(ctx context.Context) {
 		return
 	}
 	mem.HeapBytes = int64(met["go_memstats_heap_inuse_bytes"])
+	// Users in state: those the harness produced events for, or more if
+	// the deployment counts more (a deployment that had users before).
+	// Sticky's count (sticky_audience_users) trails by up to one flush
+	// interval: a user whose first event came in the last second may not
+	// be in it yet.
 	mem.Users = m.users
 	switch {
 	case m.remote():
@@ -267,17 +272,13 @@ func (m *measure) memory(ctx context.Context) {
 		// Badger refreshes its size figure about once a minute.
 		mem.RSSBytes = int64(met["process_resident_memory_bytes"])
 		mem.StateBytes, mem.StateKind = int64(met["sticky_state_disk_bytes"]), "Badger size on disk as the deployment reports it (sticky_state_disk_bytes)"
-		if n := int(met["sticky_audience_users"]); n > 0 {
-			mem.Users = n
-		}
+		mem.Users = max(mem.Users, int(met["sticky_audience_users"]))
 	case m.t.Name == TargetSticky:
 		// Badger refreshes its own size figure once a minute: measure the
 		// files instead (allocated blocks, so sparse value logs count as
 		// what they take).
 		mem.StateBytes, mem.StateKind = diskUsage(filepath.Join(m.dir, "data", "state")), "Badger directory on disk (LSM + value log)"
-		if n := int(met["sticky_audience_users"]); n > 0 {
-			mem.Users = n
-		}
+		mem.Users = max(mem.Users, int(met["sticky_audience_users"]))
 	case m.t.Name == TargetBaseline:
 		if m.redis != nil {
 			b, err := redisUsedMemory(ctx, m.redis.Addr())

@@ -6,8 +6,9 @@
 // per-user value views (profile) and segment counts without touching the
 // state store; targeting rules (Rule) read it too.
 //
-// The table is fed after every committed batch (Update) and rebuilt from
-// the store at start-up, which also restores the last fit of the models;
+// The table is fed with the users of every flush of the state (Update; so
+// it trails the events by up to a flush interval) and rebuilt from the
+// store at start-up, which also restores the last fit of the models;
 // every new fit is saved to Config.Store. A background loop (Run) recounts
 // segments and stages as time passes and quantiles move, and refits the
 // models.

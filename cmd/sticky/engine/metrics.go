@@ -111,7 +111,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
 		catDesc:          prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
 		catInvalidDesc:   prometheus.NewDesc("sticky_catalogue_items_invalid_total", "Malformed catalogue records parked on the dead-letter topic.", nil, nil),
-		audUsersDesc:     prometheus.NewDesc("sticky_audience_users", "Users with at least one event.", nil, nil),
+		audUsersDesc:     prometheus.NewDesc("sticky_audience_users", "Users with at least one event (flushed to the state: trails by up to a flush interval).", nil, nil),
 		audCustomersDesc: prometheus.NewDesc("sticky_audience_customers", "Users with at least one purchase.", nil, nil),
 		audSegmentDesc:   prometheus.NewDesc("sticky_audience_segment_customers", "Customers per RFM segment.", []string{"segment"}, nil),
 		audStageDesc:     prometheus.NewDesc("sticky_audience_lifecycle_users", "Users per lifecycle stage.", []string{"stage"}, nil),
