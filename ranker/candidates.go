@@ -53,7 +53,7 @@ func (s *scorer) admit(id string) *candidate {
 // admitEntry is admit for an item the index holds: candidates from the
 // index's lists and neighbours are admitted without hashing their ids.
 func (s *scorer) admitEntry(e *entry) *candidate {
-	if c, ok := s.cands[e]; ok {
+	if c, ok := s.cands.get(e.n); ok {
 		return c
 	}
 	if len(s.extra) > 0 { // admitted, or excluded, before the index held it
@@ -73,7 +73,7 @@ func (s *scorer) admitEntry(e *entry) *candidate {
 func (s *scorer) admitNew(e *entry, id string, it *features.Item) *candidate {
 	var bought, dismissed bool
 	if e != nil && !s.ownByID {
-		m := s.own[e]
+		m, _ := s.own.get(e.n)
 		bought, dismissed = m.bought, m.dismissed
 	} else {
 		dismissed = len(s.u.Dismissed) > 0 && features.HasMark(s.u.Dismissed, id)
@@ -93,7 +93,7 @@ func (s *scorer) admitNew(e *entry, id string, it *features.Item) *candidate {
 // set records c (nil: excluded) as the candidate for id, whose entry is e.
 func (s *scorer) set(e *entry, id string, c *candidate) {
 	if e != nil {
-		s.cands[e] = c
+		s.cands.set(e.n, c)
 	} else {
 		s.extra[id] = c
 	}
@@ -114,13 +114,14 @@ func (s *scorer) find(id string) *candidate {
 		return c
 	}
 	if e := s.r.idx.find(id); e != nil {
-		return s.cands[e]
+		c, _ := s.cands.get(e.n)
+		return c
 	}
 	return nil
 }
 
 // admitted is how many ids have been admitted or excluded.
-func (s *scorer) admitted() int { return len(s.cands) + len(s.extra) }
+func (s *scorer) admitted() int { return s.cands.len() + len(s.extra) }
 
 // itemRef returns e's catalogue entry with its category and brand
 // numbers, cached in e per catalogue version. The ranker's catalogue must
@@ -175,9 +176,8 @@ func (s *scorer) resolveOwn() {
 			s.ownByID = true
 			return
 		}
-		m := s.own[e]
+		m := s.own.ref(e.n)
 		m.at, m.typ = rc.At, rc.Type
-		s.own[e] = m
 	}
 	for i := range u.Purchased {
 		pm := &u.Purchased[i]
@@ -186,9 +186,8 @@ func (s *scorer) resolveOwn() {
 			s.ownByID = true
 			return
 		}
-		m := s.own[e]
+		m := s.own.ref(e.n)
 		m.boughtN, m.bought = pm.N, true
-		s.own[e] = m
 	}
 	for i := range u.Dismissed {
 		e := x.items[u.Dismissed[i].Item]
@@ -196,9 +195,7 @@ func (s *scorer) resolveOwn() {
 			s.ownByID = true
 			return
 		}
-		m := s.own[e]
-		m.dismissed = true
-		s.own[e] = m
+		s.own.ref(e.n).dismissed = true
 	}
 }
 
@@ -212,7 +209,7 @@ func (s *scorer) history() {
 			continue
 		}
 		c.hist = true
-		m := s.own[c.e]
+		m, _ := s.own.get(c.e.n)
 		c.ownAt, c.ownType, c.boughtN = m.at, m.typ, m.boughtN
 	}
 }

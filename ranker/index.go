@@ -137,6 +137,7 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 // never removed. st, nb and nbAt are read under the index's read lock.
 type entry struct {
 	id   string
+	n    uint32              // the entry's number: entries in order of creation, from 0 (scorer's slots)
 	st   *features.ItemStats // replaced, never changed, by Apply; never nil
 	nb   []nbRef
 	nbAt int64
@@ -265,7 +266,7 @@ func (x *Index) Apply(d *features.Deltas) {
 func (x *Index) entry(item string) *entry {
 	e := x.items[item]
 	if e == nil {
-		e = &entry{id: item, st: new(features.ItemStats)}
+		e = &entry{id: item, n: uint32(len(x.items)), st: new(features.ItemStats)}
 		x.items[item] = e
 	}
 	return e

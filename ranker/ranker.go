@@ -175,7 +175,7 @@ func (r *Ranker) getScorer() *scorer {
 	if s, ok := r.scorers.Get().(*scorer); ok {
 		return s
 	}
-	return &scorer{r: r, cands: make(map[*entry]*candidate, 256), extra: map[string]*candidate{}, own: map[*entry]ownMark{},
+	return &scorer{r: r, extra: map[string]*candidate{},
 		catAff: map[string]float64{}, ctxAff: map[string]float64{}, brandAff: map[string]float64{}, perCat: map[string]int{}}
 }
 
@@ -185,9 +185,9 @@ func (r *Ranker) putScorer(s *scorer) {
 	for _, c := range s.pool[:s.used] {
 		*c = candidate{}
 	}
-	clear(s.cands)
+	s.cands.reset()
 	clear(s.extra)
-	clear(s.own)
+	s.own.reset()
 	clear(s.catAff)
 	clear(s.ctxAff)
 	clear(s.brandAff)

@@ -98,9 +98,9 @@ type scorer struct {
 	device     string
 	catalogued bool
 	catVer     uint64                // the catalogue's version (scorer.itemRef)
-	cands      map[*entry]*candidate // by the index's entry; nil: excluded
+	cands      slots[*candidate]     // by the index's entry (entry.n); nil: excluded
 	extra      map[string]*candidate // by id, items without an entry when admitted; nil: excluded
-	own        map[*entry]ownMark    // the user's own items (resolveOwn)
+	own        slots[ownMark]        // the user's own items (resolveOwn), by entry.n
 	ownByID    bool                  // one of them has no entry: search the user's lists by id
 	list       []*candidate          // the admitted candidates, in admission order
 	boosts     []*boost              // the boosts whose rule the user matches
