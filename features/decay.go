@@ -44,6 +44,23 @@ func (d *Decayed) Merge(o Decayed, halfLife int64) {
 	}
 }
 
+// Factor returns 2^(-dt/halfLife), what a decayed value keeps of itself
+// over dt milliseconds (more than 1 for a negative dt); a halfLife <= 0
+// means no decay.
+func Factor(dt, halfLife int64) float64 { return factor(dt, halfLife) }
+
+// Scaled returns d's value at ref, decayed to it or, for a ref before
+// d.At, grown back to it (Value never grows): V·2^((At-ref)/halfLife).
+// For any ref, and any now at or after d.At, Value(now) is
+// Scaled(ref)·Factor(now-ref) up to rounding, so values scaled to one
+// ref are all decayed to now by one factor.
+func (d Decayed) Scaled(ref, halfLife int64) float64 {
+	if d.V == 0 {
+		return 0
+	}
+	return float64(d.V) * factor(ref-d.At, halfLife)
+}
+
 // Value returns d decayed to now (Unix ms). A now before d.At returns d.V.
 func (d Decayed) Value(now, halfLife int64) float64 {
 	if d.V == 0 || now <= d.At {

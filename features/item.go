@@ -96,9 +96,15 @@ func (s *ItemStats) BucketPopularity(bucket string, now int64, f *Extractor) flo
 // divided by their half-lives; prior (interactions per long half-life) damps
 // items with little history.
 func (s *ItemStats) Trend(now int64, f *Extractor) float64 {
+	return f.TrendOf(s.Short.Value(now, f.p.Short), s.Long.Value(now, f.p.Long))
+}
+
+// TrendOf is ItemStats.Trend from the values of the short and long sums
+// at the moment asked about.
+func (f *Extractor) TrendOf(short, long float64) float64 {
 	const prior = 2
-	short := s.Short.Value(now, f.p.Short) / float64(f.p.Short)
-	long := s.Long.Value(now, f.p.Long) / float64(f.p.Long)
+	short /= float64(f.p.Short)
+	long /= float64(f.p.Long)
 	p := prior / float64(f.p.Long)
 	return (short + p) / (long + p)
 }

@@ -86,6 +86,7 @@ type Index struct {
 
 	mu      readerLock // readers are let in while a writer waits (readerLock)
 	items   map[string]*entry
+	ref     int64 // the reference time of the entries' scaled signals (entry.popR); 0 before the first
 	global  *topN
 	byCat   map[string]*topN
 	byBuck  map[string]*topN
@@ -142,6 +143,14 @@ type entry struct {
 	nb   []nbRef
 	nbAt int64
 
+	// The popularity and the trend's two sums scaled to the index's
+	// reference time (features.Decayed.Scaled to Index.ref), and the
+	// latest time of the three: at any moment at or after sigAt, each is
+	// its scaled value times one factor common to all items, so a request
+	// pays three exp2 in all rather than three per candidate (lookup).
+	popR, shortR, longR float64
+	sigAt               int64
+
 	// item caches the catalogue's entry for id as of a catalogue
 	// version (scorer.itemRef), so that a request does not look up each
 	// candidate in the catalogue.
@@ -191,6 +200,7 @@ func (x *Index) Load(scan func(add func(item string, share *features.ItemStats))
 		e.st.Merge(share, x.f)
 	})
 	for _, e := range touched {
+		x.scale(e)
 		x.reindex(e, nil)
 	}
 	for _, e := range touched {
@@ -251,7 +261,9 @@ func (x *Index) Apply(d *features.Deltas) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for item, st := range fresh {
-		x.entry(item).st = st
+		e := x.entry(item)
+		e.st = st
+		x.scale(e)
 	}
 	for item, buckets := range touched {
 		x.reindex(x.items[item], buckets)
@@ -270,6 +282,49 @@ func (x *Index) entry(item string) *entry {
 		x.items[item] = e
 	}
 	return e
+}
+
+// scale sets e's scaled signals (entry.popR) from e.st, under the write
+// lock. When e's latest time is more than scaleSpan half-lives past the
+// reference time, the reference moves to it and every entry is scaled
+// again, so that scaled values stay far from float64's limits (2^±1023).
+func (x *Index) scale(e *entry) {
+	st, hl := e.st, x.f.HalfLives()
+	at := max(st.Pop.At, st.Short.At, st.Long.At)
+	if x.ref == 0 || float64(at-x.ref) > scaledSpan(hl) {
+		x.ref = max(at, 1)
+		for _, o := range x.items {
+			if o != e {
+				x.scaleTo(o, hl)
+			}
+		}
+	}
+	x.scaleTo(e, hl)
+}
+
+// scaleTo sets e's scaled signals for the current reference time.
+func (x *Index) scaleTo(e *entry, hl features.HalfLives) {
+	st := e.st
+	e.popR, e.shortR, e.longR = st.Pop.Scaled(x.ref, hl.Popularity), st.Short.Scaled(x.ref, hl.Short), st.Long.Scaled(x.ref, hl.Long)
+	e.sigAt = max(st.Pop.At, st.Short.At, st.Long.At)
+}
+
+// scaleSpan is how many of the shortest half-life the reference time may
+// lag an item's latest time before it moves (Index.scale), and how far
+// from it a request may be to read scaled signals (lookup): 2^±256 and
+// 2^±512 are far from float64's limits.
+const scaleSpan = 256
+
+// scaledSpan is scaleSpan of the shortest of the signals' half-lives, in
+// milliseconds.
+func scaledSpan(hl features.HalfLives) float64 {
+	m := int64(math.MaxInt64)
+	for _, h := range [...]int64{hl.Popularity, hl.Short, hl.Long} {
+		if h > 0 {
+			m = min(m, h)
+		}
+	}
+	return scaleSpan * float64(m)
 }
 
 // rebuild rebuilds e's ready-for-requests neighbours from its statistics,
@@ -493,14 +548,29 @@ func (x *Index) lookup(es []*entry, now int64, bucket, anyBucket string, out []S
 		}
 		return 0
 	}
+	// The popularity and trend of an item last changed at or before now
+	// are its scaled values times one factor each (entry.popR); a request
+	// about the past, or far from the reference time, decays each item's.
+	hl := x.f.HalfLives()
+	scaled := x.ref != 0 && math.Abs(float64(now-x.ref)) <= 2*scaledSpan(hl)
+	var fPop, fShort, fLong float64
+	if scaled {
+		fPop, fShort, fLong = features.Factor(now-x.ref, hl.Popularity), features.Factor(now-x.ref, hl.Short), features.Factor(now-x.ref, hl.Long)
+	}
 	for i, e := range es {
 		if e == nil {
 			out[i] = Signals{}
 			continue
 		}
 		st := e.st
-		out[i] = Signals{Known: true, Popularity: st.Popularity(now, x.f), Trend: st.Trend(now, x.f),
-			Bucket: fromKey(bl, e), AnyBucket: fromKey(al, e), Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
+		sg := Signals{Known: true, Bucket: fromKey(bl, e), AnyBucket: fromKey(al, e),
+			Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
+		if scaled && now >= e.sigAt {
+			sg.Popularity, sg.Trend = e.popR*fPop, x.f.TrendOf(e.shortR*fShort, e.longR*fLong)
+		} else {
+			sg.Popularity, sg.Trend = st.Popularity(now, x.f), st.Trend(now, x.f)
+		}
+		out[i] = sg
 	}
 }
 

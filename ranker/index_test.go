@@ -2,6 +2,7 @@ package ranker
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -161,4 +162,60 @@ func TestIndexLoadEqualsAdds(t *testing.T) {
 		t.Fatalf("%d entries added, %d loaded", len(a), len(l))
 	}
 	checkNeighbours(t, loaded, fc.NeighboursMax)
+}
+
+// TestLookupScaledSignalsMatchDecayed: the popularity and trend lookup
+// reads from scaled values (entry.popR, one factor per request) equal the
+// items' own decayed values, for requests before, among and after the
+// items' updates, while the reference time moves many times.
+func TestLookupScaledSignalsMatchDecayed(t *testing.T) {
+	fc := features.DefaultConfig()
+	fc.TrendShortHalfLife = time.Minute // a span of 256 minutes: the updates below move the reference
+	f := features.NewExtractor(fc)
+	x := NewIndex(DefaultIndexConfig(), f, state.NewCatalogue())
+	hl := f.HalfLives()
+	rng := rand.New(rand.NewPCG(7, 7))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	const hour = int64(time.Hour / time.Millisecond)
+	refs := map[int64]bool{}
+	scaled, checked := 0, 0
+	for step := range 200 {
+		at := base + int64(step)*hour/2 // 100 hours in all
+		for range 5 {
+			var st features.ItemStats
+			st.Pop.Add(1+rng.Float32()*5, at-rng.Int64N(hour), hl.Popularity)
+			st.Short.Add(1+rng.Float32()*5, at-rng.Int64N(hour), hl.Short)
+			st.Long.Add(1+rng.Float32()*5, at-rng.Int64N(hour), hl.Long)
+			st.Actions = 1
+			x.Add(fmt.Sprintf("i%d", rng.IntN(40)), &st)
+		}
+		refs[x.ref] = true
+		var es []*entry
+		for _, e := range x.items {
+			es = append(es, e)
+		}
+		out := make([]Signals, len(es))
+		for _, now := range []int64{at - 2*hour, at - hour/2, at, at + hour, at + 72*hour} {
+			x.lookup(es, now, "", "", out)
+			for i, e := range es {
+				checked++
+				if now >= e.sigAt {
+					scaled++
+				}
+				wp, wt := e.st.Popularity(now, f), e.st.Trend(now, f)
+				if !near(out[i].Popularity, wp) || !near(out[i].Trend, wt) {
+					t.Fatalf("step %d, %s at %+d ms from its latest update: popularity %g, trend %g; decayed %g, %g",
+						step, e.id, now-e.sigAt, out[i].Popularity, out[i].Trend, wp, wt)
+				}
+			}
+		}
+	}
+	if len(refs) < 10 || scaled < checked/2 || scaled == checked {
+		t.Errorf("%d reference times, %d of %d lookups scaled: the test does not exercise both paths and the moves", len(refs), scaled, checked)
+	}
+}
+
+// near says whether a and b agree to 1e-12, relatively.
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b))
 }
