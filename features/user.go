@@ -166,7 +166,12 @@ func (p PriceBand) Spread() float64 {
 
 // FitSpread is Fit for a band with W > 0 and a price > 0, given its Spread.
 func (p PriceBand) FitSpread(price, spread float64) float64 {
-	z := (math.Log(price) - p.Mean) / spread
+	return p.FitLogSpread(math.Log(price), spread)
+}
+
+// FitLogSpread is FitSpread given the price's natural logarithm.
+func (p PriceBand) FitLogSpread(lnPrice, spread float64) float64 {
+	z := (lnPrice - p.Mean) / spread
 	return math.Exp(-z * z / 2)
 }
 

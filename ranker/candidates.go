@@ -27,7 +27,8 @@ type candidate struct {
 	score    float64
 	boost    *boost // the first boost applied, for its reason
 
-	cat, brand int32 // the item's category and brand numbers plus one (terms); 0: look up by name
+	cat, brand int32   // the item's category and brand numbers plus one (terms); 0: look up by name
+	lnPrice    float64 // log of the item's price; 0 with cat 0: compute it
 
 	// The user's own history with the item, read once per request
 	// (scorer.history) rather than by a scan per candidate.
@@ -64,7 +65,7 @@ func (s *scorer) admitEntry(e *entry) *candidate {
 	ref := s.itemRef(e)
 	c := s.admitNew(e, e.id, ref.it)
 	if c != nil {
-		c.cat, c.brand = ref.cat, ref.brand
+		c.cat, c.brand, c.lnPrice = ref.cat, ref.brand, ref.lnPrice
 	}
 	return c
 }
@@ -134,6 +135,9 @@ func (s *scorer) itemRef(e *entry) *itemRef {
 	if r.it != nil {
 		t := &s.r.idx.terms
 		r.cat, r.brand = t.id(r.it.Category), t.id(r.it.Brand)
+		if r.it.Price > 0 {
+			r.lnPrice = math.Log(r.it.Price)
+		}
 	}
 	e.item.Store(r)
 	return r

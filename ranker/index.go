@@ -162,7 +162,8 @@ type entry struct {
 type itemRef struct {
 	it         *features.Item
 	ver        uint64
-	cat, brand int32 // the item's category and brand numbers plus one (terms); 0 none
+	cat, brand int32   // the item's category and brand numbers plus one (terms); 0 none
+	lnPrice    float64 // log of its price, if above 0
 }
 
 type nbRef struct {
