@@ -150,6 +150,7 @@ type entry struct {
 	// pays three exp2 in all rather than three per candidate (lookup).
 	popR, shortR, longR float64
 	sigAt               int64
+	actions             float64 // st.Actions, beside the entry for neighbours
 
 	// item caches the catalogue's entry for id as of a catalogue
 	// version (scorer.itemRef), so that a request does not look up each
@@ -308,6 +309,7 @@ func (x *Index) scaleTo(e *entry, hl features.HalfLives) {
 	st := e.st
 	e.popR, e.shortR, e.longR = st.Pop.Scaled(x.ref, hl.Popularity), st.Short.Scaled(x.ref, hl.Short), st.Long.Scaled(x.ref, hl.Long)
 	e.sigAt = max(st.Pop.At, st.Short.At, st.Long.At)
+	e.actions = float64(st.Actions)
 }
 
 // scaleSpan is how many of the shortest half-life the reference time may
@@ -604,10 +606,7 @@ func (x *Index) neighbours(dst []neighbour, item string, now int64) ([]neighbour
 	if now > e.nbAt && hl > 0 {
 		scale = math.Exp2(-float64(now-e.nbAt) / float64(hl))
 	}
-	var self float64
-	if e.st.Actions > 0 {
-		self = float64(e.st.Actions)
-	}
+	self := e.actions
 	for i, r := range e.nb {
 		var v float64
 		if now >= e.nbAt {
@@ -617,8 +616,8 @@ func (x *Index) neighbours(dst []neighbour, item string, now int64) ([]neighbour
 		}
 		top = max(top, v)
 		nb := neighbour{e: r.e, raw: v}
-		if a := r.e.st.Actions; a > 0 && self > 0 {
-			nb.cos, nb.hasCos = v/math.Sqrt(self*float64(a)), true
+		if a := r.e.actions; a > 0 && self > 0 {
+			nb.cos, nb.hasCos = v/math.Sqrt(self*a), true
 		}
 		dst = append(dst, nb)
 	}
