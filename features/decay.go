@@ -12,7 +12,13 @@ import (
 // computed exactly on read, so a Decayed never needs a background sweep.
 // The zero value is an empty sum.
 type Decayed struct {
-	V  float32
+	V float32
+	// kh is the hash of the key of the Score holding this value
+	// (Score.SetKey), which Scores.find compares before the key; 0 for a
+	// value outside a Score or one set without SetKey. It is not part of
+	// the value: Merge keeps the receiver's, codecs do not store it. It
+	// sits in what would otherwise be padding.
+	kh uint32
 	At int64
 }
 
@@ -35,7 +41,9 @@ func (d *Decayed) Add(w float32, at, halfLife int64) {
 func (d *Decayed) Merge(o Decayed, halfLife int64) {
 	switch {
 	case d.V == 0 && d.At == 0:
+		kh := d.kh
 		*d = o
+		d.kh = kh
 	case o.At >= d.At:
 		d.V = float32(float64(d.V)*factor(o.At-d.At, halfLife) + float64(o.V))
 		d.At = o.At
@@ -72,8 +80,23 @@ func (d Decayed) Value(now, halfLife int64) float64 {
 // Score is a keyed Decayed value: a category affinity, a device share, a
 // co-occurring item, a context bucket.
 type Score struct {
-	Key string
+	Key string // set with SetKey, or by the Scores methods, so that find sees it
 	Decayed
+}
+
+// SetKey sets the score's key, and the hash of it Scores.find compares
+// first. Code that sets Key directly leaves a stale hash behind on a
+// reused Score: find would miss it.
+func (s *Score) SetKey(key string) { s.Key, s.kh = key, keyHash(key) }
+
+// keyHash is FNV-1a of key, never 0 (Decayed.kh).
+func keyHash(key string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h | 1
 }
 
 // Scores is a small bounded set of keyed decayed values, in insertion order.
@@ -101,7 +124,9 @@ func (s *Scores) merge(key string, d Decayed, halfLife int64, limit int) {
 	if len(ss) >= limit {
 		ss = ss.keepStrongest(max(limit-limit/4, 1)-1, d.At, halfLife)
 	}
-	*s = append(ss, Score{Key: key, Decayed: d})
+	sc := Score{Decayed: d}
+	sc.SetKey(key)
+	*s = append(ss, sc)
 }
 
 // keepStrongest keeps the n entries of largest magnitude at time at, in
@@ -170,22 +195,16 @@ func (s Scores) Get(key string) (Decayed, bool) {
 	return Decayed{}, false
 }
 
-// find returns the index of the score named key, or -1. Keys of one list
-// tend to share their length and prefix ("item-00123"), so the last byte
-// is compared before the whole key: most entries are told apart without a
-// call to compare memory.
+// find returns the index of the score named key, or -1. Each entry's key
+// hash (Score.SetKey) is compared before its key: keys of one list tend
+// to share their length and prefix ("item-00123"), and comparing them
+// reads each key's bytes, a cache miss per entry where the hashes sit in
+// the list itself. An entry without a hash (a Score built by hand) is
+// compared by key.
 func (s Scores) find(key string) int {
-	if key == "" {
-		for i := range s {
-			if s[i].Key == "" {
-				return i
-			}
-		}
-		return -1
-	}
-	n, last := len(key), key[len(key)-1]
+	h := keyHash(key)
 	for i := range s {
-		if k := s[i].Key; len(k) == n && k[n-1] == last && k == key {
+		if e := &s[i]; (e.kh == h || e.kh == 0) && e.Key == key {
 			return i
 		}
 	}

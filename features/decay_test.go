@@ -35,7 +35,7 @@ func TestDecayedValue(t *testing.T) {
 
 func TestDecayedMergeIsOrderFree(t *testing.T) {
 	hl := 2 * hour
-	obs := []Decayed{{1, 0}, {3, 5 * hour}, {2, hour}, {0.5, 9 * hour}, {1, 9 * hour}}
+	obs := []Decayed{{V: 1, At: 0}, {V: 3, At: 5 * hour}, {V: 2, At: hour}, {V: 0.5, At: 9 * hour}, {V: 1, At: 9 * hour}}
 	var fwd, rev, left, right Decayed
 	for i, o := range obs {
 		fwd.Merge(o, hl)
@@ -99,7 +99,7 @@ func TestScoresBound(t *testing.T) {
 	if d, _ := r.Get("x"); d.V != 2 {
 		t.Fatalf("x = %v, want 2", d.V)
 	}
-	top := Scores{{"x", Decayed{1, 0}}, {"y", Decayed{4, 0}}, {"z", Decayed{4, hour}}}.Top(hour, hl, 2)
+	top := Scores{{"x", Decayed{V: 1, At: 0}}, {"y", Decayed{V: 4, At: 0}}, {"z", Decayed{V: 4, At: hour}}}.Top(hour, hl, 2)
 	if len(top) != 2 || top[0].Key != "z" || top[1].Key != "y" || !near(top[1].Value, 2, 1e-9) {
 		t.Fatalf("Top = %v", top)
 	}
@@ -107,7 +107,7 @@ func TestScoresBound(t *testing.T) {
 
 func TestPopKeyOrdersLikeValues(t *testing.T) {
 	hl := 6 * hour
-	ds := []Decayed{{10, 0}, {1, 20 * hour}, {3, 10 * hour}, {0.2, 30 * hour}, {50, -5 * hour}}
+	ds := []Decayed{{V: 10, At: 0}, {V: 1, At: 20 * hour}, {V: 3, At: 10 * hour}, {V: 0.2, At: 30 * hour}, {V: 50, At: -5 * hour}}
 	for _, now := range []int64{30 * hour, 100 * hour, 1000 * hour} {
 		for i := range ds {
 			for j := range ds {

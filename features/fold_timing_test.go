@@ -2,6 +2,8 @@ package features
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,5 +83,59 @@ func BenchmarkFoldPurchase(b *testing.B) {
 			Time: t0.Add(time.Duration(500*7+i) * time.Minute), Context: Context{Device: "mobile", Region: "CN-SH", TZ: "Asia/Shanghai"}}
 		f.FoldUser(u, &ev, it, &d)
 		d.Reset()
+	}
+}
+
+// BenchmarkItemDeltasManyItems applies co-occurrence pairs among 5,000
+// items whose neighbour lists are full (NeighboursMax), the pairs' ids
+// freshly allocated as a decoded event's are: what a partition worker and
+// the index do live, where finding a neighbour in an item's list reads
+// memory no other pair has touched. Each op is one batch of 256 pairs.
+func BenchmarkItemDeltasManyItems(b *testing.B) {
+	f := NewExtractor(DefaultConfig())
+	const items = 5000
+	rng := rand.New(rand.NewPCG(9, 9))
+	id := func(i int) string { return fmt.Sprintf("item-%05d", i) }
+	stats := make(map[string]*ItemStats, items)
+	get := func(item string) *ItemStats {
+		s := stats[item]
+		if s == nil {
+			s = new(ItemStats)
+			stats[item] = s
+		}
+		return s
+	}
+	// Neighbours near each item's own number, so that pairs meet lists
+	// that hold them (an update) as often as not (an insert).
+	pair := func(at int64) Pair {
+		a := rng.IntN(items)
+		return Pair{A: id(a), B: id((a + 1 + rng.IntN(60)) % items), W: 1, At: at}
+	}
+	var d Deltas
+	at := t0.UnixMilli()
+	for range 200 {
+		d.Pairs = d.Pairs[:0]
+		for range 1000 {
+			d.Pairs = append(d.Pairs, pair(at))
+		}
+		f.ApplyDeltas(&d, get)
+		at += 1000
+	}
+	batches := make([][]Pair, 64)
+	for i := range batches {
+		for range 256 {
+			batches[i] = append(batches[i], pair(at))
+		}
+		at += 1000
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.Pairs = d.Pairs[:0]
+		for _, p := range batches[i%len(batches)] {
+			p.A, p.B = strings.Clone(p.A), strings.Clone(p.B) // as decoded: keys never shared
+			d.Pairs = append(d.Pairs, p)
+		}
+		f.ApplyDeltas(&d, get)
 	}
 }

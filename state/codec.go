@@ -599,7 +599,7 @@ func (r *reader) scores(dst features.Scores, ref int64) features.Scores {
 	}
 	s := slices.Grow(dst, n)[:n]
 	for i := range s {
-		s[i].Key = r.str()
+		s[i].SetKey(r.str())
 		s[i].V = r.f32()
 		s[i].At = ref - r.varint()
 	}

@@ -230,3 +230,36 @@ func TestDecodeVersion2(t *testing.T) {
 		t.Fatalf("re-encoded as version %d", back[0])
 	}
 }
+
+// TestDecodeIntoReusedUserFindsEveryKey: a vector decoded into the slices
+// of another (the pooled scorer's, the worker's) leaves no stale key hash
+// behind (features.Score.SetKey): every score is found by its key, and
+// adding to one adds to it rather than appending a duplicate.
+func TestDecodeIntoReusedUserFindsEveryKey(t *testing.T) {
+	f := features.NewExtractor(features.DefaultConfig())
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, decode := range []func([]byte, *features.User) error{DecodeUser, DecodeUserView} {
+		var u features.User
+		for range 20 {
+			src := randomUser(rng, f, 1+rng.IntN(300))
+			if err := decode(AppendUser(nil, src), &u); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range []struct{ got, want features.Scores }{{u.Categories, src.Categories}, {u.Brands, src.Brands},
+				{u.CtxCategories, src.CtxCategories}, {u.Devices, src.Devices}} {
+				for _, sc := range l.want {
+					if d, ok := l.got.Get(sc.Key); !ok || d.V != sc.V || d.At != sc.At {
+						t.Fatalf("%q: %v, %v; want %v", sc.Key, d, ok, sc.Decayed)
+					}
+				}
+				n := len(l.got)
+				for _, sc := range l.want {
+					l.got.Add(sc.Key, 1, sc.At, 3600_000, 1000)
+				}
+				if len(l.got) != n {
+					t.Fatalf("adding to existing keys made %d scores of %d", len(l.got), n)
+				}
+			}
+		}
+	}
+}
