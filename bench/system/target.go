@@ -245,7 +245,7 @@ func redisUsedMemory(ctx context.Context, addr string) (int64, error) {
 			return strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return 0, errors.New("Redis INFO memory has no used_memory")
+	return 0, errors.New("no used_memory in the INFO memory of redis-server")
 }
 
 // diskUsage returns the bytes allocated to the files under dir.
