@@ -190,7 +190,9 @@ func (s *Scores) MergeAll(o Scores, halfLife int64, limit int) {
 // Get returns the score named key.
 func (s Scores) Get(key string) (Decayed, bool) {
 	if i := s.find(key); i >= 0 {
-		return s[i].Decayed, true
+		d := s[i].Decayed
+		d.kh = 0 // the value alone: a copy into another key's Score must not carry this key's hash
+		return d, true
 	}
 	return Decayed{}, false
 }

@@ -86,7 +86,9 @@ type Index struct {
 
 	mu      readerLock // readers are let in while a writer waits (readerLock)
 	items   map[string]*entry
-	ref     int64 // the reference time of the entries' scaled signals (entry.popR); 0 before the first
+	ref     int64 // the reference time of the entries' scaled signals (entry.popR): refOf(maxAt)
+	maxAt   int64 // the latest time of any entry's popularity or trend sums
+	refSet  bool  // ref and maxAt are set (an entry has been scaled)
 	global  *topN
 	byCat   map[string]*topN
 	byBuck  map[string]*topN
@@ -149,7 +151,8 @@ type entry struct {
 	// its scaled value times one factor common to all items, so a request
 	// pays three exp2 in all rather than three per candidate (lookup).
 	popR, shortR, longR float64
-	sigAt               int64
+	sigAt               int64   // the latest time of the three sums
+	sigLo               int64   // the earliest time of those not zero
 	actions             float64 // st.Actions, beside the entry for neighbours
 
 	// item caches the catalogue's entry for id as of a catalogue
@@ -287,17 +290,29 @@ func (x *Index) entry(item string) *entry {
 }
 
 // scale sets e's scaled signals (entry.popR) from e.st, under the write
-// lock. When e's latest time is more than scaleSpan half-lives past the
-// reference time, the reference moves to it and every entry is scaled
-// again, so that scaled values stay far from float64's limits (2^±1023).
+// lock. The reference time is the latest time of any item's sums rounded
+// down to a multiple of half scaleSpan half-lives (refOf): when that
+// moves, every entry is scaled again. So scaled values of recent items
+// stay far from float64's limits (at most 2^128), and the reference, and
+// every scaled value, depends on the statistics alone, not on the order
+// they came in: an index loaded at start-up scales them as the one that
+// applied them batch by batch did. A move rescales every entry under the
+// write lock: about every 32 days of event time with the default
+// half-lives (more often in a fast replay of old events).
 func (x *Index) scale(e *entry) {
 	st, hl := e.st, x.f.HalfLives()
 	at := max(st.Pop.At, st.Short.At, st.Long.At)
-	if x.ref == 0 || float64(at-x.ref) > scaledSpan(hl) {
-		x.ref = max(at, 1)
-		for _, o := range x.items {
-			if o != e {
-				x.scaleTo(o, hl)
+	if !x.refSet || at > x.maxAt {
+		if !x.refSet {
+			x.maxAt = at
+		}
+		x.maxAt = max(x.maxAt, at)
+		if r := refOf(x.maxAt, hl); !x.refSet || r != x.ref {
+			x.ref, x.refSet = r, true
+			for _, o := range x.items {
+				if o != e {
+					x.scaleTo(o, hl)
+				}
 			}
 		}
 	}
@@ -309,13 +324,37 @@ func (x *Index) scaleTo(e *entry, hl features.HalfLives) {
 	st := e.st
 	e.popR, e.shortR, e.longR = st.Pop.Scaled(x.ref, hl.Popularity), st.Short.Scaled(x.ref, hl.Short), st.Long.Scaled(x.ref, hl.Long)
 	e.sigAt = max(st.Pop.At, st.Short.At, st.Long.At)
+	e.sigLo = math.MaxInt64
+	for _, d := range [...]features.Decayed{st.Pop, st.Short, st.Long} {
+		if d.V != 0 {
+			e.sigLo = min(e.sigLo, d.At)
+		}
+	}
 	e.actions = float64(st.Actions)
 }
 
-// scaleSpan is how many of the shortest half-life the reference time may
-// lag an item's latest time before it moves (Index.scale), and how far
-// from it a request may be to read scaled signals (lookup): 2^±256 and
-// 2^±512 are far from float64's limits.
+// refOf is the reference time for the latest time seen: maxAt rounded
+// down to a multiple of half the span (any time when the signals do not
+// decay).
+func refOf(maxAt int64, hl features.HalfLives) int64 {
+	span := scaledSpan(hl)
+	if span > 1<<62 {
+		return 0
+	}
+	step := max(int64(span/2), 1)
+	q := maxAt / step
+	if maxAt%step < 0 {
+		q--
+	}
+	return q * step
+}
+
+// scaleSpan, in the shortest of the half-lives: twice how far the
+// reference time may lag the latest time (Index.scale), how far before it
+// an item's earliest time may be, and half how far from it a request may
+// be, to read scaled signals (lookup): 2^±256 and 2^±512 are far from
+// float64's limits, so the product of a scaled value and a request's
+// factor is the decayed value up to rounding.
 const scaleSpan = 256
 
 // scaledSpan is scaleSpan of the shortest of the signals' half-lives, in
@@ -553,9 +592,12 @@ func (x *Index) lookup(es []*entry, now int64, bucket, anyBucket string, out []S
 	}
 	// The popularity and trend of an item last changed at or before now
 	// are its scaled values times one factor each (entry.popR); a request
-	// about the past, or far from the reference time, decays each item's.
+	// about the past or far from the reference time, and an item whose
+	// sums are far older than it, decay each item's.
 	hl := x.f.HalfLives()
-	scaled := x.ref != 0 && math.Abs(float64(now-x.ref)) <= 2*scaledSpan(hl)
+	span := scaledSpan(hl)
+	scaled := x.refSet && math.Abs(float64(now-x.ref)) <= 2*span
+	lo := x.ref - int64(min(span, 1<<62))
 	var fPop, fShort, fLong float64
 	if scaled {
 		fPop, fShort, fLong = features.Factor(now-x.ref, hl.Popularity), features.Factor(now-x.ref, hl.Short), features.Factor(now-x.ref, hl.Long)
@@ -568,7 +610,7 @@ func (x *Index) lookup(es []*entry, now int64, bucket, anyBucket string, out []S
 		st := e.st
 		sg := Signals{Known: true, Bucket: fromKey(bl, e), AnyBucket: fromKey(al, e),
 			Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
-		if scaled && now >= e.sigAt {
+		if scaled && now >= e.sigAt && e.sigLo >= lo {
 			sg.Popularity, sg.Trend = e.popR*fPop, x.f.TrendOf(e.shortR*fShort, e.longR*fLong)
 		} else {
 			sg.Popularity, sg.Trend = st.Popularity(now, x.f), st.Trend(now, x.f)

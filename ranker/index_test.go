@@ -219,3 +219,83 @@ func TestLookupScaledSignalsMatchDecayed(t *testing.T) {
 func near(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b))
 }
+
+// TestLookupScaledSignalsOfStaleItems: an item whose sums are far older
+// than the reference time reads its decayed values, not a scaled value
+// rounded to 0, even for a request well before the reference (a 1-hour
+// popularity half-life: 50 days is 2^-1200, below float64's range, while
+// 30 days is 2^-720, within it).
+func TestLookupScaledSignalsOfStaleItems(t *testing.T) {
+	fc := features.DefaultConfig()
+	fc.PopularityHalfLife = time.Hour
+	f := features.NewExtractor(fc)
+	x := NewIndex(DefaultIndexConfig(), f, state.NewCatalogue())
+	hl := f.HalfLives()
+	const day = int64(24 * time.Hour / time.Millisecond)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	add := func(id string, at int64) {
+		var st features.ItemStats
+		st.Pop.Add(3, at, hl.Popularity)
+		st.Short.Add(3, at, hl.Short)
+		st.Long.Add(3, at, hl.Long)
+		x.Add(id, &st)
+	}
+	add("stale", t0)
+	for i := range 10 {
+		add(fmt.Sprint("fresh", i), t0+50*day)
+	}
+	es := []*entry{x.items["stale"]}
+	out := make([]Signals, 1)
+	for _, now := range []int64{t0 + day, t0 + 30*day, t0 + 49*day, t0 + 50*day, t0 + 51*day} {
+		x.lookup(es, now, "", "", out)
+		st := es[0].st
+		if wp, wt := st.Popularity(now, f), st.Trend(now, f); !near(out[0].Popularity, wp) || !near(out[0].Trend, wt) {
+			t.Errorf("%d days after its update: popularity %g, trend %g; decayed %g, %g", (now-t0)/day, out[0].Popularity, out[0].Trend, wp, wt)
+		}
+	}
+}
+
+// TestLookupScaledSignalsDoNotDependOnOrder: two indexes holding the same
+// statistics, one fed them in order and the other in reverse (one share
+// at a time, so the reference moves differently on the way), read
+// bit-identical signals: the reference time depends on the statistics
+// alone, so a restart's index scores as the running one did.
+func TestLookupScaledSignalsDoNotDependOnOrder(t *testing.T) {
+	fc := features.DefaultConfig()
+	fc.TrendShortHalfLife = time.Minute
+	f := features.NewExtractor(fc)
+	hl := f.HalfLives()
+	rng := rand.New(rand.NewPCG(11, 11))
+	const hour = int64(time.Hour / time.Millisecond)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	shares := make([]features.ItemStats, 300)
+	for i := range shares {
+		at := base + rng.Int64N(100*hour)
+		shares[i].Pop.Add(1+rng.Float32()*5, at, hl.Popularity)
+		shares[i].Short.Add(1+rng.Float32()*5, at, hl.Short)
+		shares[i].Long.Add(1+rng.Float32()*5, at-rng.Int64N(hour), hl.Long)
+	}
+	a, b := NewIndex(DefaultIndexConfig(), f, state.NewCatalogue()), NewIndex(DefaultIndexConfig(), f, state.NewCatalogue())
+	for i := range shares {
+		a.Add(fmt.Sprint("i", i), &shares[i])
+		j := len(shares) - 1 - i
+		b.Add(fmt.Sprint("i", j), &shares[j])
+	}
+	if a.ref != b.ref {
+		t.Fatalf("reference times %d and %d", a.ref, b.ref)
+	}
+	var ea, eb []*entry
+	for i := range shares {
+		ea, eb = append(ea, a.items[fmt.Sprint("i", i)]), append(eb, b.items[fmt.Sprint("i", i)])
+	}
+	oa, ob := make([]Signals, len(ea)), make([]Signals, len(eb))
+	for _, now := range []int64{base + 100*hour, base + 101*hour, base + 150*hour} {
+		a.lookup(ea, now, "", "", oa)
+		b.lookup(eb, now, "", "", ob)
+		for i := range oa {
+			if oa[i] != ob[i] {
+				t.Fatalf("item %d at %d: %+v and %+v", i, now, oa[i], ob[i])
+			}
+		}
+	}
+}
