@@ -28,7 +28,7 @@ type candidate struct {
 	boost    *boost // the first boost applied, for its reason
 
 	cat, brand int32   // the item's category and brand numbers plus one (terms); 0: look up by name
-	lnPrice    float64 // log of the item's price; 0 with cat 0: compute it
+	lnPrice    float64 // log of the item's price, if above 0
 
 	// The user's own history with the item, read once per request
 	// (scorer.history) rather than by a scan per candidate.
@@ -48,7 +48,8 @@ func (s *scorer) admit(id string) *candidate {
 	if e := s.r.idx.find(id); e != nil {
 		return s.admitEntry(e)
 	}
-	return s.admitNew(nil, id, s.r.cat.Get(id))
+	it := s.r.cat.Get(id)
+	return s.admitNew(nil, id, &itemRef{it: it, lnPrice: logPrice(it)})
 }
 
 // admitEntry is admit for an item the index holds: candidates from the
@@ -62,16 +63,13 @@ func (s *scorer) admitEntry(e *entry) *candidate {
 			return c
 		}
 	}
-	ref := s.itemRef(e)
-	c := s.admitNew(e, e.id, ref.it)
-	if c != nil {
-		c.cat, c.brand, c.lnPrice = ref.cat, ref.brand, ref.lnPrice
-	}
-	return c
+	return s.admitNew(e, e.id, s.itemRef(e))
 }
 
-// admitNew applies the rules to an item seen for the first time.
-func (s *scorer) admitNew(e *entry, id string, it *features.Item) *candidate {
+// admitNew applies the rules to an item seen for the first time, ref its
+// catalogue entry (without numbers for an item the index does not hold).
+func (s *scorer) admitNew(e *entry, id string, ref *itemRef) *candidate {
+	it := ref.it
 	var bought, dismissed bool
 	if e != nil && !s.ownByID {
 		m, _ := s.own.get(e.n)
@@ -85,7 +83,7 @@ func (s *scorer) admitNew(e *entry, id string, it *features.Item) *candidate {
 		return nil
 	}
 	c := s.newCandidate(id, it)
-	c.e = e
+	c.e, c.cat, c.brand, c.lnPrice = e, ref.cat, ref.brand, ref.lnPrice
 	s.set(e, id, c)
 	s.list = append(s.list, c)
 	return c
@@ -134,13 +132,18 @@ func (s *scorer) itemRef(e *entry) *itemRef {
 	r := &itemRef{it: s.r.cat.Get(e.id), ver: s.catVer}
 	if r.it != nil {
 		t := &s.r.idx.terms
-		r.cat, r.brand = t.id(r.it.Category), t.id(r.it.Brand)
-		if r.it.Price > 0 {
-			r.lnPrice = math.Log(r.it.Price)
-		}
+		r.cat, r.brand, r.lnPrice = t.id(r.it.Category), t.id(r.it.Brand), logPrice(r.it)
 	}
 	e.item.Store(r)
 	return r
+}
+
+// logPrice is the log of it's price, 0 without one.
+func logPrice(it *features.Item) float64 {
+	if it == nil || it.Price <= 0 {
+		return 0
+	}
+	return math.Log(it.Price)
 }
 
 // newCandidate returns a zeroed candidate from the scorer's pool.

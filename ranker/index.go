@@ -86,9 +86,10 @@ type Index struct {
 
 	mu      readerLock // readers are let in while a writer waits (readerLock)
 	items   map[string]*entry
-	ref     int64 // the reference time of the entries' scaled signals (entry.popR): refOf(maxAt)
-	maxAt   int64 // the latest time of any entry's popularity or trend sums
-	refSet  bool  // ref and maxAt are set (an entry has been scaled)
+	span    float64 // scaledSpan of the extractor's half-lives
+	ref     int64   // the reference time of the entries' scaled signals (entry.popR): refOf(maxAt)
+	maxAt   int64   // the latest time of any entry's popularity or trend sums
+	refSet  bool    // ref and maxAt are set (an entry has been scaled)
 	global  *topN
 	byCat   map[string]*topN
 	byBuck  map[string]*topN
@@ -121,7 +122,7 @@ func (c *IndexConfig) EnsureDefaults() {
 func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 	cfg.EnsureDefaults()
 	return &Index{
-		cfg: cfg, f: f, cat: cat,
+		cfg: cfg, f: f, cat: cat, span: scaledSpan(f.HalfLives()),
 		items:  make(map[string]*entry),
 		global: newTopN(cfg.TopN),
 		byCat:  make(map[string]*topN),
@@ -303,11 +304,8 @@ func (x *Index) scale(e *entry) {
 	st, hl := e.st, x.f.HalfLives()
 	at := max(st.Pop.At, st.Short.At, st.Long.At)
 	if !x.refSet || at > x.maxAt {
-		if !x.refSet {
-			x.maxAt = at
-		}
-		x.maxAt = max(x.maxAt, at)
-		if r := refOf(x.maxAt, hl); !x.refSet || r != x.ref {
+		x.maxAt = at
+		if r := refOf(at, x.span); !x.refSet || r != x.ref {
 			x.ref, x.refSet = r, true
 			for _, o := range x.items {
 				if o != e {
@@ -336,8 +334,7 @@ func (x *Index) scaleTo(e *entry, hl features.HalfLives) {
 // refOf is the reference time for the latest time seen: maxAt rounded
 // down to a multiple of half the span (any time when the signals do not
 // decay).
-func refOf(maxAt int64, hl features.HalfLives) int64 {
-	span := scaledSpan(hl)
+func refOf(maxAt int64, span float64) int64 {
 	if span > 1<<62 {
 		return 0
 	}
@@ -595,9 +592,8 @@ func (x *Index) lookup(es []*entry, now int64, bucket, anyBucket string, out []S
 	// about the past or far from the reference time, and an item whose
 	// sums are far older than it, decay each item's.
 	hl := x.f.HalfLives()
-	span := scaledSpan(hl)
-	scaled := x.refSet && math.Abs(float64(now-x.ref)) <= 2*span
-	lo := x.ref - int64(min(span, 1<<62))
+	scaled := x.refSet && math.Abs(float64(now-x.ref)) <= 2*x.span
+	lo := x.ref - int64(min(x.span, 1<<62))
 	var fPop, fShort, fLong float64
 	if scaled {
 		fPop, fShort, fLong = features.Factor(now-x.ref, hl.Popularity), features.Factor(now-x.ref, hl.Short), features.Factor(now-x.ref, hl.Long)
@@ -609,7 +605,7 @@ func (x *Index) lookup(es []*entry, now int64, bucket, anyBucket string, out []S
 		}
 		st := e.st
 		sg := Signals{Known: true, Bucket: fromKey(bl, e), AnyBucket: fromKey(al, e),
-			Actions: float64(st.Actions), Purchases: float64(st.Purchases)}
+			Actions: e.actions, Purchases: float64(st.Purchases)}
 		if scaled && now >= e.sigAt && e.sigLo >= lo {
 			sg.Popularity, sg.Trend = e.popR*fPop, x.f.TrendOf(e.shortR*fShort, e.longR*fLong)
 		} else {

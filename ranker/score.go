@@ -242,11 +242,7 @@ func (s *scorer) featureVector(c *candidate) {
 			f[fBrand] = s.brandAff[c.item.Brand]
 		}
 		if c.item.Price > 0 && s.u.Price.W > 0 {
-			if c.cat > 0 { // from itemRef, with the log of the price
-				f[fPrice] = s.u.Price.FitLogSpread(c.lnPrice, s.priceSD) - 0.5
-			} else {
-				f[fPrice] = s.u.Price.FitSpread(c.item.Price, s.priceSD) - 0.5
-			}
+			f[fPrice] = s.u.Price.FitLogSpread(c.lnPrice, s.priceSD) - 0.5
 		}
 	}
 	if c.sig.Bucket > 0 && s.topBuck > 0 {

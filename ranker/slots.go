@@ -1,5 +1,7 @@
 package ranker
 
+import "math/bits"
+
 // slots maps the index's entries (by entry.n) to values for one request:
 // the scorer's candidates and the user's own marks. It is an open-addressed
 // table with linear probing, cleared between requests without freeing, and
@@ -88,20 +90,10 @@ func (t *slots[V]) grow() {
 	oldK, oldV := t.keys, t.vals
 	size := max(2*len(oldK), minSlots)
 	t.keys, t.vals, t.used = make([]uint32, size), make([]V, size), 0
-	t.shift = uint8(32 - log2(size))
+	t.shift = uint8(32 - bits.TrailingZeros(uint(size)))
 	for i, k := range oldK {
 		if k != 0 {
 			*t.ref(k - 1) = oldV[i]
 		}
 	}
-}
-
-// log2 of a power of two.
-func log2(n int) int {
-	b := 0
-	for n > 1 {
-		n >>= 1
-		b++
-	}
-	return b
 }
