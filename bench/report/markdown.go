@@ -77,6 +77,9 @@ func Markdown(r *system.Result, plots []string) string {
 		if q.MaxPerCategory > 0 {
 			fmt.Fprintf(&b, "Diversity: Sticky and the Redis baseline rules show at most %d items of one category in a list (`--max-per-category`).\n\n", q.MaxPerCategory)
 		}
+		if q.TrainSample > 1 {
+			fmt.Fprintf(&b, "Sticky's model trains on one positive event in %d (`--train-sample`).\n\n", q.TrainSample)
+		}
 		b.WriteString(qualityTable(q).markdown())
 	}
 

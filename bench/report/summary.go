@@ -43,6 +43,9 @@ func Summary(r *system.Result) string {
 		if q.MaxPerCategory > 0 {
 			fmt.Fprintf(&b, "diversity: sticky and the redis baseline rules show at most %d items of one category in a list\n", q.MaxPerCategory)
 		}
+		if q.TrainSample > 1 {
+			fmt.Fprintf(&b, "sticky's model trains on one positive event in %d\n", q.TrainSample)
+		}
 		b.WriteString(qualityTable(q).text())
 	}
 	for i := range r.Targets {

@@ -224,6 +224,9 @@ type Quality struct {
 	// StickyRepeat is Sticky's ranker.Config.Repeat in the evaluation
 	// (learn, the default, or never: what a shop sets for films and books).
 	StickyRepeat string `json:"sticky_repeat,omitempty"`
+	// TrainSample: Sticky's model trained on one positive event in this
+	// many (sticky-bench quality --train-sample); 0 or 1: on every one.
+	TrainSample int `json:"train_sample,omitempty"`
 	// MaxPerCategory is the diversity rule Sticky and the Redis rules
 	// both applied (at most this many items of one category in a list);
 	// 0: none, the default of both.

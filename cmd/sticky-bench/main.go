@@ -206,6 +206,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		excludeSeen  bool
 		repeat       ranker.Repeat
 		maxPerCat    int
+		trainSample  int
 		noQuality    bool
 		k            int
 		targets      string
@@ -218,6 +219,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 	fs.BoolVar(&qInteract, "quality-interactions", false, "quality: evaluate before every item interaction, not only purchases")
 	fs.TextVar(&repeat, "repeat", ranker.RepeatLearn, "quality: Sticky's --repeat, learn (the default) or never (nothing bought is shown again: films, books)")
 	fs.IntVar(&maxPerCat, "max-per-category", 0, "quality: the diversity rule of Sticky and of the Redis baseline rules alike, at most N items of one category in a list (0: none, the default of both)")
+	fs.IntVar(&trainSample, "train-sample", 1, "quality: Sticky's model trains on one positive event in N (chosen by a hash of the event), as the engine's --train-budget thins live training when it is spent")
 	fs.BoolVar(&excludeSeen, "exclude-seen", false, "quality: remove from every list each item the user interacted with before (default: only dismissed, bought and not repeatable, unavailable)")
 	if sub == "run" {
 		fs.StringVar(&brokers, "brokers", "", "Kafka brokers; empty starts an embedded kfake broker in the harness")
@@ -301,7 +303,7 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 		if excludeSeen {
 			p = quality.ExcludeSeen
 		}
-		q := evaluateQuality(w, k, qInteract, p, repeat, maxPerCat, stderr)
+		q := evaluateQuality(w, k, qInteract, p, repeat, maxPerCat, trainSample, stderr)
 		res.Quality = q
 	}
 	res.Seconds = time.Since(started).Seconds()
@@ -319,17 +321,19 @@ func benchRun(ctx context.Context, sub string, args []string, stdout, stderr io.
 // evaluateQuality runs Sticky's ranker (with Config.Repeat repeat), the
 // baseline's rules and the reference baselines over the workload under
 // protocol p, Sticky and the baseline's rules both with the diversity rule
-// maxPerCat (0: none), with a progress line on stderr every 5 s.
-func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, repeat ranker.Repeat, maxPerCat int, stderr io.Writer) *system.Quality {
+// maxPerCat (0: none), Sticky's model training on one positive event in
+// trainSample, with a progress line on stderr every 5 s.
+func evaluateQuality(w *workload.Workload, k int, interactions bool, p quality.Protocol, repeat ranker.Repeat, maxPerCat, trainSample int, stderr io.Writer) *system.Quality {
 	rc := ranker.DefaultConfig()
 	rc.Repeat, rc.MaxPerCategory = repeat, maxPerCat
+	rc.Model.Sample = trainSample
 	recs := quality.Standard(w.Items, features.DefaultConfig(), rc)
 	fmt.Fprintf(stderr, "quality: protocol %s: %s\n", p, p.Rule())
 	scores := quality.Evaluate(w, recs, quality.Options{K: k, Interactions: interactions, Protocol: p,
 		Progress: func(pr quality.Progress) { fmt.Fprintln(stderr, pr) }})
 	return &system.Quality{Workload: w.Name, Events: len(w.Events), K: k, Interactions: interactions,
 		Protocol: p.String(), Exclusion: p.Rule(), StickyRepeat: recs[0].(*quality.Sticky).Ranker().Config().Repeat.String(),
-		MaxPerCategory: maxPerCat, Scores: scores}
+		MaxPerCategory: maxPerCat, TrainSample: rc.Model.Sample, Scores: scores}
 }
 
 func benchConvert(args []string, stdout, stderr io.Writer) error {

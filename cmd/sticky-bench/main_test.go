@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -383,6 +384,30 @@ func TestQualityRepeat(t *testing.T) {
 		}
 		if said := strings.Contains(stdout.String(), "sticky runs with --repeat never"); said != (tc.want == "never") {
 			t.Errorf("%v: summary states the repeat policy: %v\n%s", tc.args, said, stdout.String())
+		}
+	}
+}
+
+// TestQualityTrainSample: `quality --train-sample 4` trains Sticky's model
+// on one positive event in four, and the result and the summary say so;
+// the default (every event) is unstated.
+func TestQualityTrainSample(t *testing.T) {
+	for _, n := range []int{1, 4} {
+		out := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		args := []string{"--users", "60", "--items", "80", "--days", "2", "--out", out, "--train-sample", strconv.Itoa(n)}
+		if err := benchRun(t.Context(), "quality", args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v\n%s", n, err, stderr.String())
+		}
+		res, err := report.ReadJSON(filepath.Join(out, "result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Quality == nil || res.Quality.TrainSample != n {
+			t.Fatalf("--train-sample %d: quality %+v", n, res.Quality)
+		}
+		if said := strings.Contains(stdout.String(), "trains on one positive event in 4"); said != (n == 4) {
+			t.Errorf("--train-sample %d: summary states the sample: %v\n%s", n, said, stdout.String())
 		}
 	}
 }
