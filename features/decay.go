@@ -89,6 +89,19 @@ type Score struct {
 // reused Score: find would miss it.
 func (s *Score) SetKey(key string) { s.Key, s.kh = key, keyHash(key) }
 
+// Hash returns the hash of the score's key that Scores.find compares
+// (KeyHash of Key).
+func (s *Score) Hash() uint32 {
+	if s.kh != 0 {
+		return s.kh
+	}
+	return keyHash(s.Key)
+}
+
+// KeyHash returns the hash Scores keep of each key: equal keys have equal
+// hashes, so a differing hash rules a key out without reading it.
+func KeyHash(key string) uint32 { return keyHash(key) }
+
 // keyHash is FNV-1a of key, never 0 (Decayed.kh).
 func keyHash(key string) uint32 {
 	h := uint32(2166136261)

@@ -18,8 +18,9 @@ type ItemStats struct {
 
 // ApplyDeltas applies the item deltas d to item statistics: each popularity
 // contribution to its item, each co-occurrence pair to both of its items.
-// stats returns the statistics to change for an item, never nil; it is
-// called once per contribution and twice per pair. Every fold of deltas into
+// stats returns the statistics to change for an item, never nil, and the
+// same for an item until ApplyDeltas returns; it is called at least once
+// for every item of a contribution or a pair. Every fold of deltas into
 // item statistics goes through here (the partition workers' item shares, the
 // ranker's Index, the tests' reference fold), so that the live index cannot
 // disagree with the one rebuilt from the shares at start-up.
@@ -27,8 +28,14 @@ func (f *Extractor) ApplyDeltas(d *Deltas, stats func(item string) *ItemStats) {
 	for _, p := range d.Pops {
 		stats(p.Item).ApplyPop(p, f)
 	}
-	for _, p := range d.Pairs {
-		stats(p.A).ApplyPair(p.B, p.W, p.At, f)
+	// An event's pairs share their first item (the event's, paired with
+	// each recent one): it is looked up once per run of pairs.
+	var a *ItemStats
+	for i, p := range d.Pairs {
+		if i == 0 || p.A != d.Pairs[i-1].A {
+			a = stats(p.A)
+		}
+		a.ApplyPair(p.B, p.W, p.At, f)
 		stats(p.B).ApplyPair(p.A, p.W, p.At, f)
 	}
 }

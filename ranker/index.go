@@ -141,6 +141,7 @@ func NewIndex(cfg IndexConfig, f *features.Extractor, cat ItemSource) *Index {
 // never removed. st, nb and nbAt are read under the index's read lock.
 type entry struct {
 	id   string
+	kh   uint32              // features.KeyHash(id): prepare compares it before the id
 	n    uint32              // the entry's number: entries in order of creation, from 0 (scorer's slots)
 	st   *features.ItemStats // replaced, never changed, by Apply; never nil
 	nb   []nbRef
@@ -284,7 +285,7 @@ func (x *Index) Apply(d *features.Deltas) {
 func (x *Index) entry(item string) *entry {
 	e := x.items[item]
 	if e == nil {
-		e = &entry{id: item, n: uint32(len(x.items)), st: new(features.ItemStats)}
+		e = &entry{id: item, kh: features.KeyHash(item), n: uint32(len(x.items)), st: new(features.ItemStats)}
 		x.items[item] = e
 	}
 	return e
@@ -394,10 +395,12 @@ func (x *Index) prepare(old []nbRef, st *features.ItemStats) readyNeighbours {
 	}
 	hl := x.f.HalfLives().Cooc
 	j := 0 // old[j:] not yet matched
-	for i, n := range ns {
+	for i := range ns {
+		n := &ns[i]
 		var ref *entry
+		h := n.Hash() // ids of one shop share their length and prefix: compare hashes first
 		for k := j; k < len(old); k++ {
-			if old[k].e.id == n.Key {
+			if o := old[k].e; o.kh == h && o.id == n.Key {
 				ref, j = old[k].e, k+1
 				break
 			}
