@@ -116,7 +116,12 @@ type Share struct {
 	l        *learn.Learner
 	sample   uint64 // train on one positive event in sample; see Batch
 	budgeted bool   // the engine's worker sizes its batches: TrainBudget applies
+	steps    uint64 // learning steps taken since decoded
 }
+
+// Steps returns the learning steps the share took since it was decoded:
+// unchanged, it is what it was.
+func (sh *Share) Steps() uint64 { return sh.steps }
 
 // NewShare decodes a share stored by AppendBinary; data nil or empty is
 // a fresh share that has learned nothing.
@@ -311,6 +316,7 @@ func (sh *Share) learnChoice(s *scorer, pos *candidate, list []*candidate, wt fl
 		}
 	}
 	sh.l.UpdateGradient(g[:], wt)
+	sh.steps++
 }
 
 // learn computes the features of list, whose signals are read, and learns
@@ -320,5 +326,6 @@ func (sh *Share) learn(s *scorer, list []*candidate, y, wt float64) {
 	for _, c := range list {
 		s.featureVector(c)
 		sh.l.Update(c.f[:], learn.Dot(prior, c.f[:]), y, wt)
+		sh.steps++
 	}
 }

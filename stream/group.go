@@ -52,6 +52,13 @@ type TrainerShare interface {
 	AppendBinary(dst []byte) []byte
 }
 
+// StepCounter is an optional part of a TrainerShare: the learning steps
+// it took since decoded. A batch that leaves the count unchanged learned
+// nothing: the worker neither encodes nor publishes the share again.
+type StepCounter interface {
+	Steps() uint64
+}
+
 // BatchSizer is an optional part of a TrainerShare: the worker tells it
 // the number of records of each batch before training on its events, e.g.
 // so that it trains on fewer events of a backlog.

@@ -20,14 +20,19 @@ type countingTrainer struct {
 	loaded    map[int32]uint64 // the first share each partition loaded
 }
 
-type countingShare struct{ n uint64 }
+// countingShare counts its learning steps too (stream.StepCounter): the
+// worker keeps it from batch to batch and republishes it only when a
+// batch trained it.
+type countingShare struct{ n, steps uint64 }
+
+func (s *countingShare) Steps() uint64 { return s.steps }
 
 func (t *countingTrainer) Share(data []byte) (stream.TrainerShare, error) {
 	switch len(data) {
 	case 0:
 		return &countingShare{}, nil
 	case 8:
-		return &countingShare{binary.BigEndian.Uint64(data)}, nil
+		return &countingShare{n: binary.BigEndian.Uint64(data)}, nil
 	}
 	return nil, errors.New("bad share")
 }
@@ -48,6 +53,7 @@ func (t *countingTrainer) Committed(p int32, data []byte) {
 func (s *countingShare) Train(u *features.User, ev *features.Event) {
 	if !u.SeenEvent(ev.ID) {
 		s.n++
+		s.steps++
 	}
 }
 

@@ -42,6 +42,7 @@ type worker struct {
 	events    []features.Event               // the batch in flight's valid events; reused
 	offsets   []int64                        // their offsets
 	model     []byte                         // the partition's model share, as applied; nil none
+	trained   TrainerShare                   // model decoded, if it is: the next batch trains it
 
 	// Since the last flush:
 	staged     map[string]*userState // users changed, decoded; the next batches fold into them
@@ -288,7 +289,8 @@ type batch struct {
 	bad    []badRecord      // malformed records, in offset order
 	users  []*features.User // the users the batch changed, in order of first event
 	staged []*state.Staged  // the same, as staged in the store
-	model  []byte           // the model share after the batch; nil without a Trainer
+	model  []byte           // the model share after the batch; nil if it did not change
+	share  TrainerShare     // the share trained; nil without a Trainer
 
 	pops, pairs int // where the batch's item deltas start in worker.pend
 
@@ -411,18 +413,26 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 	b.users = make([]*features.User, 0, len(users))
 	b.staged = make([]*state.Staged, 0, len(users))
 	b.pops, b.pairs = len(w.pend.Pops), len(w.pend.Pairs)
-	// The share trains from the applied one, decoded afresh; a stored
-	// share that cannot be decoded was replaced at load.
-	var share TrainerShare
-	if t := c.deps.Trainer; t != nil {
+	// The share trains from the applied one: the share the last
+	// committed batch trained (publish hands it over), else decoded from
+	// w.model (after a batch that failed once trained, at start). A
+	// stored share that cannot be decoded was replaced at load.
+	share := w.trained
+	w.trained = nil
+	if t := c.deps.Trainer; t != nil && share == nil {
 		var err error
 		if share, err = t.Share(w.model); err != nil {
 			c.log.Error("model share is corrupt; starting it afresh", "partition", w.partition, "err", err)
 			share, _ = t.Share(nil)
 		}
-		if bs, ok := share.(BatchSizer); ok {
-			bs.Batch(len(b.recs))
-		}
+	}
+	if bs, ok := share.(BatchSizer); ok {
+		bs.Batch(len(b.recs))
+	}
+	var before uint64
+	sc, counts := share.(StepCounter)
+	if counts {
+		before = sc.Steps()
 	}
 	for i := range w.events {
 		if i%64 == 63 {
@@ -470,9 +480,10 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 	for _, us := range users {
 		us.changed = false
 	}
-	if share != nil {
-		b.model = share.AppendBinary(nil)
+	if share != nil && (!counts || sc.Steps() != before) {
+		b.model = share.AppendBinary(nil) // it learned: publish and store it
 	}
+	b.share = share
 }
 
 // park produces the malformed records to the dead-letter topic before the
@@ -513,6 +524,7 @@ func (w *worker) publish(b *batch) {
 		w.model = b.model
 		w.c.deps.Trainer.Committed(w.partition, b.model)
 	}
+	w.trained = b.share
 	w.last = last.Offset
 	w.applied.Store(last.Offset)
 	w.flushRec = kgo.Record{Topic: last.Topic, Partition: last.Partition, Offset: last.Offset, LeaderEpoch: last.LeaderEpoch}
