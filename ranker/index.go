@@ -402,6 +402,7 @@ func (x *Index) prepare(old []nbRef, st *features.ItemStats) readyNeighbours {
 		for k := j; k < len(old); k++ {
 			if o := old[k].e; o.kh == h && o.id == n.Key {
 				ref, j = old[k].e, k+1
+				n.Key = o.id // st is this Apply's copy: its key now shares the entry's string, compared by pointer next time
 				break
 			}
 		}

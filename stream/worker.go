@@ -447,7 +447,12 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 		u := us.st.User
 		var item *features.Item
 		if ev.ItemID != "" {
-			item = c.deps.Catalogue.Get(ev.ItemID)
+			if item = c.deps.Catalogue.Get(ev.ItemID); item != nil && item.ID == ev.ItemID {
+				// The catalogue's copy of the id: the keys it becomes in
+				// users, item shares and the index then share one string,
+				// and comparing them stops at its pointer.
+				ev.ItemID = item.ID
+			}
 		}
 		if share != nil {
 			share.Train(u, ev)
