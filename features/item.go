@@ -76,11 +76,24 @@ func (s *ItemStats) Merge(o *ItemStats, f *Extractor) {
 }
 
 // Clone returns a deep copy of s.
-func (s *ItemStats) Clone() *ItemStats {
+func (s *ItemStats) Clone() *ItemStats { return s.CloneWithRoom(0) }
+
+// CloneWithRoom returns a deep copy of s whose lists have room for n more
+// entries each: a copy made to apply deltas to (ranker.Index.Apply) does
+// not reallocate a list when a delta adds to it.
+func (s *ItemStats) CloneWithRoom(n int) *ItemStats {
 	c := *s
-	c.Buckets = append(Scores(nil), s.Buckets...)
-	c.Neighbours = append(Scores(nil), s.Neighbours...)
+	c.Buckets, c.Neighbours = s.Buckets.copyWithRoom(n), s.Neighbours.copyWithRoom(n)
 	return &c
+}
+
+// copyWithRoom returns a copy of s with room for n more entries; nil if
+// s is empty and n is 0.
+func (s Scores) copyWithRoom(n int) Scores {
+	if len(s)+n == 0 {
+		return nil
+	}
+	return append(make(Scores, 0, len(s)+n), s...)
 }
 
 // Popularity returns the decayed popularity at now (Unix ms).

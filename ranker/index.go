@@ -234,7 +234,7 @@ func (x *Index) Apply(d *features.Deltas) {
 		}
 		st := new(features.ItemStats)
 		if e := x.items[item]; e != nil { // no other writer: amu
-			st = e.st.Clone()
+			st = e.st.CloneWithRoom(cloneRoom)
 		}
 		fresh[item] = st
 		return st
@@ -280,6 +280,12 @@ func (x *Index) Apply(d *features.Deltas) {
 		x.install(x.items[id], r)
 	}
 }
+
+// cloneRoom is the room Apply's copies of item statistics leave in each
+// list: a neighbour or a bucket a delta adds then fits without
+// reallocating the list (35 MB of 658 MB allocated in 10 s of the
+// harness's live phase were those reallocations).
+const cloneRoom = 4
 
 // entry returns item's entry, creating it empty if need be.
 func (x *Index) entry(item string) *entry {
