@@ -87,7 +87,7 @@ type Score struct {
 // SetKey sets the score's key, and the hash of it Scores.find compares
 // first. Code that sets Key directly leaves a stale hash behind on a
 // reused Score: find would miss it.
-func (s *Score) SetKey(key string) { s.Key, s.kh = key, keyHash(key) }
+func (s *Score) SetKey(key string) { s.Key, s.kh = key, KeyHash(key) }
 
 // Hash returns the hash of the score's key that Scores.find compares
 // (KeyHash of Key).
@@ -95,15 +95,13 @@ func (s *Score) Hash() uint32 {
 	if s.kh != 0 {
 		return s.kh
 	}
-	return keyHash(s.Key)
+	return KeyHash(s.Key)
 }
 
-// KeyHash returns the hash Scores keep of each key: equal keys have equal
-// hashes, so a differing hash rules a key out without reading it.
-func KeyHash(key string) uint32 { return keyHash(key) }
-
-// keyHash is FNV-1a of key, never 0 (Decayed.kh).
-func keyHash(key string) uint32 {
+// KeyHash is the hash Scores keep of each key (Decayed.kh): FNV-1a of key,
+// never 0. Equal keys have equal hashes, so a differing hash rules a key
+// out without reading it.
+func KeyHash(key string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(key); i++ {
 		h ^= uint32(key[i])
@@ -217,7 +215,7 @@ func (s Scores) Get(key string) (Decayed, bool) {
 // the list itself. An entry without a hash (a Score built by hand) is
 // compared by key.
 func (s Scores) find(key string) int {
-	h := keyHash(key)
+	h := KeyHash(key)
 	for i := range s {
 		if e := &s[i]; (e.kh == h || e.kh == 0) && e.Key == key {
 			return i

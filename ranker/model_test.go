@@ -107,18 +107,23 @@ func TestRepeatNever(t *testing.T) {
 
 // TestShareTrainsLessOfABacklog: told its batch is a backlog, a share
 // trains on about one positive event in BacklogSample; told it is live,
-// on every one; and TrainBudget bounds it.
+// on every one; TrainBudget bounds it; and a replay (no batch size) trains
+// on one positive event in Sample.
 func TestShareTrainsLessOfABacklog(t *testing.T) {
-	trained := func(batch int, budget float64) int {
+	// trained counts the events a share learns from out of 800 purchases,
+	// told batch (0: not told) and with the budget and sample given.
+	trained := func(batch int, budget float64, sample int) int {
 		w := newWorld(t)
 		cfg := DefaultConfig()
-		cfg.Model.TrainBudget = budget
+		cfg.Model.TrainBudget, cfg.Model.Sample = budget, sample
 		w.r = New(cfg, w.f, w.users, w.cat, w.idx)
 		sh, err := w.r.Model().NewShare(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sh.Batch(batch)
+		if batch > 0 {
+			sh.Batch(batch)
+		}
 		n := 0
 		at := base.Add(-48 * time.Hour)
 		for i := range 800 {
@@ -142,15 +147,19 @@ func TestShareTrainsLessOfABacklog(t *testing.T) {
 		}
 		return n
 	}
-	live := trained(1, -1)
-	backlog := trained(DefaultModelConfig().BacklogBatch, -1)
+	live := trained(1, -1, 1)
+	backlog := trained(DefaultModelConfig().BacklogBatch, -1, 1)
 	k := DefaultModelConfig().BacklogSample
 	if live < 100 || backlog < live/k/2 || backlog > live*2/k {
 		t.Fatalf("trained on %d events live and %d of a backlog, want about 1 in %d", live, backlog, k)
 	}
+	// Replays (no Batch) train on one positive event in Sample.
+	if sampled := trained(0, -1, 4); sampled < live/4/2 || sampled > live*2/4 {
+		t.Fatalf("trained on %d events with Sample 4 and %d with 1, want about 1 in 4", sampled, live)
+	}
 	// A budget of a millionth of a core runs out within the first tenth
 	// of a second's worth of training.
-	if starved := trained(1, 1e-6); starved >= live {
+	if starved := trained(1, 1e-6, 1); starved >= live {
 		t.Fatalf("trained on %d events within a tiny budget, %d without", starved, live)
 	}
 }

@@ -155,7 +155,11 @@ func BenchmarkStoreUserMiss(b *testing.B) {
 			t0 := time.Now()
 			writeUsers(b, s, u, n)
 			wrote := time.Since(t0)
-			if d, err := time.ParseDuration(os.Getenv("STICKY_BENCH_SETTLE")); err == nil {
+			if v := os.Getenv("STICKY_BENCH_SETTLE"); v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					b.Fatalf("STICKY_BENCH_SETTLE: %v", err)
+				}
 				time.Sleep(d) // background compactions finish before the reads
 			}
 			s.cache.Reset()

@@ -447,10 +447,11 @@ func (w *worker) fold(b *batch, users map[string]*userState) {
 		u := us.st.User
 		var item *features.Item
 		if ev.ItemID != "" {
-			if item = c.deps.Catalogue.Get(ev.ItemID); item != nil && item.ID == ev.ItemID {
-				// The catalogue's copy of the id: the keys it becomes in
-				// users, item shares and the index then share one string,
-				// and comparing them stops at its pointer.
+			if item = c.deps.Catalogue.Get(ev.ItemID); item != nil {
+				// The catalogue's copy of the id (it keeps items by their
+				// ID): the keys it becomes in users, item shares and the
+				// index then share one string, and comparing them stops
+				// at its pointer.
 				ev.ItemID = item.ID
 			}
 		}
