@@ -81,19 +81,32 @@ func (s *ItemStats) Clone() *ItemStats { return s.CloneWithRoom(0) }
 // CloneWithRoom returns a deep copy of s whose lists have room for n more
 // entries each: a copy made to apply deltas to (ranker.Index.Apply) does
 // not reallocate a list when a delta adds to it.
-func (s *ItemStats) CloneWithRoom(n int) *ItemStats {
-	c := *s
-	c.Buckets, c.Neighbours = s.Buckets.copyWithRoom(n), s.Neighbours.copyWithRoom(n)
-	return &c
+func (s *ItemStats) CloneWithRoom(n int) *ItemStats { return s.CloneInto(nil, n) }
+
+// CloneInto is CloneWithRoom into dst, whose lists' storage is reused
+// where it has the room: an owner that keeps the copy it replaced (one no
+// reader holds any longer, as ranker.Index does) copies without
+// allocating. A nil dst allocates; dst is returned.
+func (s *ItemStats) CloneInto(dst *ItemStats, n int) *ItemStats {
+	if dst == nil {
+		dst = new(ItemStats)
+	}
+	b, nb := dst.Buckets, dst.Neighbours
+	*dst = *s
+	dst.Buckets, dst.Neighbours = s.Buckets.copyInto(b, n), s.Neighbours.copyInto(nb, n)
+	return dst
 }
 
-// copyWithRoom returns a copy of s with room for n more entries; nil if
-// s is empty and n is 0.
-func (s Scores) copyWithRoom(n int) Scores {
+// copyInto returns a copy of s with room for n more entries, in dst's
+// storage when it has the room; nil if s is empty and n is 0.
+func (s Scores) copyInto(dst Scores, n int) Scores {
 	if len(s)+n == 0 {
 		return nil
 	}
-	return append(make(Scores, 0, len(s)+n), s...)
+	if cap(dst) < len(s)+n {
+		dst = make(Scores, 0, len(s)+n)
+	}
+	return append(dst[:0], s...)
 }
 
 // Popularity returns the decayed popularity at now (Unix ms).

@@ -21,9 +21,10 @@ type Coalescer struct {
 
 	mu      sync.Mutex // guards the fields below; taken before applying
 	pending features.Deltas
-	last    time.Time   // when the latest Apply started
-	timer   *time.Timer // a flush is scheduled
-	applyMu sync.Mutex  // serialises applies, taken under mu so that their order is the order of hand-over
+	spare   features.Deltas // the lists of the latest deltas applied, emptied, for pending to reuse
+	last    time.Time       // when the latest Apply started
+	timer   *time.Timer     // a flush is scheduled
+	applyMu sync.Mutex      // serialises applies, taken under mu so that their order is the order of hand-over
 }
 
 // NewCoalescer returns a Coalescer of idx that applies at most once per
@@ -69,10 +70,15 @@ func (c *Coalescer) Flush() {
 // mu held and releases it.
 func (c *Coalescer) applyLocked() {
 	d := c.pending
-	c.pending = features.Deltas{}
+	c.pending, c.spare = c.spare, features.Deltas{}
 	c.last = time.Now()
 	c.applyMu.Lock()
 	c.mu.Unlock()
 	c.idx.Apply(&d)
 	c.applyMu.Unlock()
+	// The index keeps nothing of d but its strings: its lists take the
+	// next batches (appending to them was 6% of the bytes allocated live).
+	c.mu.Lock()
+	c.spare = features.Deltas{Pops: d.Pops[:0], Pairs: d.Pairs[:0]}
+	c.mu.Unlock()
 }

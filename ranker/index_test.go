@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -49,6 +50,95 @@ func TestIndexNeighboursFollowStats(t *testing.T) {
 	if full == 0 {
 		t.Fatal("no neighbour list ever filled up: the test does not exercise the cut")
 	}
+}
+
+// TestIndexApplyEqualsFold: Apply copies each touched item's statistics
+// into the storage of the copy it replaced the time before
+// (entry.spare, nbSpare); after batches of every size the index's
+// statistics equal a plain fold of the same deltas, field for field,
+// while readers go through the lists and neighbours throughout (run with
+// -race).
+func TestIndexApplyEqualsFold(t *testing.T) {
+	fc := features.DefaultConfig()
+	f := features.NewExtractor(fc)
+	w := synth.New(synth.Config{Seed: 7, Users: 300, Items: 300})
+	cat := state.NewCatalogue()
+	cat.Apply(w.Items, nil)
+	x := NewIndex(DefaultIndexConfig(), f, cat)
+	ref := map[string]*features.ItemStats{}
+	users := map[string]*features.User{}
+	evs := w.History(3, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		var nbs []neighbour
+		var sig [8]Signals
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			it := w.Items[i%len(w.Items)]
+			nbs, _ = x.neighbours(nbs[:0], it.ID, now)
+			es := make([]*entry, 0, len(sig))
+			for _, n := range nbs[:min(len(nbs), len(sig))] {
+				es = append(es, n.e)
+			}
+			x.lookup(es, now, features.Bucket("CN-SH", features.Evening), features.Bucket(features.AnyRegion, features.Evening), sig[:len(es)])
+			x.Popular(20)
+		}
+	}()
+
+	rng := rand.New(rand.NewPCG(7, 7))
+	var d features.Deltas
+	checked, reused := 0, 0
+	for i := 0; i < len(evs); {
+		n := 1 + rng.IntN(48)
+		for end := min(i+n, len(evs)); i < end; i++ {
+			ev := &evs[i]
+			u := users[ev.UserID]
+			if u == nil {
+				u = &features.User{ID: ev.UserID}
+				users[ev.UserID] = u
+			}
+			f.FoldUser(u, ev, cat.Get(ev.ItemID), &d)
+		}
+		x.Apply(&d)
+		f.ApplyDeltas(&d, func(id string) *features.ItemStats {
+			if ref[id] == nil {
+				ref[id] = new(features.ItemStats)
+			}
+			return ref[id]
+		})
+		d.Reset()
+		if rng.IntN(20) != 0 && i < len(evs) {
+			continue
+		}
+		for id, want := range ref {
+			got, ok := x.Stats(id)
+			if !ok || !reflect.DeepEqual(got, want) {
+				t.Fatalf("after %d events, %s: index %+v, fold %+v", i, id, got, want)
+			}
+			checked++
+		}
+	}
+	close(stop)
+	<-readerDone
+	x.amu.Lock()
+	for _, e := range x.items {
+		if e.spare != nil && len(e.spare.Neighbours) > 0 {
+			reused++
+		}
+	}
+	x.amu.Unlock()
+	if checked < 3000 || reused < 100 {
+		t.Fatalf("%d statistics compared, %d items with a spare copy: the test exercises too little", checked, reused)
+	}
+	checkNeighbours(t, x, fc.NeighboursMax)
 }
 
 // checkNeighbours fails t if an entry's neighbours differ from its
