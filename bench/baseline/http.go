@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/stickyhq/sticky/internal/servertiming"
 )
 
 // readTimeout bounds the Redis reads of one request; past it the answer is
@@ -44,24 +46,15 @@ func (s *service) handler() http.Handler {
 	return mux
 }
 
-// instrument records the latency of h by route and status code.
+// instrument records the latency of h by route and status code, and puts
+// it on the answer as a Server-Timing header, as sticky serve does.
 func (s *service) instrument(route string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		rec := servertiming.NewWriter(w, start)
 		h(rec, r)
-		s.m.httpDur.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+		s.m.httpDur.WithLabelValues(route, strconv.Itoa(rec.Code)).Observe(time.Since(start).Seconds())
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 type recommendations struct {

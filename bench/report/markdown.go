@@ -225,7 +225,8 @@ func writeHowMeasured(b *strings.Builder, r *system.Result) {
 		b.WriteString(", scheduled at " + fmtRateShort(t.Latency.Rate) + " requests/s")
 	}
 	b.WriteString(". Each request's latency runs from its scheduled send time, not from when it was actually sent, so a stall counts against every request it delays: there is no coordinated omission. " +
-		"Achieved is the requests/s completed; errors are non-200 answers and transport errors; empty lists are 200 answers with no items.\n\n")
+		"Achieved is the requests/s completed; errors are non-200 answers and transport errors; empty lists are 200 answers with no items. " +
+		"Server and outside the server split each answer's latency by the target's `Server-Timing` header (both targets send it): the server's part runs from its handler's start to the start of its answer; the rest is waiting for a core or a connection on either side before the handler starts, the network, the harness's scheduling and the answer's transfer. Each quantile is of that part alone.\n\n")
 
 	b.WriteString("**Memory.** Measured at the end of the live phase. RSS is the resident set of every process of the target (for the baseline: its service and redis-server), peak RSS their high-water marks; RSS splits into anonymous memory (heaps, Sticky's user cache, Redis's data) and file-backed pages (binaries, and Sticky's mmapped Badger tables, value log and memtable logs, which the kernel can drop under memory pressure; Redis reads and writes its files without mapping them, so its file pages are in the page cache, not in its RSS); Go heap is `go_memstats_heap_inuse_bytes` of the Go process. " +
 		"State is what the state takes: for Sticky, Badger's LSM and value log on disk; for the Redis baseline, Redis's `used_memory` — different resources, so read their ratio with that in mind. State per user divides it by the users in the state.\n")

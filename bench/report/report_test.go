@@ -69,8 +69,9 @@ func sample() *system.Result {
 				Latency: system.Latency{
 					Rate: 5000, Requests: 300_000, Errors: 3, Achieved: 4999.2,
 					P50: 0.0004, P90: 0.0008, P99: 0.0015, P999: 0.004, Max: 0.0121,
-					Histogram:  hist(1, 10, 2000, 60_000, 150_000, 70_000, 15_000, 2500, 400, 80, 7, 3),
-					EmptyLists: 12,
+					Histogram:   hist(1, 10, 2000, 60_000, 150_000, 70_000, 15_000, 2500, 400, 80, 7, 3),
+					EmptyLists:  12,
+					ServerTimed: 300_000, ServerP50: 0.0002, ServerP99: 0.0009, OutsideP50: 0.0002, OutsideP99: 0.0007,
 				},
 				Memory: system.Memory{
 					RSSBytes: 210 << 20, PeakRSSBytes: 260 << 20, AnonRSSBytes: 150 << 20, FileRSSBytes: 60 << 20, HeapBytes: 96 << 20,

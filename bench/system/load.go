@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/servertiming"
 	"github.com/stickyhq/sticky/stream"
 )
 
@@ -36,6 +37,8 @@ type recLoad struct {
 
 	mu         sync.Mutex
 	hist       *hdrhistogram.Histogram // the measured phase
+	server     *hdrhistogram.Histogram // the measured phase, the target's Server-Timing
+	outside    *hdrhistogram.Histogram // the measured phase, latency less the target's Server-Timing
 	interval   *hdrhistogram.Histogram // since the last progress line
 	requests   atomic.Int64
 	errors     atomic.Int64
@@ -50,7 +53,7 @@ func newHist() *hdrhistogram.Histogram {
 // run sends requests from start until ctx ends; those due before measure
 // are not recorded.
 func (l *recLoad) run(ctx context.Context, start, measure time.Time) {
-	l.hist, l.interval = newHist(), newHist()
+	l.hist, l.interval, l.server, l.outside = newHist(), newHist(), newHist(), newHist()
 	due := make(chan time.Time, int(l.rate)*10+1)
 	var wg sync.WaitGroup
 	for w := 0; w < l.workers; w++ {
@@ -91,7 +94,10 @@ func (l *recLoad) one(ctx context.Context, due time.Time, warmUp bool, rng *rand
 		l.base+"/v1/recommendations?user_id="+url.QueryEscape(u)+"&k="+strconv.Itoa(l.k), nil)
 	resp, err := l.client.Do(req)
 	ok, empty := false, false
+	var server time.Duration
+	timed := false
 	if err == nil {
+		server, timed = servertiming.Parse(resp.Header.Get(servertiming.Header))
 		buf.Reset()
 		_, err = io.Copy(buf, resp.Body)
 		resp.Body.Close()
@@ -118,6 +124,11 @@ func (l *recLoad) one(ctx context.Context, due time.Time, warmUp bool, rng *rand
 	l.mu.Lock()
 	l.hist.RecordValue(us)
 	l.interval.RecordValue(us)
+	if timed {
+		sus := max(server.Microseconds(), 1)
+		l.server.RecordValue(sus)
+		l.outside.RecordValue(max(us-sus, 1))
+	}
 	l.mu.Unlock()
 }
 
@@ -146,6 +157,11 @@ func (l *recLoad) result(seconds float64) Latency {
 	if h.TotalCount() > 0 {
 		r.P50, r.P90, r.P99, r.P999, r.Max = q(50), q(90), q(99), q(99.9), float64(h.Max())/1e6
 		r.Histogram = bars(h)
+	}
+	if s, o := l.server, l.outside; s.TotalCount() > 0 {
+		r.ServerTimed = s.TotalCount()
+		r.ServerP50, r.ServerP99 = float64(s.ValueAtQuantile(50))/1e6, float64(s.ValueAtQuantile(99))/1e6
+		r.OutsideP50, r.OutsideP99 = float64(o.ValueAtQuantile(50))/1e6, float64(o.ValueAtQuantile(99))/1e6
 	}
 	return r
 }

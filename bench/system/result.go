@@ -138,6 +138,19 @@ type Latency struct {
 	Histogram []Bar   `json:"histogram"` // counts per latency bucket
 	// EmptyLists counts 200 answers with no items.
 	EmptyLists int64 `json:"empty_lists"`
+	// The split of each answer's latency by the target's Server-Timing
+	// header (internal/servertiming; sticky serve and the baseline's
+	// service both send it): the server's part, from its handler's start
+	// to the start of its answer, and the rest — waiting for a core or a
+	// connection on either side before the handler starts, the network,
+	// the harness's own scheduling, the answer's transfer. ServerTimed is
+	// how many answers carried it; the quantiles are of each part alone
+	// (the p99 of the parts do not add up to the p99 of the whole).
+	ServerTimed int64   `json:"server_timed,omitempty"`
+	ServerP50   float64 `json:"server_p50_seconds,omitempty"`
+	ServerP99   float64 `json:"server_p99_seconds,omitempty"`
+	OutsideP50  float64 `json:"outside_p50_seconds,omitempty"`
+	OutsideP99  float64 `json:"outside_p99_seconds,omitempty"`
 }
 
 // Bar is one histogram bucket: Count requests took at most UpTo seconds

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/stickyhq/sticky/features"
+	"github.com/stickyhq/sticky/internal/servertiming"
 )
 
 // metrics bridges the parts' measurements into Prometheus, on the engine's
@@ -225,22 +226,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// instrument records the latency of h under a bounded route label.
+// instrument records the latency of h under a bounded route label, and
+// puts it on the answer as a Server-Timing header (internal/servertiming).
 func (m *metrics) instrument(route string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		sw := servertiming.NewWriter(w, start)
 		h(sw, r)
-		m.httpDur.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		m.httpDur.WithLabelValues(route, strconv.Itoa(sw.Code)).Observe(time.Since(start).Seconds())
 	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
-	w.ResponseWriter.WriteHeader(code)
 }
