@@ -199,6 +199,8 @@ func sections(r *system.Result) []section {
 			{label: "server p99 (ms)", value: positive(func(t *system.Target) float64 { return t.Latency.ServerP99 }), format: fmtMS, better: lower, optional: true},
 			{label: "outside the server p50 (ms)", value: positive(func(t *system.Target) float64 { return t.Latency.OutsideP50 }), format: fmtMS, better: lower, optional: true},
 			{label: "outside the server p99 (ms)", value: positive(func(t *system.Target) float64 { return t.Latency.OutsideP99 }), format: fmtMS, better: lower, optional: true},
+			{label: "harness send lag p50 (ms)", value: positive(func(t *system.Target) float64 { return t.Latency.SendLagP50 }), format: fmtMS, optional: true},
+			{label: "harness send lag p99 (ms)", value: positive(func(t *system.Target) float64 { return t.Latency.SendLagP99 }), format: fmtMS, optional: true},
 			{label: "errors", value: any0(func(t *system.Target) float64 { return float64(t.Latency.Errors) }), format: fmtCountF, better: lower},
 			{label: "empty lists", value: any0(func(t *system.Target) float64 { return float64(t.Latency.EmptyLists) }), format: fmtCountF, better: lower},
 		}},

@@ -72,6 +72,7 @@ func sample() *system.Result {
 					Histogram:   hist(1, 10, 2000, 60_000, 150_000, 70_000, 15_000, 2500, 400, 80, 7, 3),
 					EmptyLists:  12,
 					ServerTimed: 300_000, ServerP50: 0.0002, ServerP99: 0.0009, OutsideP50: 0.0002, OutsideP99: 0.0007,
+					SendLagP50: 0.00005, SendLagP99: 0.0003,
 				},
 				Memory: system.Memory{
 					RSSBytes: 210 << 20, PeakRSSBytes: 260 << 20, AnonRSSBytes: 150 << 20, FileRSSBytes: 60 << 20, HeapBytes: 96 << 20,

@@ -39,6 +39,7 @@ type recLoad struct {
 	hist       *hdrhistogram.Histogram // the measured phase
 	server     *hdrhistogram.Histogram // the measured phase, the target's Server-Timing
 	outside    *hdrhistogram.Histogram // the measured phase, latency less the target's Server-Timing
+	lag        *hdrhistogram.Histogram // the measured phase, from due to the send
 	interval   *hdrhistogram.Histogram // since the last progress line
 	requests   atomic.Int64
 	errors     atomic.Int64
@@ -53,7 +54,7 @@ func newHist() *hdrhistogram.Histogram {
 // run sends requests from start until ctx ends; those due before measure
 // are not recorded.
 func (l *recLoad) run(ctx context.Context, start, measure time.Time) {
-	l.hist, l.interval, l.server, l.outside = newHist(), newHist(), newHist(), newHist()
+	l.hist, l.interval, l.server, l.outside, l.lag = newHist(), newHist(), newHist(), newHist(), newHist()
 	due := make(chan time.Time, int(l.rate)*10+1)
 	var wg sync.WaitGroup
 	for w := 0; w < l.workers; w++ {
@@ -89,6 +90,7 @@ func (l *recLoad) run(ctx context.Context, start, measure time.Time) {
 }
 
 func (l *recLoad) one(ctx context.Context, due time.Time, warmUp bool, rng *rand.Rand, buf *bytes.Buffer) {
+	lag := time.Since(due)
 	u := l.users[rng.IntN(len(l.users))]
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
 		l.base+"/v1/recommendations?user_id="+url.QueryEscape(u)+"&k="+strconv.Itoa(l.k), nil)
@@ -124,6 +126,7 @@ func (l *recLoad) one(ctx context.Context, due time.Time, warmUp bool, rng *rand
 	l.mu.Lock()
 	l.hist.RecordValue(us)
 	l.interval.RecordValue(us)
+	l.lag.RecordValue(max(lag.Microseconds(), 1))
 	if timed {
 		sus := max(server.Microseconds(), 1)
 		l.server.RecordValue(sus)
@@ -157,6 +160,9 @@ func (l *recLoad) result(seconds float64) Latency {
 	if h.TotalCount() > 0 {
 		r.P50, r.P90, r.P99, r.P999, r.Max = q(50), q(90), q(99), q(99.9), float64(h.Max())/1e6
 		r.Histogram = bars(h)
+	}
+	if g := l.lag; g.TotalCount() > 0 {
+		r.SendLagP50, r.SendLagP99 = float64(g.ValueAtQuantile(50))/1e6, float64(g.ValueAtQuantile(99))/1e6
 	}
 	if s, o := l.server, l.outside; s.TotalCount() > 0 {
 		r.ServerTimed = s.TotalCount()

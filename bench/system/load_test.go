@@ -44,6 +44,9 @@ func TestLatencySplit(t *testing.T) {
 		if r.ServerTimed != r.Requests || r.ServerP50 < took.Seconds() || r.ServerP50 > 10*took.Seconds() {
 			t.Fatalf("%d of %d answers timed, server p50 %.1f ms: want all, about %v", r.ServerTimed, r.Requests, r.ServerP50*1e3, took)
 		}
+		if r.SendLagP99 <= 0 || r.SendLagP50 > r.OutsideP50 {
+			t.Fatalf("send lag p50 %.2f, p99 %.2f ms, outside p50 %.2f ms: the lag is part of the outside", r.SendLagP50*1e3, r.SendLagP99*1e3, r.OutsideP50*1e3)
+		}
 		if r.OutsideP50 <= 0 || r.OutsideP50 >= r.P50 || r.P50 < r.ServerP50 {
 			t.Fatalf("p50 %.2f ms = server %.2f + outside %.2f? ", r.P50*1e3, r.ServerP50*1e3, r.OutsideP50*1e3)
 		}

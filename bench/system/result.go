@@ -151,6 +151,12 @@ type Latency struct {
 	ServerP99   float64 `json:"server_p99_seconds,omitempty"`
 	OutsideP50  float64 `json:"outside_p50_seconds,omitempty"`
 	OutsideP99  float64 `json:"outside_p99_seconds,omitempty"`
+	// SendLagP50 and SendLagP99 are of how late the harness began sending
+	// each request after its due time (a worker free, the harness's own
+	// scheduling): part of the rest above, the instrument's own share of
+	// the latency measured.
+	SendLagP50 float64 `json:"send_lag_p50_seconds,omitempty"`
+	SendLagP99 float64 `json:"send_lag_p99_seconds,omitempty"`
 }
 
 // Bar is one histogram bucket: Count requests took at most UpTo seconds
