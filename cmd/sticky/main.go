@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -54,7 +53,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		setMemoryLimit(s.memoryLimit, cfg.Logger)
 		setGCPercent(s.gcPercent, cfg.Logger)
-		setProcs(s.procs, cfg.Logger)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if s.pprof != "" {
@@ -105,35 +103,6 @@ func setGCPercent(percent int, log *slog.Logger) {
 	debug.SetGCPercent(percent)
 }
 
-// setProcs sets GOMAXPROCS to procs, or with 0 to procsPerCPU times the
-// runtime's default (the CPUs available), unless GOMAXPROCS set it
-// already. The defaults that scale with GOMAXPROCS (--http-max-inflight,
-// --rank-concurrent) were taken before, from the CPUs.
-func setProcs(procs int, log *slog.Logger) {
-	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
-		if procs != 0 {
-			log.Info("--gomaxprocs ignored: GOMAXPROCS is set", "GOMAXPROCS", v)
-		}
-		return
-	}
-	if procs <= 0 {
-		procs = procsPerCPU * runtime.GOMAXPROCS(0)
-	}
-	runtime.GOMAXPROCS(procs)
-}
-
-// procsPerCPU is --gomaxprocs' default per CPU. With one P per CPU, a
-// request whose connection wakes while every P runs a long stretch of
-// work (a Badger flush or compaction, a batch, the collector's worker)
-// waits for the scheduler to preempt one, 10 ms; with more Ps than CPUs
-// the kernel shares the CPUs between their threads at a finer grain. In
-// four pairs of harness runs on 2 CPUs (bin/sticky-bench run --targets
-// sticky --rec-rate 1000 --live 40s, GOMAXPROCS=4 against =2 in turn),
-// the recommendation p99 was 24–41 ms against 46–109 ms and the
-// freshness p99 72–93 ms against 108–284 ms; more than twice is not
-// better: the collector takes a quarter of the Ps as dedicated workers.
-const procsPerCPU = 2
-
 func serve(ctx context.Context, cfg engine.Config) error {
 	e, err := engine.Start(ctx, cfg)
 	if err != nil {
@@ -154,7 +123,7 @@ type settings struct {
 	engine.Config
 	brokers, boosts, logLevel, pprof string
 	memoryLimit                      bytesize.Size
-	gcPercent, procs                 int
+	gcPercent                        int
 	kafka                            kafkaOptions
 	demo                             demoOptions
 }
@@ -183,7 +152,6 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.IntVar(&c.HTTPMaxInFlight, "http-max-inflight", c.HTTPMaxInFlight, "most API requests served at once; beyond, 503 with Retry-After (default 64 per GOMAXPROCS)")
 	fs.TextVar(&s.memoryLimit, "memory-limit", s.memoryLimit, "Go runtime soft memory limit (bytes, or with KiB/MiB/GiB); 0: none; GOMEMLIMIT, if set, wins; also caps the default --cache-bytes at a quarter of it")
 	fs.IntVar(&s.gcPercent, "gc-percent", s.gcPercent, "Go runtime GC target: the heap grows to 1 + N/100 times the live heap before a collection (GOGC; negative: off); GOGC, if set, wins")
-	fs.IntVar(&s.procs, "gomaxprocs", s.procs, "Go runtime GOMAXPROCS; 0: twice the CPUs available, so that a request's goroutine finds a P while long work holds the others; GOMAXPROCS, if set, wins")
 	fs.TextVar(&c.State.CacheBytes, "cache-bytes", c.State.CacheBytes, "user-vector cache size (bytes, or with KiB/MiB/GiB)")
 	sc := &c.State
 	fs.TextVar(&sc.MemTableSize, "badger-memtable", sc.MemTableSize, "Badger memtable size; a commit holds at most 15% of it")

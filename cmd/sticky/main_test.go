@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"log/slog"
 	"os"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,29 +226,5 @@ func TestMemoryFlags(t *testing.T) {
 	}
 	if _, err := configure([]string{"--http-max-inflight", "-1"}, nil); err == nil {
 		t.Error("a negative --http-max-inflight must be refused")
-	}
-}
-
-// TestSetProcs: --gomaxprocs 0 gives twice the CPUs' Ps, a number gives
-// that many, and GOMAXPROCS in the environment wins over both.
-func TestSetProcs(t *testing.T) {
-	before := runtime.GOMAXPROCS(0)
-	defer runtime.GOMAXPROCS(before)
-	log := slog.New(slog.DiscardHandler)
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		setProcs(0, log)
-		if got := runtime.GOMAXPROCS(0); got != procsPerCPU*before {
-			t.Errorf("default: %d Ps, want %d", got, procsPerCPU*before)
-		}
-		setProcs(3, log)
-		if got := runtime.GOMAXPROCS(0); got != 3 {
-			t.Errorf("--gomaxprocs 3: %d Ps", got)
-		}
-	}
-	runtime.GOMAXPROCS(before)
-	t.Setenv("GOMAXPROCS", strconv.Itoa(before))
-	setProcs(5, log)
-	if got := runtime.GOMAXPROCS(0); got != before {
-		t.Errorf("GOMAXPROCS set: %d Ps, want %d", got, before)
 	}
 }
