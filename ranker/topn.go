@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -81,7 +82,8 @@ func (t *topN) snapshot() []*entry {
 	if s := t.snap.Load(); s != nil && s.version == t.version {
 		return s.es
 	}
-	ks := slices.Clone(t.h.e)
+	kp := sortScratch.Get().(*[]keyed)
+	ks := append((*kp)[:0], t.h.e...)
 	slices.SortFunc(ks, func(a, b keyed) int {
 		if a.key != b.key {
 			if a.key > b.key {
@@ -95,9 +97,17 @@ func (t *topN) snapshot() []*entry {
 	for i, k := range ks {
 		es[i] = k.e
 	}
+	*kp = ks[:0]
+	sortScratch.Put(kp)
 	t.snap.Store(&topSnap{version: t.version, es: es})
 	return es
 }
+
+// sortScratch holds the lists snapshot sorts: a snapshot is rebuilt after
+// each apply for every list a request reads, and the sorted copies were 4%
+// of the bytes allocated in the harness's live phase. Concurrent
+// snapshots each take their own.
+var sortScratch = sync.Pool{New: func() any { return new([]keyed) }}
 
 type keyed struct {
 	e   *entry
