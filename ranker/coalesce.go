@@ -77,8 +77,10 @@ func (c *Coalescer) applyLocked() {
 	c.idx.Apply(&d)
 	c.applyMu.Unlock()
 	// The index keeps nothing of d but its strings: its lists take the
-	// next batches (appending to them was 6% of the bytes allocated live).
+	// next batches (appending to them was 37 of 588 MB allocated, in the
+	// profile entry.spare cites).
+	d.Reset()
 	c.mu.Lock()
-	c.spare = features.Deltas{Pops: d.Pops[:0], Pairs: d.Pairs[:0]}
+	c.spare = d
 	c.mu.Unlock()
 }

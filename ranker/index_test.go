@@ -25,28 +25,15 @@ func TestIndexNeighboursFollowStats(t *testing.T) {
 	cat := state.NewCatalogue()
 	cat.Apply(w.Items, nil)
 	x := NewIndex(DefaultIndexConfig(), f, cat)
-	users := map[string]*features.User{}
 	rng := rand.New(rand.NewPCG(5, 5))
-	var d features.Deltas
 	evs := w.History(7, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	full := 0
-	for i := 0; i < len(evs); {
-		n := 1 + rng.IntN(64)
-		for end := min(i+n, len(evs)); i < end; i++ {
-			ev := &evs[i]
-			u := users[ev.UserID]
-			if u == nil {
-				u = &features.User{ID: ev.UserID}
-				users[ev.UserID] = u
-			}
-			f.FoldUser(u, ev, cat.Get(ev.ItemID), &d)
-		}
-		x.Apply(&d)
-		d.Reset()
-		if rng.IntN(8) == 0 || i == len(evs) {
+	foldInBatches(f, cat, evs, rng, 64, func(d *features.Deltas, _ int, last bool) {
+		x.Apply(d)
+		if rng.IntN(8) == 0 || last {
 			full += checkNeighbours(t, x, fc.NeighboursMax)
 		}
-	}
+	})
 	if full == 0 {
 		t.Fatal("no neighbour list ever filled up: the test does not exercise the cut")
 	}
@@ -66,7 +53,6 @@ func TestIndexApplyEqualsFold(t *testing.T) {
 	cat.Apply(w.Items, nil)
 	x := NewIndex(DefaultIndexConfig(), f, cat)
 	ref := map[string]*features.ItemStats{}
-	users := map[string]*features.User{}
 	evs := w.History(3, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).UnixMilli()
 
@@ -94,29 +80,17 @@ func TestIndexApplyEqualsFold(t *testing.T) {
 	}()
 
 	rng := rand.New(rand.NewPCG(7, 7))
-	var d features.Deltas
 	checked, reused := 0, 0
-	for i := 0; i < len(evs); {
-		n := 1 + rng.IntN(48)
-		for end := min(i+n, len(evs)); i < end; i++ {
-			ev := &evs[i]
-			u := users[ev.UserID]
-			if u == nil {
-				u = &features.User{ID: ev.UserID}
-				users[ev.UserID] = u
-			}
-			f.FoldUser(u, ev, cat.Get(ev.ItemID), &d)
-		}
-		x.Apply(&d)
-		f.ApplyDeltas(&d, func(id string) *features.ItemStats {
+	foldInBatches(f, cat, evs, rng, 48, func(d *features.Deltas, i int, last bool) {
+		x.Apply(d)
+		f.ApplyDeltas(d, func(id string) *features.ItemStats {
 			if ref[id] == nil {
 				ref[id] = new(features.ItemStats)
 			}
 			return ref[id]
 		})
-		d.Reset()
-		if rng.IntN(20) != 0 && i < len(evs) {
-			continue
+		if rng.IntN(20) != 0 && !last {
+			return
 		}
 		for id, want := range ref {
 			got, ok := x.Stats(id)
@@ -125,7 +99,7 @@ func TestIndexApplyEqualsFold(t *testing.T) {
 			}
 			checked++
 		}
-	}
+	})
 	close(stop)
 	<-readerDone
 	x.amu.Lock()
@@ -139,6 +113,30 @@ func TestIndexApplyEqualsFold(t *testing.T) {
 		t.Fatalf("%d statistics compared, %d items with a spare copy: the test exercises too little", checked, reused)
 	}
 	checkNeighbours(t, x, fc.NeighboursMax)
+}
+
+// foldInBatches folds evs into users of their own, in batches of 1 to
+// maxBatch events (sizes drawn from rng), and hands each batch's item
+// deltas to apply with the events folded so far and whether they are all
+// of evs; the deltas are reset after.
+func foldInBatches(f *features.Extractor, cat *state.Catalogue, evs []features.Event, rng *rand.Rand, maxBatch int,
+	apply func(d *features.Deltas, folded int, last bool)) {
+	users := map[string]*features.User{}
+	var d features.Deltas
+	for i := 0; i < len(evs); {
+		n := 1 + rng.IntN(maxBatch)
+		for end := min(i+n, len(evs)); i < end; i++ {
+			ev := &evs[i]
+			u := users[ev.UserID]
+			if u == nil {
+				u = &features.User{ID: ev.UserID}
+				users[ev.UserID] = u
+			}
+			f.FoldUser(u, ev, cat.Get(ev.ItemID), &d)
+		}
+		apply(&d, i, i == len(evs))
+		d.Reset()
+	}
 }
 
 // checkNeighbours fails t if an entry's neighbours differ from its
