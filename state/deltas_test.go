@@ -292,3 +292,94 @@ func FuzzDecodeDeltas(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckpointDeltas: a checkpoint made from the store alone (the stored
+// shares plus the delta records up to an offset) recovers as the
+// uninterrupted fold, leaves the records above its offset for the next
+// one, skips in each record the shares a checkpoint cut short already
+// wrote past it, and fails without deleting a record when a share cannot
+// be read.
+func TestCheckpointDeltas(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	l := newDeltaLog(6)
+	const p = 3
+	commit := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if err := s.Commit(&Batch{Topic: "t", Partition: p, Offset: int64(i), Deltas: l.batch(1 + i%5)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	commit(0, 10)
+	// Up to offset 5: records 6 to 9 stay, and apply on top of the shares.
+	records, items, err := s.CheckpointDeltas(p, 5, l.f.ApplyDeltas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(l.fold(6)); records != 6 || items != want {
+		t.Fatalf("folded %d records into %d shares, want 6 into %d", records, items, want)
+	}
+	if n := deltaRecords(t, s, p); n != 4 {
+		t.Fatalf("%d delta records left, want the 4 above the checkpoint", n)
+	}
+	equalShares(t, s, p, l.f.ApplyDeltas, l.fold(10))
+
+	// A checkpoint cut short wrote half the shares as of offset 12 and no
+	// more; the next folds records 10 to 12 into the other half only.
+	commit(10, 16)
+	at12 := l.fold(13)
+	wb := s.newWriteBatch()
+	half := 0
+	for id, st := range at12 {
+		if half++; half%2 == 0 {
+			continue
+		}
+		if err := wb.Set(itemPartKey(nil, p, id), appendItemShare(nil, 12, st)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CheckpointDeltas(p, 15, l.f.ApplyDeltas); err != nil {
+		t.Fatal(err)
+	}
+	if n := deltaRecords(t, s, p); n != 0 {
+		t.Fatalf("%d delta records after a checkpoint covering all", n)
+	}
+	equalShares(t, s, p, nil, l.fold(16))
+	if r, d, err := s.PendingDeltas(p); err != nil || r != 0 || d != 0 {
+		t.Fatalf("PendingDeltas after the checkpoint: %d records, %d deltas, %v", r, d, err)
+	}
+
+	// A share that cannot be read: the checkpoint fails and keeps the
+	// records, which still recover once the share is repaired.
+	commit(16, 18)
+	var victim string
+	for id := range l.batches[16].Pops {
+		victim = l.batches[16].Pops[id].Item
+		break
+	}
+	good, err := s.get(itemPartKey(nil, p, victim))
+	if err != nil || good == nil {
+		t.Fatalf("share of %q: %v", victim, err)
+	}
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(itemPartKey(nil, p, victim), []byte{0xEE}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CheckpointDeltas(p, 17, l.f.ApplyDeltas); err == nil {
+		t.Fatal("a checkpoint over a corrupt share succeeded")
+	}
+	want := 0
+	for _, b := range l.batches[16:] {
+		want += len(b.Pops) + len(b.Pairs)
+	}
+	if r, d, err := s.PendingDeltas(p); err != nil || r != 2 || d != want {
+		t.Fatalf("PendingDeltas after a failed checkpoint: %d records, %d deltas, %v; want 2, %d", r, d, err, want)
+	}
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(itemPartKey(nil, p, victim), good) }); err != nil {
+		t.Fatal(err)
+	}
+	equalShares(t, s, p, l.f.ApplyDeltas, l.fold(18))
+}

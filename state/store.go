@@ -931,6 +931,117 @@ func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error 
 	return nil
 }
 
+// CheckpointDeltas checkpoints a partition's item shares from the store
+// alone: it folds the partition's delta records at or below upTo, in
+// offset order with fold, into the stored shares of the items they touch
+// (each read once, a record skipping a share already current up to it, as
+// in RecoverItemParts), then makes the result the stored shares and
+// deletes those records (Checkpoint). It returns the number of records
+// folded and of shares written. Records above upTo are left for the next
+// checkpoint, so the partition's worker, the only writer of its shares and
+// records, may write newer records meanwhile; it must not run two
+// checkpoints of one partition at once.
+func (s *Store) CheckpointDeltas(partition int32, upTo int64, fold DeltaFold) (records, items int, err error) {
+	type share struct {
+		st      *features.ItemStats
+		covered int64
+	}
+	shares := make(map[string]*share)
+	var ids []string
+	err = s.db.View(func(txn *badger.Txn) error {
+		prefix := deltasPrefix(partition)
+		var d features.Deltas
+		var skipped features.ItemStats // where deltas a share already holds go
+		var readErr error              // the first share that cannot be read
+		var key []byte
+		read := func(item string) *share {
+			sh := &share{st: new(features.ItemStats), covered: -1}
+			key = itemPartKey(key[:0], partition, item)
+			it, err := txn.Get(key)
+			if err == nil {
+				err = it.Value(func(v []byte) error {
+					sh.covered, err = decodeItemShare(v, sh.st)
+					return err
+				})
+			} else if errors.Is(err, badger.ErrKeyNotFound) {
+				err = nil
+			}
+			if err != nil && readErr == nil {
+				readErr = fmt.Errorf("item %q of partition %d: %w", item, partition, err)
+			}
+			return sh
+		}
+		err := scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
+			off, err := deltasOffset(k, prefix)
+			if err != nil {
+				return err
+			}
+			if off > upTo {
+				return errScanDone
+			}
+			if err := DecodeDeltas(v, &d); err != nil {
+				return fmt.Errorf("delta record of partition %d at offset %d: %w", partition, off, err)
+			}
+			fold(&d, func(item string) *features.ItemStats {
+				sh := shares[item]
+				if sh == nil {
+					sh = read(item)
+					shares[item] = sh
+					ids = append(ids, item)
+				}
+				if sh.covered >= off {
+					skipped = features.ItemStats{}
+					return &skipped
+				}
+				return sh.st
+			})
+			records++
+			return readErr
+		})
+		if errors.Is(err, errScanDone) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("cannot fold the delta records of partition %d: %w", partition, err)
+	}
+	slices.Sort(ids)
+	parts := make([]ItemPart, len(ids))
+	for i, id := range ids {
+		parts[i] = ItemPart{Item: id, Stats: shares[id].st}
+	}
+	if err := s.Checkpoint(partition, upTo, parts); err != nil {
+		return 0, 0, err
+	}
+	return records, len(parts), nil
+}
+
+// errScanDone stops a scan early without an error.
+var errScanDone = errors.New("scan done")
+
+// PendingDeltas returns how many delta records a partition has (written
+// since its last checkpoint) and how many item deltas they hold.
+func (s *Store) PendingDeltas(partition int32) (records, deltas int, err error) {
+	prefix := deltasPrefix(partition)
+	var d features.Deltas
+	err = s.db.View(func(txn *badger.Txn) error {
+		return scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
+			if err := DecodeDeltas(v, &d); err != nil {
+				off, _ := deltasOffset(k, prefix)
+				return fmt.Errorf("delta record at offset %d: %w", off, err)
+			}
+			records++
+			deltas += len(d.Pops) + len(d.Pairs)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("cannot read the delta records of partition %d: %w", partition, err)
+	}
+	return records, deltas, nil
+}
+
 // deltasOffset returns the offset of a delta record's key.
 func deltasOffset(k, prefix []byte) (int64, error) {
 	if len(k) != len(prefix)+8 {

@@ -16,8 +16,8 @@ import (
 
 // worker applies one partition: it loads what the partition owns, then
 // applies the records the poll loop hands it, batch by batch, until told to
-// quit. It is the only writer of its partition's users, item shares and
-// offset.
+// quit. It is the only writer of its partition's users, item shares (which
+// it keeps in the store alone: see checkpoint) and offset.
 //
 // Applying a batch changes the state in memory and what readers see at
 // once; it becomes durable at the next flush (Config.FlushInterval), which
@@ -38,11 +38,10 @@ type worker struct {
 	stalled   atomic.Pointer[string] // why the batch in flight keeps failing; nil when it does not
 	dlqDone   int64                  // highest offset already parked on the DLQ by this worker
 	applied   atomic.Int64
-	items     map[string]*features.ItemStats // this partition's item shares, as applied; publish changes them in place
-	events    []features.Event               // the batch in flight's valid events; reused
-	offsets   []int64                        // their offsets
-	model     []byte                         // the partition's model share, as applied; nil none
-	trained   TrainerShare                   // model decoded, if it is: the next batch trains it
+	events    []features.Event // the batch in flight's valid events; reused
+	offsets   []int64          // their offsets
+	model     []byte           // the partition's model share, as applied; nil none
+	trained   TrainerShare     // model decoded, if it is: the next batch trains it
 
 	// Since the last flush:
 	staged     map[string]*userState // users changed, decoded; the next batches fold into them
@@ -59,11 +58,10 @@ type worker struct {
 	deltasUpTo int64
 
 	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
-	dirty     map[string]struct{} // the items whose share changed
-	pending   int                 // batches with item deltas (at load: delta records)
-	pendingN  int                 // item deltas in them
-	since     time.Time           // when the first of them was applied
-	nextCheck time.Time           // after a failed checkpoint: no new attempt before
+	pending   int       // batches with item deltas (at load: delta records)
+	pendingN  int       // item deltas in them
+	since     time.Time // when the first of them was applied
+	nextCheck time.Time // after a failed checkpoint: no new attempt before
 }
 
 // userState is a user a worker folds into: its vector, staged in the store
@@ -163,29 +161,13 @@ func (w *worker) load() error {
 	} else if found {
 		w.deltasUpTo = d
 	}
-	// The shares as checkpointed plus the delta records written since;
-	// the items those records touch are dirty until the next checkpoint,
-	// which deletes the records.
-	items := make(map[string]*features.ItemStats)
-	dirty := make(map[string]struct{})
-	var pending, pendingN int
-	f := w.c.deps.Extractor
-	fold := func(d *features.Deltas, stats func(string) *features.ItemStats) {
-		pending++
-		pendingN += len(d.Pops) + len(d.Pairs)
-		f.ApplyDeltas(d, func(id string) *features.ItemStats {
-			dirty[id] = struct{}{}
-			return stats(id)
-		})
-	}
-	err := st.RecoverItemParts(w.partition, fold, func(item string, st *features.ItemStats) error {
-		items[item] = st
-		return nil
-	})
+	// The delta records written since the last checkpoint: the next one
+	// folds them into the shares and deletes them.
+	pending, pendingN, err := st.PendingDeltas(w.partition)
 	if err != nil {
 		return err
 	}
-	w.items, w.dirty, w.pending, w.pendingN = items, dirty, pending, pendingN
+	w.pending, w.pendingN = pending, pendingN
 	w.since = time.Now()
 	w.staged = make(map[string]*userState)
 	if t := w.c.deps.Trainer; t != nil {
@@ -516,16 +498,14 @@ func (w *worker) park(b *batch) error {
 }
 
 // publish makes a folded batch what readers see: its users are staged in
-// the store, its item deltas applied to the partition's item shares, both
-// handed to the Sink (the index and the audience), and its model share to
-// the Trainer. The next flush makes them durable.
+// the store, its item deltas handed with them to the Sink (the index and
+// the audience), and its model share to the Trainer. The next flush makes
+// them durable, the deltas as delta records, which the next checkpoint
+// folds into the partition's item shares.
 func (w *worker) publish(b *batch) {
 	last := b.recs[len(b.recs)-1]
 	w.c.deps.Store.Stage(last.Offset, b.staged)
 	d := features.Deltas{Pops: w.pend.Pops[b.pops:], Pairs: w.pend.Pairs[b.pairs:]}
-	if len(d.Pops)+len(d.Pairs) > 0 {
-		w.c.deps.Extractor.ApplyDeltas(&d, w.share)
-	}
 	if b.model != nil {
 		w.model = b.model
 		w.c.deps.Trainer.Committed(w.partition, b.model)
@@ -634,18 +614,6 @@ func emptied[T any](s []T) []T {
 	return s[:0]
 }
 
-// share returns the kept share of item id to change, creating it, and marks
-// it for the next checkpoint.
-func (w *worker) share(id string) *features.ItemStats {
-	s := w.items[id]
-	if s == nil {
-		s = new(features.ItemStats)
-		w.items[id] = s
-	}
-	w.dirty[id] = struct{}{}
-	return s
-}
-
 // checkpointDue says whether one of the Checkpoint limits is reached (the
 // item shares are then checkpointed after a flush). A failed checkpoint
 // leaves recovery exact (the delta records stay until one succeeds): it is
@@ -656,29 +624,23 @@ func (w *worker) checkpointDue(now time.Time) bool {
 		(w.pending >= cfg.CheckpointBatches || w.pendingN >= cfg.CheckpointDeltas || now.Sub(w.since) >= cfg.CheckpointInterval)
 }
 
-// checkpoint writes the item shares changed since the last checkpoint and
-// deletes the delta records they cover. The worker calls it with nothing
-// unflushed: the shares are current up to the last offset applied, or,
-// while it replays records whose deltas a flush cut short had stored
-// (deltasUpTo), up to the last of those, which they hold already.
+// checkpoint folds the delta records written since the last checkpoint
+// into the stored item shares and deletes them (state.Store.CheckpointDeltas):
+// the worker keeps no shares in memory (the index holds every item's
+// statistics, summed over the partitions, for requests), so a partition
+// costs its records and nothing more between checkpoints. The worker calls
+// it with nothing unflushed: every delta applied is in a record, up to the
+// last offset applied, or, while it replays records whose deltas a flush
+// cut short had stored (deltasUpTo), up to the last of those.
 func (w *worker) checkpoint() error {
 	t0 := time.Now()
-	ids := make([]string, 0, len(w.dirty))
-	for id := range w.dirty {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	parts := make([]state.ItemPart, len(ids))
-	for i, id := range ids {
-		parts[i] = state.ItemPart{Item: id, Stats: w.items[id]}
-	}
 	upTo := max(w.last, w.deltasUpTo)
-	if err := w.c.deps.Store.Checkpoint(w.partition, upTo, parts); err != nil {
+	records, items, err := w.c.deps.Store.CheckpointDeltas(w.partition, upTo, w.c.deps.Extractor.ApplyDeltas)
+	if err != nil {
 		return err
 	}
 	w.c.log.Debug("item shares checkpointed", "partition", w.partition, "offset", upTo, "batches", w.pending,
-		"item_deltas", w.pendingN, "items", len(parts), "took", time.Since(t0).Round(time.Millisecond))
-	clear(w.dirty)
+		"records", records, "item_deltas", w.pendingN, "items", items, "took", time.Since(t0).Round(time.Millisecond))
 	w.pending, w.pendingN = 0, 0
 	return nil
 }
