@@ -22,7 +22,9 @@
 //
 // Item shares are not rewritten by every flush: a flush stores its item
 // deltas as records, and the partition's worker checkpoints the shares
-// now and then (Checkpoint), which deletes the records they cover. Readers
+// now and then (CheckpointDeltas folds the records into the stored shares;
+// Checkpoint writes shares given whole), which deletes the records they
+// cover. Readers
 // recover a share as checkpointed plus the records since, applied in offset
 // order with the fold they are given (RecoverItemParts, or
 // Config.ApplyDeltas for LoadItemParts and ScanItemParts): the store keeps

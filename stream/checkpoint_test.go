@@ -99,7 +99,9 @@ func sameUsers(st *state.Store, want map[string]*features.User) error {
 	return err
 }
 
-// applyAll applies recs in batches of n, each flushed when a flush is due.
+// applyAll applies recs in batches of n, each flushed when a flush is due
+// (and its checkpoint started, running beside the next batches), then waits
+// for the checkpoint running, if any.
 func applyAll(t *testing.T, w *worker, recs []*kgo.Record, n int) {
 	t.Helper()
 	for i := 0; i < len(recs); i += n {
@@ -109,6 +111,9 @@ func applyAll(t *testing.T, w *worker, recs []*kgo.Record, n int) {
 		if !w.maybeFlush(time.Now()) {
 			t.Fatal("maybeFlush gave up")
 		}
+	}
+	if err := w.checkpointed(true); err != nil {
+		t.Fatal(err)
 	}
 }
 

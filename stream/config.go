@@ -101,11 +101,12 @@ type Config struct {
 	FlushDeltas int
 
 	// Item-share checkpoints. A flush writes the item deltas of its events
-	// (compact records), not the item shares they change; each worker keeps its
-	// partition's shares in memory and checkpoints them: it writes the
-	// shares changed since the last checkpoint whole and deletes the delta
-	// records they cover, when the first of these limits is reached, and
-	// when it stops (revocation, shutdown). Recovery reads the shares and
+	// (compact records), not the item shares they change; each worker
+	// checkpoints its partition's shares from the store: beside the
+	// worker, which goes on applying, it folds the delta records into the
+	// stored shares they touch, writes those whole and deletes the records
+	// (one partition at a time in a consumer), when the first of these
+	// limits is reached, and when it stops (revocation, shutdown). Recovery reads the shares and
 	// applies the records written since, so the limits bound the work of a
 	// restart after a crash and the space of the records, not correctness.
 

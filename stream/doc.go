@@ -29,10 +29,10 @@
 //     (features.Extractor.FoldUser), yielding item deltas. With a Trainer,
 //     each event first trains the partition's model share.
 //  5. publish: the changed users are staged in the store (state.Store.Stage:
-//     every reader reads them from then on), the item deltas applied to the
-//     partition's item shares, which the worker keeps in memory
-//     (features.Extractor.ApplyDeltas), users and deltas handed to the Sink
-//     (the ranker's item index and the audience table).
+//     every reader reads them from then on), users and item deltas handed
+//     to the Sink (the ranker's item index and the audience table). The
+//     worker keeps no item shares in memory: the deltas reach the stored
+//     shares through delta records and checkpoints.
 //  6. report: counts, batch latency and freshness go to the Observer.
 //  7. flush, when Config.FlushInterval, FlushUsers or FlushDeltas says so
 //     (and before a checkpoint, and when the worker stops): the item deltas
@@ -41,12 +41,13 @@
 //     (state.Store.Flush); the last record is marked for the Kafka offset
 //     commit.
 //  8. checkpoint, after a flush, when one of the Config.Checkpoint limits
-//     is reached (and when the worker stops): the item shares changed since
-//     the last checkpoint are written whole and the delta records they
-//     cover deleted (state.Store.Checkpoint). On assignment a worker
-//     recovers the shares as checkpointed plus the delta records since
-//     (state.Store.RecoverItemParts), so the checkpoints bound the work of
-//     a restart, not its result.
+//     is reached (and when the worker stops): the delta records since the
+//     last checkpoint are folded into the stored shares of the items they
+//     touch, which are written whole, and the records deleted
+//     (state.Store.CheckpointDeltas). A share is always the stored one plus
+//     the delta records since (state.Store.RecoverItemParts), so the
+//     checkpoints bound the records kept and the work of a recovery, not
+//     its result.
 //
 // # Exactly once
 //

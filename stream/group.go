@@ -103,6 +103,11 @@ type Consumer struct {
 	endsAt   time.Time
 	faults   map[int32]string // partitions whose state and log disagree
 	stopping atomic.Bool
+
+	// checkpointing is held by the partition whose item-share checkpoint
+	// runs: one at a time, so that they neither take both cores from the
+	// live path nor hold several partitions' shares at once. nil: no limit.
+	checkpointing chan struct{}
 }
 
 // NewConsumer returns a consumer; Run starts it.
@@ -114,7 +119,8 @@ func NewConsumer(cfg Config, deps Deps) (*Consumer, error) {
 	if deps.Observer == nil {
 		deps.Observer = NopObserver{}
 	}
-	c := &Consumer{cfg: cfg, deps: deps, log: cfg.Logger, bad: newLimitedLog(cfg.Logger, 10), workers: make(map[int32]*worker), faults: make(map[int32]string)}
+	c := &Consumer{cfg: cfg, deps: deps, log: cfg.Logger, bad: newLimitedLog(cfg.Logger, 10), workers: make(map[int32]*worker), faults: make(map[int32]string),
+		checkpointing: make(chan struct{}, 1)}
 	return c, nil
 }
 

@@ -62,6 +62,17 @@ type worker struct {
 	pendingN  int       // item deltas in them
 	since     time.Time // when the first of them was applied
 	nextCheck time.Time // after a failed checkpoint: no new attempt before
+
+	// The checkpoint running beside the worker (startCheckpoint); nil none.
+	checking *checkpointRun
+}
+
+// checkpointRun is a checkpoint running in its own goroutine, which the
+// worker owns: it waits for it (checkpointed) before starting another and
+// before it stops.
+type checkpointRun struct {
+	pending, pendingN int        // what it covers of the worker's counts
+	done              chan error // its result, once
 }
 
 // userState is a user a worker folds into: its vector, staged in the store
@@ -103,6 +114,9 @@ func (w *worker) run() {
 	// next owner in this process (or this one after a restart) then
 	// replays nothing.
 	defer func() {
+		// A checkpoint running ends first; checkpointResult logs a failure
+		// (recovery then replays the records it would have covered).
+		w.checkpointed(true)
 		if w.unflushed > 0 {
 			if err := w.flush(); err != nil {
 				log.Error("cannot flush on release; the next owner replays from the last flush", "offset", w.last, "err", err)
@@ -110,9 +124,7 @@ func (w *worker) run() {
 			}
 		}
 		if w.pending > 0 {
-			if err := w.checkpoint(); err != nil {
-				log.Warn("cannot checkpoint item shares on release (recovery replays their deltas)", "err", err)
-			}
+			w.checkpoint()
 		}
 	}()
 	every := w.c.cfg.CheckpointInterval
@@ -125,6 +137,8 @@ func (w *worker) run() {
 		select {
 		case <-w.quit:
 			return
+		case err := <-w.checkingDone():
+			w.checkpointResult(err)
 		case now := <-tick.C:
 			if !w.maybeFlush(now) {
 				return
@@ -532,12 +546,13 @@ func (w *worker) publish(b *batch) {
 
 // maybeFlush flushes when a flush is due (Config.FlushInterval,
 // FlushUsers, FlushDeltas) or a checkpoint of the item shares is, which
-// follows it. A failed flush is logged and tried again later; only when
+// then starts beside the worker (startCheckpoint). A failed flush is logged and tried again later; only when
 // what waits for one reaches four times a limit does the worker stop
 // applying, retrying until a flush succeeds or it is told to quit (then it
 // returns false).
 func (w *worker) maybeFlush(now time.Time) bool {
 	cfg := &w.c.cfg
+	w.checkpointed(false) // collect a checkpoint that has ended
 	over := func(k int) bool {
 		return len(w.staged) >= k*cfg.FlushUsers || len(w.pend.Pops)+len(w.pend.Pairs) >= k*cfg.FlushDeltas
 	}
@@ -565,11 +580,8 @@ func (w *worker) maybeFlush(now time.Time) bool {
 		}
 		now = time.Now()
 	}
-	if w.unflushed == 0 && w.checkpointDue(now) {
-		if err := w.checkpoint(); err != nil {
-			w.c.log.Error("cannot checkpoint item shares; retrying later", "partition", w.partition, "err", err)
-			w.nextCheck = now.Add(min(5*time.Second, cfg.CheckpointInterval))
-		}
+	if w.unflushed == 0 && w.checking == nil && w.checkpointDue(now) {
+		w.startCheckpoint()
 	}
 	return true
 }
@@ -620,7 +632,7 @@ func emptied[T any](s []T) []T {
 // logged and tried again later.
 func (w *worker) checkpointDue(now time.Time) bool {
 	cfg := &w.c.cfg
-	return w.pending > 0 && !now.Before(w.nextCheck) &&
+	return w.pending > 0 && w.checking == nil && !now.Before(w.nextCheck) &&
 		(w.pending >= cfg.CheckpointBatches || w.pendingN >= cfg.CheckpointDeltas || now.Sub(w.since) >= cfg.CheckpointInterval)
 }
 
@@ -629,19 +641,92 @@ func (w *worker) checkpointDue(now time.Time) bool {
 // the worker keeps no shares in memory (the index holds every item's
 // statistics, summed over the partitions, for requests), so a partition
 // costs its records and nothing more between checkpoints. The worker calls
-// it with nothing unflushed: every delta applied is in a record, up to the
-// last offset applied, or, while it replays records whose deltas a flush
-// cut short had stored (deltasUpTo), up to the last of those.
+// it, or startCheckpoint, with nothing unflushed and no checkpoint running:
+// every delta applied is in a record, up to the last offset applied, or,
+// while it replays records whose deltas a flush cut short had stored
+// (deltasUpTo), up to the last of those. checkpoint runs it at once (when
+// the worker stops).
 func (w *worker) checkpoint() error {
-	t0 := time.Now()
+	w.checking = w.newCheckpoint()
+	w.checking.done <- w.runCheckpoint(max(w.last, w.deltasUpTo), false)
+	return w.checkpointed(true)
+}
+
+// startCheckpoint starts a checkpoint in its own goroutine: the worker goes
+// on applying and flushing (its new delta records are above the
+// checkpoint's offset, which it leaves alone) and collects the result
+// from checkingDone (checkpointResult). One checkpoint of the consumer's
+// partitions runs at a time.
+func (w *worker) startCheckpoint() {
+	run := w.newCheckpoint()
 	upTo := max(w.last, w.deltasUpTo)
+	w.checking = run
+	go func() { run.done <- w.runCheckpoint(upTo, true) }()
+}
+
+func (w *worker) newCheckpoint() *checkpointRun {
+	return &checkpointRun{pending: w.pending, pendingN: w.pendingN, done: make(chan error, 1)}
+}
+
+// runCheckpoint checkpoints the records up to upTo. It reads nothing of
+// the worker's but its partition and dependencies, which do not change.
+func (w *worker) runCheckpoint(upTo int64, queue bool) error {
+	if sem := w.c.checkpointing; queue && sem != nil {
+		sem <- struct{}{}
+		defer func() { <-sem }()
+	}
+	t0 := time.Now()
 	records, items, err := w.c.deps.Store.CheckpointDeltas(w.partition, upTo, w.c.deps.Extractor.ApplyDeltas)
 	if err != nil {
 		return err
 	}
-	w.c.log.Debug("item shares checkpointed", "partition", w.partition, "offset", upTo, "batches", w.pending,
-		"records", records, "item_deltas", w.pendingN, "items", items, "took", time.Since(t0).Round(time.Millisecond))
-	w.pending, w.pendingN = 0, 0
+	w.c.log.Debug("item shares checkpointed", "partition", w.partition, "offset", upTo,
+		"records", records, "items", items, "took", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// checkingDone is the running checkpoint's result channel; nil (never
+// ready) when none runs.
+func (w *worker) checkingDone() <-chan error {
+	if w.checking == nil {
+		return nil
+	}
+	return w.checking.done
+}
+
+// checkpointed waits for the running checkpoint, if any (wait), or
+// collects its result if it has ended, and returns its error.
+func (w *worker) checkpointed(wait bool) error {
+	if w.checking == nil {
+		return nil
+	}
+	if wait {
+		return w.checkpointResult(<-w.checking.done)
+	}
+	select {
+	case err := <-w.checking.done:
+		return w.checkpointResult(err)
+	default:
+		return nil
+	}
+}
+
+// checkpointResult ends the running checkpoint with its result: what it
+// covered is no longer pending; a failure is logged and tried again later
+// (the records stay, so recovery stays exact).
+func (w *worker) checkpointResult(err error) error {
+	run := w.checking
+	w.checking = nil
+	if err != nil {
+		w.c.log.Error("cannot checkpoint item shares; retrying later", "partition", w.partition, "err", err)
+		w.nextCheck = time.Now().Add(min(5*time.Second, w.c.cfg.CheckpointInterval))
+		return err
+	}
+	w.pending -= run.pending
+	w.pendingN -= run.pendingN
+	if w.pending > 0 {
+		w.since = time.Now() // roughly: the batches applied while it ran
+	}
 	return nil
 }
 
