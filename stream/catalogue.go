@@ -80,7 +80,7 @@ func (l *CatalogueLoader) Run(ctx context.Context) error {
 
 	cl, err := kgo.NewClient(l.cfg.clientOpts(
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{l.cfg.ItemsTopic: start}),
-		kgo.FetchMaxBytes(l.cfg.FetchMaxBytes),
+		kgo.FetchMaxBytes(int32(l.cfg.FetchMaxBytes)),
 		kgo.FetchMaxWait(time.Second),
 	)...)
 	if err != nil {

@@ -2,10 +2,12 @@ package stream
 
 import (
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/stickyhq/sticky/internal/bytesize"
 	"github.com/stickyhq/sticky/internal/num"
 )
 
@@ -60,9 +62,11 @@ type Config struct {
 	// bounded, under a steady stream of requests. Negative: never wait,
 	// and apply batches at once whatever is in flight. Default 2ms.
 	YieldMax time.Duration
-	// FetchMaxBytes bounds one fetch response; memory for fetches is about
-	// brokers × this. Default 16 MiB.
-	FetchMaxBytes int32
+	// FetchMaxBytes bounds one fetch response (at most 2 GiB), counted
+	// as the broker sends it: compressed batches take several times this
+	// once decompressed and decoded into records, which the consumer holds
+	// until the workers have applied them. Default 4 MiB.
+	FetchMaxBytes bytesize.Size
 	// ProducerLinger is how long the ingest producer waits to fill a batch.
 	// Keep it at a few ms: it adds directly to POST /v1/events latency.
 	// Default 1ms.
@@ -130,7 +134,7 @@ func DefaultConfig() Config {
 	return Config{
 		Group: "sticky", SessionTimeout: 45 * time.Second, EventsTopic: "sticky.events", ItemsTopic: "sticky.items", DLQTopic: "sticky.events.dlq",
 		Partitions: 8, ItemsPartitions: 1, ReplicationFactor: -1,
-		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 16 << 20, YieldMax: 2 * time.Millisecond,
+		MaxPollRecords: 10000, BatchEvents: 2000, FetchMaxBytes: 4 * bytesize.MiB, YieldMax: 2 * time.Millisecond,
 		ProducerLinger: time.Millisecond, LagInterval: time.Second, MaxFutureSkew: time.Hour, DLQTimeout: 30 * time.Second,
 		FlushInterval: time.Second, FlushUsers: 2048, FlushDeltas: 50_000,
 		CheckpointBatches: 4096, CheckpointDeltas: 500_000, CheckpointInterval: time.Minute,
@@ -162,6 +166,7 @@ func (c *Config) EnsureDefaults() {
 	num.Positive(&c.MaxPollRecords, d.MaxPollRecords)
 	num.Positive(&c.BatchEvents, d.BatchEvents)
 	num.Positive(&c.FetchMaxBytes, d.FetchMaxBytes)
+	c.FetchMaxBytes = min(c.FetchMaxBytes, math.MaxInt32)
 	num.Unset(&c.YieldMax, d.YieldMax)
 	num.Positive(&c.ProducerLinger, d.ProducerLinger)
 	num.Positive(&c.LagInterval, d.LagInterval)

@@ -150,7 +150,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		kgo.AdjustFetchOffsetsFn(c.adjust),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.FetchMaxBytes(c.cfg.FetchMaxBytes),
+		kgo.FetchMaxBytes(int32(c.cfg.FetchMaxBytes)),
 		kgo.FetchMaxWait(time.Second),
 	)...)...)
 	if err != nil {

@@ -174,8 +174,10 @@ func (s *settings) flags(cmd string) *flag.FlagSet {
 	fs.StringVar(&st.InstanceID, "instance-id", st.InstanceID, "static group membership id: a restart with the same id resumes without a rebalance")
 	fs.DurationVar(&st.SessionTimeout, "session-timeout", st.SessionTimeout, "how long the group waits for a silent member before moving its partitions")
 	s.kafka.flags(fs)
+	fs.TextVar(&st.FetchMaxBytes, "fetch-max-bytes", st.FetchMaxBytes, "largest fetch response from the brokers, as sent (compressed): the records it holds, decompressed, take several times this until applied")
 	fs.IntVar(&st.BatchEvents, "batch-events", st.BatchEvents, "most events applied per batch")
 	fs.DurationVar(&st.FlushInterval, "flush-interval", st.FlushInterval, "applied state is flushed to Badger (users, item deltas, offset) when the oldest unflushed batch is this old; a crash replays at most this much of the log; negative: after every batch")
+	fs.DurationVar(&st.CheckpointInterval, "checkpoint-interval", st.CheckpointInterval, "item shares are checkpointed (the item-delta records since the last checkpoint folded into them and deleted) when the oldest record is this old, or after 4,096 flushes or 500,000 item deltas; a crash's recovery folds at most this much")
 	fs.DurationVar(&st.YieldMax, "yield-max", st.YieldMax, "longest a partition worker waits per batch for API reads (GETs) in flight before folding, and workers fold one at a time meanwhile; negative: never")
 	fs.Int64Var(&c.ReadyLag, "ready-lag", c.ReadyLag, "largest consumer lag (records) at which /readyz reports ready")
 
