@@ -546,10 +546,10 @@ func (w *worker) publish(b *batch) {
 
 // maybeFlush flushes when a flush is due (Config.FlushInterval,
 // FlushUsers, FlushDeltas) or a checkpoint of the item shares is, which
-// then starts beside the worker (startCheckpoint). A failed flush is logged and tried again later; only when
-// what waits for one reaches four times a limit does the worker stop
-// applying, retrying until a flush succeeds or it is told to quit (then it
-// returns false).
+// then starts beside the worker (startCheckpoint). A failed flush is
+// logged and tried again later; only when what waits for one reaches four
+// times a limit does the worker stop applying, retrying until a flush
+// succeeds or it is told to quit (then it returns false).
 func (w *worker) maybeFlush(now time.Time) bool {
 	cfg := &w.c.cfg
 	w.checkpointed(false) // collect a checkpoint that has ended
