@@ -320,6 +320,13 @@ func TestCheckpointDeltas(t *testing.T) {
 	if want := len(l.fold(6)); records != 6 || items != want {
 		t.Fatalf("folded %d records into %d shares, want 6 into %d", records, items, want)
 	}
+	wrote := 0
+	for id, st := range l.fold(6) {
+		wrote += len(itemPartKey(nil, p, id)) + len(appendItemShare(nil, 5, st))
+	}
+	if got := s.Stats().WrittenShares; got != uint64(wrote) {
+		t.Fatalf("%d bytes of shares written, want %d", got, wrote)
+	}
 	if n := deltaRecords(t, s, p); n != 4 {
 		t.Fatalf("%d delta records left, want the 4 above the checkpoint", n)
 	}

@@ -91,6 +91,16 @@ func TestStagedUsersAreReadUntilFlushed(t *testing.T) {
 	if st := s.Stats(); st.Pinned != 0 || st.Flushes != 1 {
 		t.Fatalf("after the flush: %d pinned, %d flushes", st.Pinned, st.Flushes)
 	}
+	// What it wrote, counted by kind: each user once, the delta record
+	// (both events fit one), the model share.
+	wantUsers := 0
+	for _, u := range []*features.User{fresh, staged} {
+		wantUsers += len(userKey(nil, u.ID)) + len(appendStoredUser(nil, 14, u))
+	}
+	wantDeltas := len(deltasKey(nil, 1, 14)) + len(AppendDeltas(nil, d))
+	if st := s.Stats(); st.WrittenUsers != uint64(wantUsers) || st.WrittenDeltas != uint64(wantDeltas) || st.WrittenModel != 1 || st.WrittenShares != 0 {
+		t.Fatalf("written: users %d deltas %d model %d shares %d; want %d %d 1 0", st.WrittenUsers, st.WrittenDeltas, st.WrittenModel, st.WrittenShares, wantUsers, wantDeltas)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

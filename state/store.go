@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -209,7 +210,8 @@ type Store struct {
 	userBytes    atomic.Int64  // an encoded user of the latest commit or flush, to size the next arena
 	checkpoints  atomic.Uint64
 	flushes      atomic.Uint64
-	trimmed      atomic.Uint64 // bytes of table-builder buffers freed (trimLoop)
+	written      [writtenKinds]atomic.Uint64 // bytes of keys and values written, by writtenKind
+	trimmed      atomic.Uint64               // bytes of table-builder buffers freed (trimLoop)
 
 	// fill serialises, per key stripe, filling the cache from Badger with
 	// refreshing it after a commit, so that a reader's older snapshot can
@@ -763,6 +765,11 @@ func (s *Store) Flush(f *Flush) error {
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("cannot flush the users of partition %d: %w", f.Partition, err)
 		}
+		n := 0
+		for i := range keys {
+			n += len(keys[i]) + len(vals[i])
+		}
+		s.written[writtenUsers].Add(uint64(n))
 	}
 	err := s.update(func(txn *badger.Txn) error {
 		if f.Model != nil {
@@ -775,6 +782,7 @@ func (s *Store) Flush(f *Flush) error {
 	if err != nil {
 		return fmt.Errorf("cannot flush partition %d at offset %d: %w", f.Partition, f.Offset, err)
 	}
+	s.written[writtenModel].Add(uint64(len(f.Model)))
 	// Unpinned, each user is read from the cache (refreshed here, under
 	// the stripe lock readers fill it under) or Badger, both current.
 	for i, k := range keys {
@@ -827,6 +835,7 @@ func (s *Store) writeDeltas(f *Flush) error {
 			if err != nil {
 				return fmt.Errorf("cannot write the delta record of partition %d at offset %d: %w", f.Partition, m.Offset, err)
 			}
+			s.written[writtenDeltas].Add(uint64(len(k) + len(buf)))
 			break
 		}
 		pops, pairs = marks[n-1].Pops, marks[n-1].Pairs
@@ -880,6 +889,7 @@ func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error 
 	w := s.newWriteBatch()
 	defer w.Cancel()
 	var arena []byte // grown in chunks; the write batch keeps references
+	bytes := 0
 	for _, it := range items {
 		if cap(arena)-len(arena) < 16<<10 {
 			arena = make([]byte, 0, 256<<10)
@@ -892,10 +902,12 @@ func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error 
 		if err := w.Set(k, v); err != nil {
 			return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 		}
+		bytes += len(arena) - start
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("cannot checkpoint item shares of partition %d: %w", partition, err)
 	}
+	s.written[writtenShares].Add(uint64(bytes))
 	var covered [][]byte
 	prefix := deltasPrefix(partition)
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -942,79 +954,114 @@ func (s *Store) Checkpoint(partition int32, upTo int64, items []ItemPart) error 
 // records, may write newer records meanwhile; it must not run two
 // checkpoints of one partition at once.
 func (s *Store) CheckpointDeltas(partition int32, upTo int64, fold DeltaFold) (records, items int, err error) {
-	type share struct {
-		st      *features.ItemStats
-		covered int64
-	}
-	shares := make(map[string]*share)
-	var ids []string
+	f := shareFold{shares: make(map[string]*coveredShare)}
 	err = s.db.View(func(txn *badger.Txn) error {
-		prefix := deltasPrefix(partition)
-		var d features.Deltas
-		var skipped features.ItemStats // where deltas a share already holds go
-		var readErr error              // the first share that cannot be read
 		var key []byte
-		read := func(item string) *share {
-			sh := &share{st: new(features.ItemStats), covered: -1}
+		f.missing = func(item string) (*coveredShare, error) {
+			sh := &coveredShare{st: new(features.ItemStats), covered: -1}
 			key = itemPartKey(key[:0], partition, item)
 			it, err := txn.Get(key)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return sh, nil
+			}
 			if err == nil {
 				err = it.Value(func(v []byte) error {
 					sh.covered, err = decodeItemShare(v, sh.st)
 					return err
 				})
-			} else if errors.Is(err, badger.ErrKeyNotFound) {
-				err = nil
 			}
-			if err != nil && readErr == nil {
-				readErr = fmt.Errorf("item %q of partition %d: %w", item, partition, err)
-			}
-			return sh
-		}
-		err := scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
-			off, err := deltasOffset(k, prefix)
 			if err != nil {
-				return err
+				return nil, fmt.Errorf("item %q of partition %d: %w", item, partition, err)
 			}
-			if off > upTo {
-				return errScanDone
-			}
-			if err := DecodeDeltas(v, &d); err != nil {
-				return fmt.Errorf("delta record of partition %d at offset %d: %w", partition, off, err)
-			}
-			fold(&d, func(item string) *features.ItemStats {
-				sh := shares[item]
-				if sh == nil {
-					sh = read(item)
-					shares[item] = sh
-					ids = append(ids, item)
-				}
-				if sh.covered >= off {
-					skipped = features.ItemStats{}
-					return &skipped
-				}
-				return sh.st
-			})
-			records++
-			return readErr
-		})
-		if errors.Is(err, errScanDone) {
-			err = nil
+			return sh, nil
 		}
+		var err error
+		records, err = f.records(txn, partition, upTo, fold)
 		return err
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("cannot fold the delta records of partition %d: %w", partition, err)
 	}
-	slices.Sort(ids)
-	parts := make([]ItemPart, len(ids))
-	for i, id := range ids {
-		parts[i] = ItemPart{Item: id, Stats: shares[id].st}
+	slices.Sort(f.ids)
+	parts := make([]ItemPart, len(f.ids))
+	for i, id := range f.ids {
+		parts[i] = ItemPart{Item: id, Stats: f.shares[id].st}
 	}
 	if err := s.Checkpoint(partition, upTo, parts); err != nil {
 		return 0, 0, err
 	}
 	return records, len(parts), nil
+}
+
+// coveredShare is an item share and the offset it is current up to (-1:
+// none).
+type coveredShare struct {
+	st      *features.ItemStats
+	covered int64
+}
+
+// shareFold folds a partition's delta records into item shares, as
+// recovery and checkpoints do.
+type shareFold struct {
+	shares map[string]*coveredShare
+	ids    []string // the keys of shares, in the order added
+	// missing returns the share of an item not in shares; nil: a new one,
+	// current up to -1.
+	missing func(item string) (*coveredShare, error)
+}
+
+// records folds the partition's delta records at or below upTo into the
+// shares with fold, in offset order; a record skips a share already
+// current up to it. It returns the number of records folded; with a nil
+// fold, any record is ErrPendingDeltas.
+func (f *shareFold) records(txn *badger.Txn, partition int32, upTo int64, fold DeltaFold) (int, error) {
+	prefix := deltasPrefix(partition)
+	var d features.Deltas
+	var skipped features.ItemStats // where deltas a share already holds go
+	var failed error               // the first share missing could not give
+	records := 0
+	err := scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
+		off, err := deltasOffset(k, prefix)
+		if err != nil {
+			return err
+		}
+		if off > upTo {
+			return errScanDone
+		}
+		if fold == nil {
+			return fmt.Errorf("partition %d, offset %d: %w", partition, off, ErrPendingDeltas)
+		}
+		if err := DecodeDeltas(v, &d); err != nil {
+			return fmt.Errorf("delta record of partition %d at offset %d: %w", partition, off, err)
+		}
+		fold(&d, func(item string) *features.ItemStats {
+			sh := f.shares[item]
+			if sh == nil {
+				sh = &coveredShare{st: new(features.ItemStats), covered: -1}
+				if f.missing != nil {
+					got, err := f.missing(item)
+					if err != nil {
+						failed = cmp.Or(failed, err)
+					} else {
+						sh = got
+					}
+				}
+				f.shares[item] = sh
+				f.ids = append(f.ids, item)
+			}
+			if sh.covered >= off {
+				skipped = features.ItemStats{}
+				return &skipped
+			}
+			return sh.st
+		})
+		records++
+		return failed
+	})
+	if errors.Is(err, errScanDone) {
+		err = nil
+	}
+	return records, err
 }
 
 // errScanDone stops a scan early without an error.
@@ -1066,59 +1113,26 @@ func (s *Store) RecoverItemParts(partition int32, fold DeltaFold, fn func(item s
 }
 
 func recoverPartition(txn *badger.Txn, partition int32, fold DeltaFold, fn func(item string, st *features.ItemStats) error) error {
-	type share struct {
-		st      *features.ItemStats
-		covered int64
-	}
-	shares := make(map[string]*share)
-	var ids []string
+	f := shareFold{shares: make(map[string]*coveredShare)}
 	prefix := itemPartPrefix(partition)
 	err := scanTxn(txn, prefix, func(k, v []byte) error {
-		sh := &share{st: new(features.ItemStats)}
+		sh := &coveredShare{st: new(features.ItemStats)}
 		var err error
 		if sh.covered, err = decodeItemShare(v, sh.st); err != nil {
 			return fmt.Errorf("item %q of partition %d: %w", k[len(prefix):], partition, err)
 		}
 		id := string(k[len(prefix):])
-		shares[id] = sh
-		ids = append(ids, id)
+		f.shares[id] = sh
+		f.ids = append(f.ids, id)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	prefix = deltasPrefix(partition)
-	var d features.Deltas
-	var skipped features.ItemStats // where deltas a share already holds go
-	err = scanTxnPrefetch(txn, prefix, 0, func(k, v []byte) error {
-		off, err := deltasOffset(k, prefix)
-		if err != nil {
-			return err
-		}
-		if fold == nil {
-			return fmt.Errorf("partition %d, offset %d: %w", partition, off, ErrPendingDeltas)
-		}
-		if err := DecodeDeltas(v, &d); err != nil {
-			return fmt.Errorf("delta record of partition %d at offset %d: %w", partition, off, err)
-		}
-		fold(&d, func(item string) *features.ItemStats {
-			sh := shares[item]
-			if sh == nil {
-				sh = &share{st: new(features.ItemStats), covered: -1}
-				shares[item] = sh
-				ids = append(ids, item)
-			}
-			if sh.covered >= off {
-				skipped = features.ItemStats{}
-				return &skipped
-			}
-			return sh.st
-		})
-		return nil
-	})
-	if err != nil {
+	if _, err := f.records(txn, partition, math.MaxInt64, fold); err != nil {
 		return err
 	}
+	ids, shares := f.ids, f.shares
 	slices.Sort(ids)
 	for _, id := range ids {
 		if err := fn(id, shares[id].st); err != nil {
@@ -1361,7 +1375,24 @@ type Stats struct {
 	BuilderFreed  uint64 // bytes of Badger's table-builder buffers freed by the trim
 	LSMBytes      int64  // Badger LSM tree size on disk
 	VLogBytes     int64  // Badger value log size on disk
+	// Bytes of keys and values written by flushes and checkpoints, by
+	// what they hold (not Badger's own rewrites in compactions).
+	WrittenUsers  uint64 // user vectors
+	WrittenDeltas uint64 // delta records
+	WrittenShares uint64 // item shares
+	WrittenModel  uint64 // model shares
 }
+
+// writtenKind is what the bytes a Store writes hold.
+type writtenKind int
+
+const (
+	writtenUsers  writtenKind = iota // user vectors (Flush)
+	writtenDeltas                    // delta records (Flush)
+	writtenShares                    // item shares (Checkpoint)
+	writtenModel                     // model shares (Flush)
+	writtenKinds
+)
 
 // Stats returns a snapshot of the store's counters.
 func (s *Store) Stats() Stats {
@@ -1380,6 +1411,8 @@ func (s *Store) Stats() Stats {
 		CacheEntries: cs.EntriesCount, CacheBytes: cs.BytesSize, CacheMaxBytes: cs.MaxBytesSize,
 		Commits: s.commits.Load(), Checkpoints: s.checkpoints.Load(), BuilderFreed: s.trimmed.Load(),
 		LSMBytes: lsm, VLogBytes: vlog,
+		WrittenUsers: s.written[writtenUsers].Load(), WrittenDeltas: s.written[writtenDeltas].Load(),
+		WrittenShares: s.written[writtenShares].Load(), WrittenModel: s.written[writtenModel].Load(),
 	}
 }
 

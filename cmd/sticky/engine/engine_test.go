@@ -260,6 +260,7 @@ func TestEndToEnd(t *testing.T) {
 		"sticky_stream_freshness_seconds_bucket", "sticky_stream_batch_apply_seconds_bucket",
 		`sticky_http_request_duration_seconds_bucket{code="200",route="GET /v1/recommendations"`,
 		"sticky_state_cache_hits_total", "sticky_state_cache_misses_total", "sticky_state_disk_bytes",
+		`sticky_state_written_bytes_total{kind="item_shares"}`, `sticky_state_written_bytes_total{kind="users"}`,
 	} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("metrics lack %s", name)

@@ -34,7 +34,7 @@ type metrics struct {
 	pushSelect                            prometheus.Histogram
 
 	inFlightDesc, lagDesc, partsDesc, hitsDesc, missesDesc, entriesDesc, cacheBytesDesc, cacheMaxDesc,
-	diskDesc, trimmedDesc, yieldDesc, yieldsDesc, flushesDesc, stagedDesc, checkpointsDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
+	diskDesc, trimmedDesc, yieldDesc, yieldsDesc, flushesDesc, stagedDesc, checkpointsDesc, writtenDesc, itemsDesc, catDesc, catInvalidDesc *prometheus.Desc
 	audUsersDesc, audCustomersDesc, audSegmentDesc, audStageDesc, audFitAtDesc, audFitTookDesc *prometheus.Desc
 	audLoadedDesc, audLoadDesc                                                                 *prometheus.Desc
 }
@@ -109,6 +109,7 @@ func newMetrics(reg *prometheus.Registry, e *Engine) *metrics {
 		flushesDesc:      prometheus.NewDesc("sticky_state_flushes_total", "Flushes of a partition's applied state (users, item deltas, offset) to Badger.", nil, nil),
 		stagedDesc:       prometheus.NewDesc("sticky_state_staged_users", "Users applied and not yet flushed to Badger (held in memory).", nil, nil),
 		checkpointsDesc:  prometheus.NewDesc("sticky_state_item_checkpoints_total", "Checkpoints of a partition's item shares written to Badger.", nil, nil),
+		writtenDesc:      prometheus.NewDesc("sticky_state_written_bytes_total", "Bytes of keys and values flushes and checkpoints wrote to Badger, by what they hold (users, item_deltas, item_shares, model); Badger's compactions rewrite them again.", []string{"kind"}, nil),
 		itemsDesc:        prometheus.NewDesc("sticky_ranker_index_items", "Items with statistics in the ranker's index.", nil, nil),
 		catDesc:          prometheus.NewDesc("sticky_catalogue_items", "Items in the catalogue.", nil, nil),
 		catInvalidDesc:   prometheus.NewDesc("sticky_catalogue_items_invalid_total", "Malformed catalogue records parked on the dead-letter topic.", nil, nil),
@@ -170,7 +171,7 @@ func (m *metrics) Expired(n int)              { m.pushExpired.Add(float64(n)) }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.inFlightDesc, m.lagDesc, m.partsDesc, m.hitsDesc, m.missesDesc, m.entriesDesc,
-		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.yieldDesc, m.yieldsDesc, m.flushesDesc, m.stagedDesc, m.checkpointsDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
+		m.cacheBytesDesc, m.cacheMaxDesc, m.diskDesc, m.trimmedDesc, m.yieldDesc, m.yieldsDesc, m.flushesDesc, m.stagedDesc, m.checkpointsDesc, m.writtenDesc, m.itemsDesc, m.catDesc, m.catInvalidDesc,
 		m.audUsersDesc, m.audCustomersDesc, m.audSegmentDesc, m.audStageDesc, m.audFitAtDesc, m.audFitTookDesc,
 		m.audLoadedDesc, m.audLoadDesc} {
 		ch <- d
@@ -200,6 +201,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.flushesDesc, prometheus.CounterValue, float64(ss.Flushes))
 	ch <- prometheus.MustNewConstMetric(m.stagedDesc, prometheus.GaugeValue, float64(ss.Pinned))
 	ch <- prometheus.MustNewConstMetric(m.checkpointsDesc, prometheus.CounterValue, float64(ss.Checkpoints))
+	for kind, n := range map[string]uint64{"users": ss.WrittenUsers, "item_deltas": ss.WrittenDeltas, "item_shares": ss.WrittenShares, "model": ss.WrittenModel} {
+		ch <- prometheus.MustNewConstMetric(m.writtenDesc, prometheus.CounterValue, float64(n), kind)
+	}
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
 	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
 	ch <- prometheus.MustNewConstMetric(m.catInvalidDesc, prometheus.CounterValue, float64(e.loader.Invalid()))
