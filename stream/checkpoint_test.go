@@ -350,3 +350,35 @@ type countObserver struct {
 }
 
 func (o *countObserver) Replayed(n int) { o.skipped += n }
+
+// TestCheckpointCountsFlushes: Config.CheckpointBatches counts the flushes
+// that wrote delta records, not the batches applied. Live, a partition
+// applies a hundred small batches between two flushes; counting those
+// rewrote every share the partition touched every few seconds.
+func TestCheckpointCountsFlushes(t *testing.T) {
+	fx := newItemsFixture(t, 60, 2)
+	st := openTestStore(t, t.TempDir(), 0)
+	w := fx.worker(st, func(c *Config) { c.CheckpointBatches, c.FlushInterval = 3, time.Hour })
+	if err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, w, fx.recs[:40], 4)
+	if s := st.Stats(); s.Flushes != 0 || s.Checkpoints != 0 {
+		t.Fatalf("10 batches, no flush due: %d flushes, %d checkpoints", s.Flushes, s.Checkpoints)
+	}
+	for i := 1; i <= 3; i++ {
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+		applyAll(t, w, fx.recs[36+4*i:40+4*i], 4) // maybeFlush: a checkpoint once due
+		want := uint64(0)
+		if i == 3 {
+			want = 1
+		}
+		if got := st.Stats().Checkpoints; got != want {
+			t.Fatalf("after %d flushes: %d checkpoints, want %d", i, got, want)
+		}
+	}
+	// The checkpoint due flushed the last batch first.
+	checkShares(t, "after the checkpoint", st, fx.f.ApplyDeltas, fx.fold(t, w.last))
+}

@@ -58,8 +58,8 @@ type worker struct {
 	deltasUpTo int64
 
 	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
-	pending   int       // batches with item deltas (at load: delta records)
-	pendingN  int       // item deltas in them
+	pending   int       // flushes that wrote delta records (at load: delta records)
+	pendingN  int       // item deltas applied (flushed, but for those in w.pend)
 	since     time.Time // when the first of them was applied
 	nextCheck time.Time // after a failed checkpoint: no new attempt before
 
@@ -533,10 +533,9 @@ func (w *worker) publish(b *batch) {
 	}
 	w.unflushed++
 	if n := len(d.Pops) + len(d.Pairs); n > 0 {
-		if w.pending == 0 {
+		if w.pendingN == 0 {
 			w.since = b.start
 		}
-		w.pending++
 		w.pendingN += n
 	}
 	if w.c.deps.Sink != nil {
@@ -598,6 +597,9 @@ func (w *worker) flush() error {
 		Users: ids, Deltas: &w.pend, Marks: w.marks, Model: w.model})
 	if err != nil {
 		return err
+	}
+	if len(w.pend.Pops)+len(w.pend.Pairs) > 0 {
+		w.pending++ // delta records to checkpoint
 	}
 	if sink := w.c.deps.Sink; sink != nil && len(w.staged) > 0 {
 		users := make([]*features.User, len(ids))
@@ -724,7 +726,7 @@ func (w *worker) checkpointResult(err error) error {
 	}
 	w.pending -= run.pending
 	w.pendingN -= run.pendingN
-	if w.pending > 0 {
+	if w.pendingN > 0 {
 		w.since = time.Now() // roughly: the batches applied while it ran
 	}
 	return nil
