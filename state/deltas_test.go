@@ -349,6 +349,12 @@ func TestCheckpointDeltas(t *testing.T) {
 	if err := wb.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	// A checkpoint below them (offset 11) leaves those shares as they are:
+	// rewritten as of 11, they would take record 12 again.
+	if _, _, err := s.CheckpointDeltas(p, 11, l.f.ApplyDeltas); err != nil {
+		t.Fatal(err)
+	}
+	equalShares(t, s, p, l.f.ApplyDeltas, l.fold(16))
 	if _, _, err := s.CheckpointDeltas(p, 15, l.f.ApplyDeltas); err != nil {
 		t.Fatal(err)
 	}

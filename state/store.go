@@ -713,6 +713,14 @@ type Flush struct {
 	Deltas *features.Deltas
 	Marks  []DeltaMark
 	Model  []byte // the partition's model share; nil: none
+
+	// DeltasFrom is the number of Marks whose delta records an earlier,
+	// failed attempt of this flush wrote (its DeltasDone): they are not
+	// written again. Cut differently, they would be stored twice.
+	DeltasFrom int
+	// DeltasDone is set by Flush: the number of Marks whose delta records
+	// are written, whether or not the flush then succeeds.
+	DeltasDone int
 }
 
 // DeltaMark says where, in a Flush's Deltas, the deltas of the events up
@@ -731,7 +739,8 @@ type DeltaMark struct {
 // stored offset, skipping the item deltas of events at or below the last
 // record (DeltasUpTo) and every event a user's vector is already current
 // up to (UserAt). The users stay pinned until the flush succeeds; a failed
-// flush may simply be done again.
+// flush is done again with DeltasFrom set to its DeltasDone (and may hold
+// more events by then).
 func (s *Store) Flush(f *Flush) error {
 	if err := s.writeDeltas(f); err != nil {
 		return err
@@ -808,8 +817,12 @@ func (s *Store) writeDeltas(f *Flush) error {
 		return nil
 	}
 	limit := s.deltaRecordBytes()
-	marks := f.Marks
+	f.DeltasDone = min(max(f.DeltasFrom, 0), len(f.Marks))
+	marks := f.Marks[f.DeltasDone:]
 	var pops, pairs int // where the next record starts
+	if f.DeltasDone > 0 {
+		pops, pairs = f.Marks[f.DeltasDone-1].Pops, f.Marks[f.DeltasDone-1].Pairs
+	}
 	var buf []byte
 	per := 48.0 // bytes per delta, as last encoded
 	entries := func(m DeltaMark) int { return m.Pops - pops + m.Pairs - pairs }
@@ -840,6 +853,7 @@ func (s *Store) writeDeltas(f *Flush) error {
 		}
 		pops, pairs = marks[n-1].Pops, marks[n-1].Pairs
 		marks = marks[n:]
+		f.DeltasDone = len(f.Marks) - len(marks)
 	}
 	return nil
 }
@@ -983,9 +997,14 @@ func (s *Store) CheckpointDeltas(partition int32, upTo int64, fold DeltaFold) (r
 		return 0, 0, fmt.Errorf("cannot fold the delta records of partition %d: %w", partition, err)
 	}
 	slices.Sort(f.ids)
-	parts := make([]ItemPart, len(f.ids))
-	for i, id := range f.ids {
-		parts[i] = ItemPart{Item: id, Stats: f.shares[id].st}
+	parts := make([]ItemPart, 0, len(f.ids))
+	for _, id := range f.ids {
+		// A share already current up to upTo (a checkpoint cut short
+		// wrote it) took no record: rewritten with upTo, it could only
+		// lose what it covers beyond.
+		if sh := f.shares[id]; sh.covered < upTo {
+			parts = append(parts, ItemPart{Item: id, Stats: sh.st})
+		}
 	}
 	if err := s.Checkpoint(partition, upTo, parts); err != nil {
 		return 0, 0, err

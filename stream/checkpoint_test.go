@@ -178,7 +178,15 @@ func TestItemSharesRecoverFromCheckpointAndDeltas(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := len(fx.recs) * 3 / 5
-	applyAll(t, w, fx.recs[:cut], 7)
+	applyAll(t, w, fx.recs[:cut-7], 7)
+	// The last batch flushed without maybeFlush: whenever the checkpoints
+	// beside the worker ended, its records are pending at the crash.
+	if err := w.apply(fx.recs[cut-7 : cut]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
 	if st.Stats().Checkpoints == 0 || w.pending == 0 {
 		t.Fatalf("%d checkpoints, %d batches pending: the crash must fall between checkpoints", st.Stats().Checkpoints, w.pending)
 	}
@@ -316,9 +324,26 @@ func TestFlushCutShortResumesExactly(t *testing.T) {
 	if st.Stats().Checkpoints == checkpoints || w.last >= w.deltasUpTo {
 		t.Fatalf("no checkpoint while replaying below the delta records (last %d, records up to %d)", w.last, w.deltasUpTo)
 	}
-	// The shares hold every delta the records held, up to deltasUpTo.
+	// The shares and records left hold every delta the records held, up
+	// to deltasUpTo.
 	checkShares(t, "after a checkpoint in the replay", st, fx.f.ApplyDeltas, fx.fold(t, w.deltasUpTo))
-	applyAll(t, w, fx.recs[cut1+5:], 5)
+	// A crash before the replay passes the records: the next worker must
+	// still know where the stored deltas end, or it would store the
+	// replayed events' deltas again.
+	upTo := w.deltasUpTo
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = openTestStore(t, dir, 0)
+	w = fx.worker(st, func(c *Config) { c.FlushInterval, c.CheckpointBatches = -1, 1 })
+	w.c.deps.Observer = obs
+	if err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	if w.deltasUpTo != upTo {
+		t.Fatalf("after a second crash, delta records up to %d, want %d", w.deltasUpTo, upTo)
+	}
+	applyAll(t, w, fx.recs[w.last+1:], 5)
 	if obs.skipped == 0 {
 		t.Fatal("no event was skipped: the users written by the cut flush were folded again")
 	}
@@ -381,4 +406,42 @@ func TestCheckpointCountsFlushes(t *testing.T) {
 	}
 	// The checkpoint due flushed the last batch first.
 	checkShares(t, "after the checkpoint", st, fx.f.ApplyDeltas, fx.fold(t, w.last))
+}
+
+// TestFlushRetriedWritesDeltasOnce: a flush that fails after writing its
+// delta records, retried once more events are applied, does not write
+// those records again (cut differently, they would be stored twice): the
+// next checkpoint's shares equal a single fold.
+func TestFlushRetriedWritesDeltasOnce(t *testing.T) {
+	fx := newItemsFixture(t, 60, 2)
+	st := openTestStore(t, t.TempDir(), 0)
+	w := fx.worker(st, func(c *Config) { c.FlushInterval = time.Hour })
+	if err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, w, fx.recs[:200], 7)
+	// A user the store was never given: the flush fails after the delta
+	// records, at the users.
+	w.staged["ghost"] = &userState{st: &state.Staged{User: &features.User{ID: "ghost"}}}
+	if err := w.flush(); err == nil {
+		t.Fatal("a flush of a user never staged succeeded")
+	}
+	if up, ok, err := st.DeltasUpTo(0); err != nil || !ok || up != w.last {
+		t.Fatalf("the failed flush's delta records end at %d (%v, %v), want %d", up, ok, err, w.last)
+	}
+	delete(w.staged, "ghost")
+	applyAll(t, w, fx.recs[200:400], 7)
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := storedShares(st, nil) // no fold: no record may be left
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameShares(got, fx.fold(t, w.last)); err != nil {
+		t.Fatalf("after the retried flush: %v", err)
+	}
 }

@@ -56,6 +56,9 @@ type worker struct {
 	// After a crash, the records between the stored offset and the last
 	// delta record (DeltasUpTo) have their item deltas stored already.
 	deltasUpTo int64
+	// Marks whose delta records a failed flush wrote: the retry does not
+	// write them again (state.Flush.DeltasFrom).
+	deltasDone int
 
 	// Since the last checkpoint of the item shares (see Config.CheckpointBatches):
 	pending   int       // flushes that wrote delta records (at load: delta records)
@@ -593,11 +596,14 @@ func (w *worker) flush() error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	err := w.c.deps.Store.Flush(&state.Flush{Topic: w.c.cfg.EventsTopic, Partition: w.partition, Offset: w.last,
-		Users: ids, Deltas: &w.pend, Marks: w.marks, Model: w.model})
+	f := state.Flush{Topic: w.c.cfg.EventsTopic, Partition: w.partition, Offset: w.last,
+		Users: ids, Deltas: &w.pend, Marks: w.marks, Model: w.model, DeltasFrom: w.deltasDone}
+	err := w.c.deps.Store.Flush(&f)
+	w.deltasDone = f.DeltasDone
 	if err != nil {
 		return err
 	}
+	w.deltasDone = 0
 	if len(w.pend.Pops)+len(w.pend.Pairs) > 0 {
 		w.pending++ // delta records to checkpoint
 	}
@@ -644,13 +650,15 @@ func (w *worker) checkpointDue(now time.Time) bool {
 // statistics, summed over the partitions, for requests), so a partition
 // costs its records and nothing more between checkpoints. The worker calls
 // it, or startCheckpoint, with nothing unflushed and no checkpoint running:
-// every delta applied is in a record, up to the last offset applied, or,
-// while it replays records whose deltas a flush cut short had stored
-// (deltasUpTo), up to the last of those. checkpoint runs it at once (when
-// the worker stops).
+// every delta applied up to the last offset applied is in a record. It
+// covers the records up to that offset only: while the worker replays
+// records whose deltas a flush cut short had stored (deltasUpTo), the
+// records above it stay, so that a restart before the replay has passed
+// them still finds them (DeltasUpTo) and does not apply those deltas
+// again. checkpoint runs it at once (when the worker stops).
 func (w *worker) checkpoint() error {
 	w.checking = w.newCheckpoint()
-	w.checking.done <- w.runCheckpoint(max(w.last, w.deltasUpTo), false)
+	w.checking.done <- w.runCheckpoint(w.last, false)
 	return w.checkpointed(true)
 }
 
@@ -661,7 +669,7 @@ func (w *worker) checkpoint() error {
 // partitions runs at a time.
 func (w *worker) startCheckpoint() {
 	run := w.newCheckpoint()
-	upTo := max(w.last, w.deltasUpTo)
+	upTo := w.last
 	w.checking = run
 	go func() { run.done <- w.runCheckpoint(upTo, true) }()
 }
