@@ -700,6 +700,25 @@ func (s *Store) Stage(upTo int64, users []*Staged) {
 	}
 }
 
+// Unstage drops the given staged users, which a flush did not make
+// durable: readers read them from the cache and Badger again, as the last
+// flush left them. A partition's writer calls it when it gives the
+// partition up without a flush, so that its next owner replays the
+// partition's events from the stored users. A user staged since by
+// another Staged is left.
+func (s *Store) Unstage(users []*Staged) {
+	for _, u := range users {
+		var buf [64]byte
+		k := userKey(buf[:0], u.User.ID)
+		p := &s.pins[xxhash.Sum64(k)%uint64(len(s.fill))]
+		p.mu.Lock()
+		if p.m[string(k)] == u {
+			delete(p.m, string(k))
+		}
+		p.mu.Unlock()
+	}
+}
+
 // Flush is what a partition's writer makes durable at once: the users it
 // staged since its last flush, the item deltas of the events it applied
 // since, its model share and the offset of the last record applied.

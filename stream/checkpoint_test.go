@@ -445,3 +445,57 @@ func TestFlushRetriedWritesDeltasOnce(t *testing.T) {
 		t.Fatalf("after the retried flush: %v", err)
 	}
 }
+
+// TestReleaseAfterFailedFlush: a worker whose flush fails as it stops
+// unstages its users; the partition's next owner in the same process
+// replays the events since the last flush from the stored users, and after
+// a restart users and shares equal a single fold. Left staged, the users
+// would make the replay skip events that nothing stored.
+func TestReleaseAfterFailedFlush(t *testing.T) {
+	fx := newItemsFixture(t, 60, 2)
+	dir := t.TempDir()
+	st := openTestStore(t, dir, 0)
+	hour := func(c *Config) { c.FlushInterval = time.Hour }
+	w := fx.worker(st, hour)
+	if err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, w, fx.recs[:100], 7)
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, w, fx.recs[100:300], 7)
+	// A user the store was never given: the release's flush fails.
+	w.staged["ghost"] = &userState{st: &state.Staged{User: &features.User{ID: "ghost"}}}
+	w.release()
+	if st.Stats().Pinned != 0 {
+		t.Fatalf("%d users still staged after the failed release", st.Stats().Pinned)
+	}
+
+	next := fx.worker(st, hour)
+	if err := next.load(); err != nil {
+		t.Fatal(err)
+	}
+	if next.last != 99 {
+		t.Fatalf("the next owner resumes after %d, want 99", next.last)
+	}
+	// The same records again (the events after them would stage most
+	// users anew and hide a user left staged).
+	applyAll(t, next, fx.recs[100:300], 7)
+	next.release()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = openTestStore(t, dir, 0)
+	users, items := fx.foldAll(t, 299)
+	if err := sameUsers(st, users); err != nil {
+		t.Fatal(err)
+	}
+	got, err := storedShares(st, nil) // the release checkpointed every record
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameShares(got, items); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -113,23 +113,7 @@ func (w *worker) run() {
 		case <-time.After(backoff):
 		}
 	}
-	// Stopping, flush what is applied and checkpoint what is pending: the
-	// next owner in this process (or this one after a restart) then
-	// replays nothing.
-	defer func() {
-		// A checkpoint running ends first; checkpointResult logs a failure
-		// (recovery then replays the records it would have covered).
-		w.checkpointed(true)
-		if w.unflushed > 0 {
-			if err := w.flush(); err != nil {
-				log.Error("cannot flush on release; the next owner replays from the last flush", "offset", w.last, "err", err)
-				return
-			}
-		}
-		if w.pending > 0 {
-			w.checkpoint()
-		}
-	}()
+	defer w.release()
 	every := w.c.cfg.CheckpointInterval
 	if f := w.c.cfg.FlushInterval; f > 0 {
 		every = min(every, f)
@@ -154,6 +138,32 @@ func (w *worker) run() {
 				return
 			}
 		}
+	}
+}
+
+// release is what a worker does when it stops: it flushes what is applied
+// and checkpoints what is pending, so that the next owner in this process
+// (or this one after a restart) replays nothing. A checkpoint running ends
+// first (checkpointResult logs a failure; recovery then folds the records
+// it would have covered). When the flush fails, the users it staged are
+// unstaged: the next owner replays from the last flush, reading the users
+// as that flush stored them; left staged, they would say they hold events
+// that nothing stores, and the replay would skip those events.
+func (w *worker) release() {
+	w.checkpointed(true)
+	if w.unflushed > 0 {
+		if err := w.flush(); err != nil {
+			w.c.log.Error("cannot flush on release; the next owner replays from the last flush", "partition", w.partition, "offset", w.last, "err", err)
+			staged := make([]*state.Staged, 0, len(w.staged))
+			for _, u := range w.staged {
+				staged = append(staged, u.st)
+			}
+			w.c.deps.Store.Unstage(staged)
+			return
+		}
+	}
+	if w.pending > 0 {
+		w.checkpoint()
 	}
 }
 
