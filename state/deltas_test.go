@@ -191,20 +191,7 @@ func TestCheckpointCutShort(t *testing.T) {
 		}
 	}
 	// Half the shares as of offset 7, written alone; every record stays.
-	at7 := l.fold(8)
-	wb := s.newWriteBatch()
-	half := 0
-	for id, st := range at7 {
-		if half++; half%2 == 0 {
-			continue
-		}
-		if err := wb.Set(itemPartKey(nil, p, id), appendItemShare(nil, 7, st)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	writeHalf(t, s, p, 7, l.fold(8))
 	equalShares(t, s, p, l.f.ApplyDeltas, l.fold(12))
 
 	// A legacy share (version 1) of an item the deltas never touch, and
@@ -335,20 +322,7 @@ func TestCheckpointDeltas(t *testing.T) {
 	// A checkpoint cut short wrote half the shares as of offset 12 and no
 	// more; the next folds records 10 to 12 into the other half only.
 	commit(10, 16)
-	at12 := l.fold(13)
-	wb := s.newWriteBatch()
-	half := 0
-	for id, st := range at12 {
-		if half++; half%2 == 0 {
-			continue
-		}
-		if err := wb.Set(itemPartKey(nil, p, id), appendItemShare(nil, 12, st)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	writeHalf(t, s, p, 12, l.fold(13))
 	// A checkpoint below them (offset 11) leaves those shares as they are:
 	// rewritten as of 11, they would take record 12 again.
 	if _, _, err := s.CheckpointDeltas(p, 11, l.f.ApplyDeltas); err != nil {
@@ -395,4 +369,24 @@ func TestCheckpointDeltas(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalShares(t, s, p, l.f.ApplyDeltas, l.fold(18))
+}
+
+// writeHalf writes every other share of shares as current up to offset
+// upTo, as a checkpoint cut short would have.
+func writeHalf(t *testing.T, s *Store, p int32, upTo int64, shares map[string]*features.ItemStats) {
+	t.Helper()
+	wb := s.newWriteBatch()
+	defer wb.Cancel()
+	half := 0
+	for id, st := range shares {
+		if half++; half%2 == 0 {
+			continue
+		}
+		if err := wb.Set(itemPartKey(nil, p, id), appendItemShare(nil, upTo, st)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
