@@ -110,9 +110,10 @@ type Config struct {
 	// worker, which goes on applying, it folds the delta records into the
 	// stored shares they touch, writes those whole and deletes the records
 	// (one partition at a time in a consumer), when the first of these
-	// limits is reached, and when it stops (revocation, shutdown). Recovery reads the shares and
-	// applies the records written since, so the limits bound the work of a
-	// restart after a crash and the space of the records, not correctness.
+	// limits is reached, and when it stops (revocation, shutdown).
+	// Recovery reads the shares and applies the records written since, so
+	// the limits bound the work of a restart after a crash and the space of
+	// the records, not correctness.
 
 	// CheckpointBatches is the number of flushes with item deltas after
 	// which a checkpoint is written. Default 4096.

@@ -592,7 +592,7 @@ func (w *worker) maybeFlush(now time.Time) bool {
 		}
 		now = time.Now()
 	}
-	if w.unflushed == 0 && w.checking == nil && w.checkpointDue(now) {
+	if w.unflushed == 0 && w.checkpointDue(now) {
 		w.startCheckpoint()
 	}
 	return true
@@ -668,8 +668,7 @@ func (w *worker) checkpointDue(now time.Time) bool {
 // again. checkpoint runs it at once (when the worker stops).
 func (w *worker) checkpoint() error {
 	w.checking = w.newCheckpoint()
-	w.checking.done <- w.runCheckpoint(w.last, false)
-	return w.checkpointed(true)
+	return w.checkpointResult(w.runCheckpoint(w.last, false))
 }
 
 // startCheckpoint starts a checkpoint in its own goroutine: the worker goes

@@ -201,8 +201,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.flushesDesc, prometheus.CounterValue, float64(ss.Flushes))
 	ch <- prometheus.MustNewConstMetric(m.stagedDesc, prometheus.GaugeValue, float64(ss.Pinned))
 	ch <- prometheus.MustNewConstMetric(m.checkpointsDesc, prometheus.CounterValue, float64(ss.Checkpoints))
-	for kind, n := range map[string]uint64{"users": ss.WrittenUsers, "item_deltas": ss.WrittenDeltas, "item_shares": ss.WrittenShares, "model": ss.WrittenModel} {
-		ch <- prometheus.MustNewConstMetric(m.writtenDesc, prometheus.CounterValue, float64(n), kind)
+	for _, w := range []struct {
+		kind string
+		n    uint64
+	}{{"users", ss.WrittenUsers}, {"item_deltas", ss.WrittenDeltas}, {"item_shares", ss.WrittenShares}, {"model", ss.WrittenModel}} {
+		ch <- prometheus.MustNewConstMetric(m.writtenDesc, prometheus.CounterValue, float64(w.n), w.kind)
 	}
 	ch <- prometheus.MustNewConstMetric(m.itemsDesc, prometheus.GaugeValue, float64(e.idx.Size().Items))
 	ch <- prometheus.MustNewConstMetric(m.catDesc, prometheus.GaugeValue, float64(e.cat.Len()))
